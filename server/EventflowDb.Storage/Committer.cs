@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using FASTER.core;
+using Serilog;
+
+namespace EventflowDb.Storage;
+
+/// <summary>
+/// Group commit. The writer adds enqueued entries and signals; each wake-up issues one FasterLog commit
+/// that covers everything enqueued so far, waits until it is durable past the last entry's end
+/// address, applies the covered entries to the committed state in log order and completes their
+/// appends. Appends that arrive meanwhile share the next commit.
+/// (A relaxed-durability mode would complete appends at <see cref="Add"/> and wake on a timer instead.)
+/// </summary>
+internal sealed class Committer
+{
+    private static readonly TimeSpan CommitStallRetry = TimeSpan.FromSeconds(1);
+
+    private readonly FasterLog _log;
+    private readonly CommittedState _state;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<PendingEntry> _queue = new();
+    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly List<PendingEntry> _batch = [];
+    private long _lastEnqueuedEnd;
+    private Exception? _fault;
+
+    public Committer(FasterLog log, CommittedState state, ILogger logger)
+    {
+        _log = log;
+        _state = state;
+        _logger = logger;
+        _lastEnqueuedEnd = state.AppliedEnd;
+    }
+
+    /// <summary>Raised (on the committer) for each applied entry, before its append completes.</summary>
+    public event Action<PendingEntry>? Applied;
+
+    /// <summary>Raised after each applied batch with the applied end address (segment prefill, metrics).</summary>
+    public event Action<long>? BatchApplied;
+
+    /// <summary>Set once a commit failed; the store then rejects appends.</summary>
+    public Exception? Fault => Volatile.Read(ref _fault);
+
+    /// <summary>Number of FasterLog commits issued (tests, metrics).</summary>
+    public long CommitCount { get; private set; }
+
+    public void Add(PendingEntry entry)
+    {
+        _queue.Enqueue(entry);
+        Volatile.Write(ref _lastEnqueuedEnd, entry.End);
+        Signal();
+    }
+
+    public void Signal() => _signal.Writer.TryWrite(true);
+
+    /// <summary>Finishes after committing what was added before this call.</summary>
+    public void Complete() => _signal.Writer.TryComplete();
+
+    public void SetFault(Exception exception)
+    {
+        Interlocked.CompareExchange(ref _fault, exception, null);
+        FailQueued(exception);
+    }
+
+    public async Task RunAsync()
+    {
+        var reader = _signal.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                reader.TryRead(out _);
+                await CommitOnceAsync().ConfigureAwait(false);
+            }
+
+            await CommitOnceAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.Error(ex, "Log commit failed at applied address {Address}; the store accepts no more appends", _state.AppliedEnd);
+            SetFault(ex);
+        }
+    }
+
+    private async Task CommitOnceAsync()
+    {
+        if (Fault is not null)
+        {
+            return;
+        }
+
+        long target = Volatile.Read(ref _lastEnqueuedEnd);
+        if (target <= _state.AppliedEnd)
+        {
+            return;
+        }
+
+        _log.Commit(spinWait: false);
+        CommitCount++;
+        while (true)
+        {
+            try
+            {
+                // commitNum 0: wait on the address only. The default (-1) also waits for the newest commit number,
+                // which a commit filtered as redundant never persists, stalling the wait.
+                await _log.WaitForCommitAsync(target, commitNum: 0).AsTask().WaitAsync(CommitStallRetry).ConfigureAwait(false);
+                break;
+            }
+            catch (TimeoutException)
+            {
+                // Backstop against a dropped commit request: ask again rather than hang.
+                _logger.Warning("Commit to {Target} not durable after {Seconds} s (committed until {Committed}); committing again", target, CommitStallRetry.TotalSeconds, _log.CommittedUntilAddress);
+                _log.Commit(spinWait: false);
+            }
+        }
+
+        Apply(_log.CommittedUntilAddress);
+    }
+
+    private void Apply(long committedUntil)
+    {
+        _batch.Clear();
+        lock (_state.ApplyLock)
+        {
+            while (_queue.TryPeek(out var entry) && entry.End <= committedUntil)
+            {
+                _queue.TryDequeue(out _);
+                _state.Apply(entry.Bytes, entry.Address, entry.End, entry.Stream);
+                _batch.Add(entry);
+            }
+
+            _state.Publish();
+        }
+
+        foreach (var entry in _batch)
+        {
+            Applied?.Invoke(entry);
+            entry.Completion.TrySetResult(entry.Result);
+        }
+
+        BatchApplied?.Invoke(_state.AppliedEnd);
+    }
+
+    private void FailQueued(Exception exception)
+    {
+        while (_queue.TryDequeue(out var entry))
+        {
+            entry.Completion.TrySetException(new InvalidOperationException("The append was not committed.", exception));
+        }
+
+        _state.Notifier.Publish();
+    }
+}

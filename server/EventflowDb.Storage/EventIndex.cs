@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
+using FASTER.core;
+using IndexSession = FASTER.core.ClientSession<
+    EventflowDb.Storage.IndexKey,
+    EventflowDb.Storage.IndexValue,
+    EventflowDb.Storage.IndexValue,
+    EventflowDb.Storage.IndexValue,
+    FASTER.core.Empty,
+    FASTER.core.SimpleFunctions<EventflowDb.Storage.IndexKey, EventflowDb.Storage.IndexValue>>;
+
+namespace EventflowDb.Storage;
+
+/// <summary>
+/// Index key. (stream number, version) keys have a non-negative <see cref="Hi"/>; message-id keys are a
+/// 128-bit hash with the top bit of <see cref="Hi"/> set, so the two kinds never collide.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct IndexKey
+{
+    public long Hi;
+    public long Lo;
+
+    public static IndexKey ForVersion(long streamNumber, long version) => new() { Hi = streamNumber, Lo = version };
+
+    public static IndexKey ForMessageId(long streamNumber, string messageId)
+    {
+        int max = 8 + Encoding.UTF8.GetMaxByteCount(messageId.Length);
+        Span<byte> buffer = max <= 1024 ? stackalloc byte[max] : new byte[max];
+        MemoryMarshal.Write(buffer, in streamNumber);
+        int length = 8 + Encoding.UTF8.GetBytes(messageId, buffer[8..]);
+        var hash = XxHash128.HashToUInt128(buffer[..length]);
+        return new IndexKey { Hi = (long)((ulong)(hash >> 64) | (1UL << 63)), Lo = (long)(ulong)hash };
+    }
+}
+
+/// <summary>Where an event lives: the log address of its entry and the byte offset of its record inside the entry.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct IndexValue
+{
+    public long Address;
+    public int Offset;
+    public int Reserved;
+}
+
+internal sealed class IndexKeyComparer : IFasterEqualityComparer<IndexKey>
+{
+    public static readonly IndexKeyComparer Instance = new();
+
+    public long GetHashCode64(ref IndexKey k) => Utility.GetHashCode(k.Hi) ^ (Utility.GetHashCode(k.Lo) * 31);
+
+    public bool Equals(ref IndexKey k1, ref IndexKey k2) => k1.Hi == k2.Hi && k1.Lo == k2.Lo;
+}
+
+/// <summary>
+/// FasterKV holding (stream, version) → location and (stream, message id hash) → location. Only the
+/// writer (and recovery) upsert; readers rent sessions from a pool, so reads take no lock of ours.
+/// Upserting the same key twice stores the same value, which makes replay after a checkpoint idempotent.
+/// </summary>
+internal sealed class EventIndex : IDisposable
+{
+    private readonly FasterKV<IndexKey, IndexValue> _kv;
+    private readonly IDevice _device;
+    private readonly DeviceLogCommitCheckpointManager _checkpointManager;
+    private readonly ConcurrentBag<IndexSession> _readSessions = [];
+    private readonly SimpleFunctions<IndexKey, IndexValue> _functions = new();
+    private IndexSession? _writeSession;
+
+    public EventIndex(string directory, StoreOptions options)
+    {
+        Directory.CreateDirectory(directory);
+        _device = Devices.CreateLogDevice(Path.Combine(directory, "index.log"));
+        _checkpointManager = new DeviceLogCommitCheckpointManager(
+            new LocalStorageNamedDeviceFactory(),
+            new DefaultCheckpointNamingScheme(directory),
+            removeOutdated: false);
+        _kv = new FasterKV<IndexKey, IndexValue>(
+            1L << options.IndexBucketBits,
+            new LogSettings
+            {
+                LogDevice = _device,
+                PageSizeBits = options.IndexPageSizeBits,
+                MemorySizeBits = options.IndexMemorySizeBits,
+                SegmentSizeBits = options.IndexSegmentSizeBits,
+            },
+            new CheckpointSettings { CheckpointManager = _checkpointManager },
+            comparer: IndexKeyComparer.Instance);
+    }
+
+    public long EntryCount => _kv.EntryCount;
+
+    /// <summary>Recovers the index to a checkpoint taken earlier.</summary>
+    public async Task RecoverAsync(Guid indexToken, Guid logToken, CancellationToken cancellationToken)
+        => await _kv.RecoverAsync(indexToken, logToken, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Upsert by the single writer (or recovery).</summary>
+    public void Upsert(IndexKey key, IndexValue value)
+    {
+        var session = _writeSession ??= NewSession();
+        var status = session.Upsert(ref key, ref value);
+        if (status.IsPending)
+        {
+            session.CompletePending(wait: true);
+        }
+    }
+
+    /// <summary>Lookup from the writer's own session (writer thread only).</summary>
+    public bool TryGetForWriter(IndexKey key, out IndexValue value) => TryGet(_writeSession ??= NewSession(), key, out value);
+
+    /// <summary>Lookup from any thread.</summary>
+    public bool TryGet(IndexKey key, out IndexValue value)
+    {
+        if (!_readSessions.TryTake(out var session))
+        {
+            session = NewSession();
+        }
+
+        try
+        {
+            return TryGet(session, key, out value);
+        }
+        finally
+        {
+            _readSessions.Add(session);
+        }
+    }
+
+    /// <summary>Takes a checkpoint: the hash index and the log when <paramref name="full"/>, else the log only.</summary>
+    public async Task<(Guid Token, bool Success)> CheckpointAsync(bool full, CancellationToken cancellationToken)
+    {
+        var (success, token) = full
+            ? await _kv.TakeFullCheckpointAsync(CheckpointType.FoldOver, cancellationToken).ConfigureAwait(false)
+            : await _kv.TakeHybridLogCheckpointAsync(CheckpointType.FoldOver, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (token, success);
+    }
+
+    /// <summary>Deletes every index and log checkpoint except the given ones.</summary>
+    public void PurgeCheckpointsExcept(Guid indexToken, Guid logToken)
+    {
+        var obsolete = _checkpointManager.GetIndexCheckpointTokens()
+            .Concat(_checkpointManager.GetLogCheckpointTokens())
+            .Where(t => t != indexToken && t != logToken)
+            .Distinct()
+            .ToList();
+        foreach (var token in obsolete)
+        {
+            _checkpointManager.Purge(token);
+        }
+    }
+
+    public void Dispose()
+    {
+        _writeSession?.Dispose();
+        while (_readSessions.TryTake(out var session))
+        {
+            session.Dispose();
+        }
+
+        _kv.Dispose();
+        _device.Dispose();
+        _checkpointManager.Dispose();
+    }
+
+    private static bool TryGet(IndexSession session, IndexKey key, out IndexValue value)
+    {
+        value = default;
+        var status = session.Read(ref key, ref value);
+        if (status.IsPending)
+        {
+            session.CompletePendingWithOutputs(out var outputs, wait: true);
+            using (outputs)
+            {
+                if (outputs.Next())
+                {
+                    status = outputs.Current.Status;
+                    value = outputs.Current.Output;
+                }
+            }
+        }
+
+        return status.Found;
+    }
+
+    private IndexSession NewSession() => _kv.For(_functions).NewSession<SimpleFunctions<IndexKey, IndexValue>>();
+}

@@ -1,0 +1,523 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using FASTER.core;
+using NUlid;
+using Serilog;
+
+namespace EventflowDb.Storage;
+
+/// <summary>
+/// The event store on FasterLog (the only source of truth: one record per ADD) with a FasterKV index,
+/// an in-memory stream table and periodic checkpoints of everything derived from the log.
+/// </summary>
+public sealed class FasterEventStore : IEventStore
+{
+    private const string SnapshotFileName = "snapshot.bin";
+    private const string MetaFileName = "store.meta";
+    private const string LogFileName = "events.log";
+
+    private readonly StoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _directory;
+    private readonly LogLayout _layout;
+    private readonly LogFileReader _files;
+    private readonly LogEventReader _events;
+    private readonly FasterLog _log;
+    private readonly IDevice _logDevice;
+    private readonly DeviceLogCommitCheckpointManager _commitManager;
+    private readonly EventIndex _index;
+    private readonly CommittedState _state;
+    private readonly Committer _committer;
+    private readonly AppendWriter _writer;
+    private readonly IndexCheckpoint _checkpoint;
+    private readonly SegmentPrefiller _prefiller;
+    private readonly ConcurrentBag<LogRecordScanner> _scanners = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _writerTask = Task.CompletedTask;
+    private Task _committerTask = Task.CompletedTask;
+    private Task _checkpointTask = Task.CompletedTask;
+    private long _sizeOnDisk;
+    private long _sizeMeasuredAt = -1_000_000;
+    private int _disposed;
+
+    [ThreadStatic]
+    private static ByteBuffer? t_summary;
+
+    private FasterEventStore(StoreOptions options, ILogger logger, string directory, LogLayout layout, LogFileReader files, FasterLog log, IDevice logDevice, DeviceLogCommitCheckpointManager commitManager, EventIndex index, CommittedState state, uint epoch, SegmentPrefiller prefiller, RecoveryReport recovery)
+    {
+        _options = options;
+        _logger = logger;
+        _directory = directory;
+        _layout = layout;
+        _files = files;
+        _log = log;
+        _logDevice = logDevice;
+        _commitManager = commitManager;
+        _index = index;
+        _state = state;
+        _prefiller = prefiller;
+        LastRecovery = recovery;
+        _events = new LogEventReader(files, layout);
+        _committer = new Committer(log, state, logger);
+        _writer = new AppendWriter(log, index, state, _committer, _events, epoch, options.MaxAppendBytes, logger);
+        _checkpoint = new IndexCheckpoint(state, index, Path.Combine(directory, SnapshotFileName), epoch, recovery.FromSnapshot ? recovery.IndexToken : Guid.Empty, options, logger);
+        if (options.PrefillLogSegments)
+        {
+            _committer.BatchApplied += _ => _prefiller.EnsureAhead(_log.TailAddress);
+        }
+    }
+
+    /// <summary>What the recovery at open found and did.</summary>
+    public RecoveryReport LastRecovery { get; }
+
+    /// <inheritdoc />
+    public long EventCount => _state.EventCount;
+
+    /// <inheritdoc />
+    public long StreamCount => _state.StreamCount;
+
+    /// <inheritdoc />
+    public long EventCountEstimate => _checkpoint.EventCountEstimate;
+
+    /// <inheritdoc />
+    public long StreamCountEstimate => _checkpoint.StreamCountEstimate;
+
+    /// <inheritdoc />
+    public StoreChecksum Checksum => _state.Checksum;
+
+    /// <inheritdoc />
+    public long SizeOnDisk
+    {
+        get
+        {
+            // Cheap enough to measure once a second on demand (a handful of files).
+            long now = Environment.TickCount64;
+            if (now - Volatile.Read(ref _sizeMeasuredAt) >= 1000)
+            {
+                Volatile.Write(ref _sizeOnDisk, MeasureSize(_directory, Volatile.Read(ref _sizeOnDisk)));
+                Volatile.Write(ref _sizeMeasuredAt, now);
+            }
+
+            return Volatile.Read(ref _sizeOnDisk);
+        }
+    }
+
+    /// <summary>Number of FasterLog commits issued since open (group commit: many appends share one).</summary>
+    internal long CommitCount => _committer.CommitCount;
+
+    /// <summary>End address of the last committed entry.</summary>
+    internal long AppliedEnd => _state.AppliedEnd;
+
+    /// <summary>Test hook: close without the final checkpoint, so the next open must replay.</summary>
+    internal bool SkipFinalCheckpoint { get; set; }
+
+    /// <summary>Index checkpoints taken since open.</summary>
+    internal long CheckpointsTaken => _checkpoint.Taken;
+
+    /// <summary>Signals whenever the committed log moves on: the hook for long-poll reads and subscriptions.</summary>
+    internal CommitNotifier Commits => _state.Notifier;
+
+    /// <summary>Completes once more than <paramref name="eventCount"/> events are committed.</summary>
+    internal Task WaitForEventsAfterAsync(long eventCount, CancellationToken cancellationToken)
+        => _state.Notifier.WaitAsync(() => _state.EventCount > eventCount || Volatile.Read(ref _disposed) != 0, cancellationToken);
+
+    /// <summary>Opens (creating when missing) the store in <see cref="StoreOptions.DataDirectory"/> and recovers it before returning.</summary>
+    public static async Task<FasterEventStore> OpenAsync(StoreOptions options, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        ValidateOptions(options);
+        var watch = Stopwatch.StartNew();
+        string directory = Path.GetFullPath(options.DataDirectory);
+        string logDirectory = Path.Combine(directory, "log");
+        string indexDirectory = Path.Combine(directory, "index");
+        Directory.CreateDirectory(logDirectory);
+        DeleteLeftovers(directory, logDirectory);
+        logger.Information("Opening event store in {Directory}", directory);
+
+        var layout = new LogLayout(options.LogPageSizeBits, options.LogSegmentSizeBits);
+        string logBase = Path.Combine(logDirectory, LogFileName);
+        var files = new LogFileReader(logBase, layout);
+        string metaPath = Path.Combine(directory, MetaFileName);
+        uint? lastEpoch = StoreMetaFile.TryRead(metaPath);
+        bool hasLog = File.Exists(LogFileReader.SegmentPath(logBase, 0));
+        if (lastEpoch is null && hasLog)
+        {
+            logger.Warning("{File} is missing or damaged; accepting log entries of any epoch", MetaFileName);
+        }
+
+        var snapshot = TryLoadSnapshot(Path.Combine(directory, SnapshotFileName), files, layout, logger);
+        EventIndex? index = null;
+        if (snapshot is not null)
+        {
+            index = new EventIndex(indexDirectory, options);
+            try
+            {
+                await index.RecoverAsync(snapshot.IndexToken, snapshot.LogToken, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.Warning(ex, "Index checkpoint {Token} could not be recovered; rebuilding the index from the whole log", snapshot.LogToken);
+                index.Dispose();
+                index = null;
+                snapshot = null;
+            }
+        }
+
+        if (index is null)
+        {
+            // No usable checkpoint: start the index from nothing and replay the whole log.
+            if (Directory.Exists(indexDirectory))
+            {
+                Directory.Delete(indexDirectory, recursive: true);
+            }
+
+            index = new EventIndex(indexDirectory, options);
+        }
+
+        var state = new CommittedState(new StreamTable(), new SparseIdIndex());
+        if (snapshot is not null)
+        {
+            Recovery.LoadSnapshot(snapshot, state);
+            logger.Information("Loaded snapshot: covered address {Address}, {Events} events, {Streams} streams", snapshot.CoveredAddress, snapshot.EventCount, snapshot.StreamNames.Length);
+        }
+        else
+        {
+            state.Restore(LogLayout.FirstValidAddress, 0, 0, 0, default, 0);
+        }
+
+        uint validationEpoch = lastEpoch is { } e ? e + 1 : uint.MaxValue;
+        var report = await Task.Run(
+            () => Recovery.ReplayLog(files, layout, state, index, validationEpoch, snapshot, logger, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+
+        // A new epoch, durable before anything is written, above every epoch that may be on disk.
+        uint epoch = Math.Max(Math.Max(lastEpoch ?? 0, snapshot?.Epoch ?? 0), report.MaxEpoch) + 1;
+        StoreMetaFile.Write(metaPath, epoch);
+
+        var prefiller = new SegmentPrefiller(logBase, layout, logger);
+
+        var commitManager = new DeviceLogCommitCheckpointManager(
+            new LocalStorageNamedDeviceFactory(),
+            new DefaultCheckpointNamingScheme(logDirectory),
+            removeOutdated: true,
+            fastCommitThrottleFreq: 1000);
+        var logDevice = Devices.CreateLogDevice(logBase);
+        var log = new FasterLog(new FasterLogSettings
+        {
+            LogDevice = logDevice,
+            PageSizeBits = options.LogPageSizeBits,
+            MemorySizeBits = options.LogMemorySizeBits,
+            SegmentSizeBits = options.LogSegmentSizeBits,
+            LogCommitManager = commitManager,
+            FastCommitMode = true,
+            TryRecoverLatest = false,
+        });
+        await PositionLogAsync(log, commitManager, files, layout, report, cancellationToken).ConfigureAwait(false);
+
+        var store = new FasterEventStore(options, logger, directory, layout, files, log, logDevice, commitManager, index, state, epoch, prefiller, report);
+        store.Start();
+        if (report.ReplayedEntries > 0 || report.TailProblem is not null)
+        {
+            // Record the recovered state now so the next open does not replay the same records again.
+            await store._checkpoint.TakeAsync(force: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        report.ElapsedMs = watch.ElapsedMilliseconds;
+        logger.Information(
+            "Event store open: {Events} events, {Streams} streams, tail {Tail}; replayed {Entries} entries from address {From} ({Mode}); epoch {Epoch}; took {Ms} ms",
+            state.EventCount,
+            state.StreamCount,
+            report.Tail,
+            report.ReplayedEntries,
+            report.ReplayedFrom,
+            report.FromSnapshot ? "from snapshot" : "full replay",
+            epoch,
+            report.ElapsedMs);
+        return store;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _writer.SubmitAsync(request, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> ReadStreamAsync(ReadOnlyMemory<byte> streamUtf8, long fromVersion, int limit, EventPage page, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        page.Clear();
+        var stream = _state.Streams.Find(streamUtf8.Span);
+        if (stream is null || limit <= 0)
+        {
+            return new ValueTask<int>(0);
+        }
+
+        long count = stream.Count;
+        long from = Math.Max(0, fromVersion);
+        long end = Math.Min(count, from + limit);
+        for (long version = from; version < end; version++)
+        {
+            if (!_index.TryGet(IndexKey.ForVersion(stream.Number, version), out var location))
+            {
+                throw new InvalidDataException($"The index has no entry for version {version} of stream '{stream.Name}' ({count} events).");
+            }
+
+            _events.ReadEventInto(location, page);
+        }
+
+        return new ValueTask<int>(page.Count);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> ReadAllAsync(Ulid after, int limit, EventPage page, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        page.Clear();
+        if (limit <= 0)
+        {
+            return new ValueTask<int>(0);
+        }
+
+        long end = _state.AppliedEnd;
+        var afterId = UlidCodec.FromUlid(after);
+        long start = afterId == UInt128.Zero ? LogLayout.FirstValidAddress : _state.Sparse.Floor(afterId, LogLayout.FirstValidAddress);
+        if (!_scanners.TryTake(out var scanner))
+        {
+            scanner = new LogRecordScanner(_files, _layout, 256 * 1024);
+        }
+
+        try
+        {
+            // The window may hold bytes read before they were committed by an earlier read.
+            scanner.Invalidate();
+            scanner.Address = start;
+            while (page.Count < limit)
+            {
+                var kind = scanner.Next(end);
+                if (kind == RecordKind.End)
+                {
+                    break;
+                }
+
+                switch (kind)
+                {
+                    case RecordKind.Zero:
+                        scanner.SkipToNextPage();
+                        continue;
+                    case RecordKind.CommitRecord:
+                        continue;
+                    case RecordKind.Invalid:
+                        throw new InvalidDataException($"Committed log is unreadable: {scanner.Problem} at address {scanner.RecordAddress}.");
+                }
+
+                var entry = scanner.Payload;
+                var view = new EntryView(entry);
+                int offset = view.FirstEventOffset;
+                for (int i = 0; i < view.EventCount && page.Count < limit; i++)
+                {
+                    var record = new EventRecord(entry, offset);
+                    if (record.Id > afterId)
+                    {
+                        page.Add(record.Json);
+                    }
+
+                    offset += record.Size;
+                }
+            }
+        }
+        finally
+        {
+            _scanners.Add(scanner);
+        }
+
+        return new ValueTask<int>(page.Count);
+    }
+
+    /// <inheritdoc />
+    public int ListStreams(long skip, int limit, EventPage page)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        page.Clear();
+        long end = Math.Min(_state.StreamCount, Math.Max(0, skip) + Math.Max(0, limit));
+        var buffer = t_summary ??= new ByteBuffer(512);
+        for (long i = Math.Max(0, skip); i < end; i++)
+        {
+            var stream = _state.Streams[i];
+            buffer.Clear();
+            EventJsonWriter.WriteStreamSummary(buffer, stream.Name, stream.Count, stream.CreatedMs, stream.UpdatedMs);
+            page.Add(buffer.WrittenSpan);
+        }
+
+        return page.Count;
+    }
+
+    /// <inheritdoc />
+    public Task CheckpointAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _checkpoint.TakeAsync(force: true, cancellationToken);
+    }
+
+    /// <summary>Finishes queued appends, commits, takes a final checkpoint and closes the log and the index.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        var watch = Stopwatch.StartNew();
+        _writer.Complete();
+        await _writerTask.ConfigureAwait(false);
+        _committer.Complete();
+        await _committerTask.ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _checkpointTask.ConfigureAwait(false);
+        if (_committer.Fault is null && !SkipFinalCheckpoint)
+        {
+            try
+            {
+                await _checkpoint.TakeAsync(force: false, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _logger.Error(ex, "Final checkpoint failed; the next open replays the log from the previous one");
+            }
+        }
+
+        await _prefiller.StopAsync().ConfigureAwait(false);
+        _prefiller.Dispose();
+        _state.Notifier.Publish();
+        _log.Dispose();
+        _logDevice.Dispose();
+        _commitManager.Dispose();
+        _index.Dispose();
+        _files.Dispose();
+        _checkpoint.Dispose();
+        _stopping.Dispose();
+        _logger.Information("Event store closed: {Events} events, {Streams} streams, tail {Tail}; took {Ms} ms", EventCount, StreamCount, _state.AppliedEnd, watch.ElapsedMilliseconds);
+    }
+
+    private void Start()
+    {
+        _writerTask = Task.Run(_writer.RunAsync);
+        _committerTask = Task.Run(_committer.RunAsync);
+        _checkpointTask = Task.Run(() => _checkpoint.RunPeriodicAsync(_stopping.Token));
+        if (_options.PrefillLogSegments)
+        {
+            _prefiller.EnsureAhead(_log.TailAddress);
+        }
+    }
+
+    /// <summary>
+    /// Puts FasterLog's tail exactly at the recovered tail. FasterLog.Initialize at a mid-page address
+    /// would leave that page's start zero in memory and a later partial flush would overwrite committed
+    /// bytes with zeros, so initialize at the page start and enqueue the page's valid bytes again as
+    /// raw records: same bytes, same addresses.
+    /// </summary>
+    private static async Task PositionLogAsync(FasterLog log, DeviceLogCommitCheckpointManager commitManager, LogFileReader files, LogLayout layout, RecoveryReport report, CancellationToken cancellationToken)
+    {
+        long pageStart = layout.PageStart(report.Tail);
+        long lastCommit = Math.Max(report.MaxCommitNumber, commitManager.ListCommits().DefaultIfEmpty(0).Max());
+        log.Initialize(0, pageStart, lastCommit);
+        long rawStart = Math.Max(pageStart, LogLayout.FirstValidAddress);
+        if (report.Tail > rawStart)
+        {
+            var bytes = new byte[report.Tail - rawStart];
+            files.Read(rawStart, bytes);
+            long address = log.UnsafeEnqueueRaw(bytes, noCommit: true);
+            if (address != rawStart)
+            {
+                throw new InvalidOperationException($"FasterLog placed the recovered tail page at {address}, expected {rawStart}.");
+            }
+
+            await log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (log.TailAddress < report.Tail)
+        {
+            throw new InvalidOperationException($"FasterLog tail {log.TailAddress} is behind the recovered tail {report.Tail}.");
+        }
+    }
+
+    private static StoreSnapshot? TryLoadSnapshot(string path, LogFileReader files, LogLayout layout, ILogger logger)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            var snapshot = StoreSnapshot.Load(path);
+            if (snapshot.CoveredAddress > LogLayout.FirstValidAddress
+                && !File.Exists(files.SegmentPath(layout.Segment(snapshot.CoveredAddress - 1))))
+            {
+                throw new InvalidDataException($"The snapshot covers the log up to {snapshot.CoveredAddress} but segment {layout.Segment(snapshot.CoveredAddress - 1)} is missing.");
+            }
+
+            return snapshot;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
+        {
+            if (ex.Message.Contains("segment", StringComparison.Ordinal))
+            {
+                throw;
+            }
+
+            logger.Warning(ex, "Snapshot {Path} is unusable; replaying the whole log", path);
+            return null;
+        }
+    }
+
+    private static void ValidateOptions(StoreOptions options)
+    {
+        if (options.LogPageSizeBits is < 12 or > 30 || options.LogSegmentSizeBits < options.LogPageSizeBits || options.LogMemorySizeBits < options.LogPageSizeBits + 1)
+        {
+            throw new ArgumentException("Log sizes must satisfy 12 <= page bits <= 30, segment bits >= page bits, memory bits > page bits.", nameof(options));
+        }
+    }
+
+    private static void DeleteLeftovers(params string[] directories)
+    {
+        foreach (var directory in directories)
+        {
+            foreach (var file in Directory.EnumerateFiles(directory).Where(f => f.EndsWith(".tmp", StringComparison.Ordinal) || f.EndsWith(".prefill", StringComparison.Ordinal)))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    private static long MeasureSize(string directory, long previous)
+    {
+        // Checkpoints delete files and directories while we walk: retry a few times, else keep the last figure.
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            try
+            {
+                long total = 0;
+                foreach (var file in new DirectoryInfo(directory).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }))
+                {
+                    try
+                    {
+                        total += file.Length;
+                    }
+                    catch (FileNotFoundException)
+                    {
+                    }
+                }
+
+                return total;
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return previous;
+    }
+}

@@ -1,0 +1,50 @@
+using NUlid;
+
+namespace EventflowDb.Storage;
+
+/// <summary>
+/// The event store as the network layer sees it. No FASTER type crosses this boundary.
+/// Only events whose commit is durable are visible to readers.
+/// </summary>
+public interface IEventStore : IAsyncDisposable
+{
+    /// <summary>
+    /// Appends all events of <paramref name="request"/> atomically to one stream, after checking the
+    /// expected version and message-id idempotency. Completes only once the events are durable
+    /// (or rejected). The request's memory must stay valid until the returned task completes.
+    /// </summary>
+    ValueTask<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Fills <paramref name="page"/> with the JSON of events of one stream with version &gt;= <paramref name="fromVersion"/>, oldest first, at most <paramref name="limit"/>. Returns the count.</summary>
+    ValueTask<int> ReadStreamAsync(ReadOnlyMemory<byte> streamUtf8, long fromVersion, int limit, EventPage page, CancellationToken cancellationToken = default);
+
+    /// <summary>Fills <paramref name="page"/> with events of all streams in log order whose id is strictly greater than <paramref name="after"/> (Ulid.Empty: from the start), at most <paramref name="limit"/>.</summary>
+    ValueTask<int> ReadAllAsync(Ulid after, int limit, EventPage page, CancellationToken cancellationToken = default);
+
+    /// <summary>Fills <paramref name="page"/> with stream summaries <c>{"stream","version","events","added_at","updated_at"}</c> in stream creation order.</summary>
+    int ListStreams(long skip, int limit, EventPage page);
+
+    /// <summary>Exact number of committed events. O(1).</summary>
+    long EventCount { get; }
+
+    /// <summary>Exact number of streams holding committed events. O(1).</summary>
+    long StreamCount { get; }
+
+    /// <summary>Event count as of the last index checkpoint (or recovery).</summary>
+    long EventCountEstimate { get; }
+
+    /// <summary>Stream count as of the last index checkpoint (or recovery).</summary>
+    long StreamCountEstimate { get; }
+
+    /// <summary>Id of the last committed event (Ulid.Empty when none) and the chained 64-bit checksum over all committed events.</summary>
+    StoreChecksum Checksum { get; }
+
+    /// <summary>Bytes the store occupies on disk (log, index, checkpoints).</summary>
+    long SizeOnDisk { get; }
+
+    /// <summary>Forces an index checkpoint now (tests, shutdown).</summary>
+    Task CheckpointAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Last event id and chained checksum.</summary>
+public readonly record struct StoreChecksum(Ulid LastId, ulong Value);

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using Serilog;
+
+namespace EventflowDb.Storage;
+
+/// <summary>
+/// Periodic checkpoint of everything derived from the log, so a restart replays only the tail:
+/// 1. under the apply lock, capture the committed state at address C (a few ms even for a million streams);
+/// 2. checkpoint the event index (it already holds every key below C, and maybe more, which replay
+///    re-upserts with the same values);
+/// 3. write snapshot.bin atomically with C, the counters, the checksum chain, the stream table, the sparse
+///    id index and the index tokens;
+/// 4. delete index checkpoints the new snapshot no longer needs.
+/// </summary>
+internal sealed class IndexCheckpoint : IDisposable
+{
+    private readonly CommittedState _state;
+    private readonly EventIndex _index;
+    private readonly string _snapshotPath;
+    private readonly uint _epoch;
+    private readonly StoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _lastCovered;
+    private long _taken;
+    private long _fullCounter;
+    private Guid _indexToken;
+    private long _eventCountEstimate;
+    private long _streamCountEstimate;
+
+    public IndexCheckpoint(CommittedState state, EventIndex index, string snapshotPath, uint epoch, Guid recoveredIndexToken, StoreOptions options, ILogger logger)
+    {
+        // A recovered hash-index checkpoint can serve later log-only checkpoints: full ones are slow.
+        _indexToken = recoveredIndexToken;
+        _fullCounter = recoveredIndexToken == Guid.Empty ? 0 : 1;
+        _state = state;
+        _index = index;
+        _snapshotPath = snapshotPath;
+        _epoch = epoch;
+        _options = options;
+        _logger = logger;
+        _lastCovered = state.AppliedEnd;
+        _eventCountEstimate = state.EventCount;
+        _streamCountEstimate = state.StreamCount;
+    }
+
+    public long EventCountEstimate => Volatile.Read(ref _eventCountEstimate);
+
+    public long StreamCountEstimate => Volatile.Read(ref _streamCountEstimate);
+
+    /// <summary>Checkpoints taken by this instance.</summary>
+    public long Taken => Volatile.Read(ref _taken);
+
+    /// <summary>Checkpoints every interval while the log moves on; stops when <paramref name="cancellationToken"/> fires.</summary>
+    public async Task RunPeriodicAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.CheckpointInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await TakeAsync(force: false, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _logger.Error(ex, "Checkpoint failed; the previous one stays in use");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Takes a checkpoint when anything was committed since the last one (or always, when forced).</summary>
+    public async Task<bool> TakeAsync(bool force, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            CheckpointCapture capture;
+            lock (_state.ApplyLock)
+            {
+                if (!force && _state.AppliedEnd == Volatile.Read(ref _lastCovered))
+                {
+                    return false;
+                }
+
+                long streamCount = _state.StreamCount;
+                var counts = new long[streamCount];
+                var updated = new long[streamCount];
+                for (long i = 0; i < streamCount; i++)
+                {
+                    var stream = _state.Streams[i];
+                    counts[i] = stream.Count;
+                    updated[i] = stream.UpdatedMs;
+                }
+
+                capture = new CheckpointCapture
+                {
+                    CoveredAddress = _state.AppliedEnd,
+                    EventCount = _state.EventCount,
+                    EntryCount = _state.EntryCount,
+                    LastId = _state.LastId,
+                    Hash = _state.Hash,
+                    Epoch = _epoch,
+                    StreamCounts = counts,
+                    StreamUpdated = updated,
+                    SparseCount = _state.Sparse.Count,
+                };
+            }
+
+            var captureTime = watch.Elapsed;
+            bool full = _indexToken == Guid.Empty || _fullCounter++ % Math.Max(1, _options.FullIndexCheckpointEvery) == 0;
+            var (logToken, success) = await _index.CheckpointAsync(full, cancellationToken).ConfigureAwait(false);
+            if (!success)
+            {
+                _logger.Warning("Index checkpoint did not complete; keeping the previous checkpoint");
+                return false;
+            }
+
+            if (full)
+            {
+                _indexToken = logToken;
+            }
+
+            var indexToken = _indexToken;
+            await Task.Run(() => StoreSnapshot.Write(_snapshotPath, capture, _state.Streams, _state.Sparse, indexToken, logToken), cancellationToken).ConfigureAwait(false);
+            _index.PurgeCheckpointsExcept(indexToken, logToken);
+
+            Volatile.Write(ref _lastCovered, capture.CoveredAddress);
+            Volatile.Write(ref _eventCountEstimate, capture.EventCount);
+            Volatile.Write(ref _streamCountEstimate, capture.StreamCounts.LongLength);
+            Interlocked.Increment(ref _taken);
+            _logger.Information(
+                "Checkpoint taken: covered address {Address}, {Events} events, {Streams} streams, {Kind} index checkpoint, {Ms} ms (capture {CaptureMs} ms)",
+                capture.CoveredAddress,
+                capture.EventCount,
+                capture.StreamCounts.LongLength,
+                full ? "full" : "log-only",
+                watch.ElapsedMilliseconds,
+                (long)captureTime.TotalMilliseconds);
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose() => _gate.Dispose();
+}

@@ -1,0 +1,20 @@
+namespace EventflowDb.Storage;
+
+/// <summary>An ADD enqueued to FasterLog and waiting for the commit that covers its end address.</summary>
+internal sealed class PendingEntry
+{
+    public required long Address { get; init; }
+
+    /// <summary>Address just past the record: the commit must reach this, not just <see cref="Address"/>.</summary>
+    public required long End { get; init; }
+
+    public required byte[] Bytes { get; init; }
+
+    public required StreamInfo Stream { get; init; }
+
+    public required bool HasMessageIds { get; init; }
+
+    public required AppendResult Result { get; init; }
+
+    public required TaskCompletionSource<AppendResult> Completion { get; init; }
+}

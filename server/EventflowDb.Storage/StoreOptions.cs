@@ -1,0 +1,41 @@
+namespace EventflowDb.Storage;
+
+/// <summary>Settings of the on-disk store.</summary>
+public sealed class StoreOptions
+{
+    /// <summary>Directory holding the log, the index and checkpoints. Created when missing.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>How often the index is checkpointed while writes go on.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>FasterLog page size as a power of two (bytes). An ADD's record must fit in one page.</summary>
+    public int LogPageSizeBits { get; init; } = 22;
+
+    /// <summary>FasterLog in-memory buffer as a power of two (bytes).</summary>
+    public int LogMemorySizeBits { get; init; } = 26;
+
+    /// <summary>Log segment file size as a power of two (bytes).</summary>
+    public int LogSegmentSizeBits { get; init; } = 28;
+
+    /// <summary>Zero-fill the next log segment file ahead of time, off the hot path (syncs into written blocks are about twice as fast as into a growing file).</summary>
+    public bool PrefillLogSegments { get; init; } = true;
+
+    /// <summary>Hash index size of the event index as a power of two of 64-byte buckets (21: 128 MiB, room for about 16 M keys without overflow buckets).</summary>
+    public int IndexBucketBits { get; init; } = 21;
+
+    /// <summary>Event index log page size as a power of two (bytes).</summary>
+    public int IndexPageSizeBits { get; init; } = 22;
+
+    /// <summary>Event index in-memory log as a power of two (bytes); older index records are read from disk.</summary>
+    public int IndexMemorySizeBits { get; init; } = 27;
+
+    /// <summary>Event index log segment size as a power of two (bytes).</summary>
+    public int IndexSegmentSizeBits { get; init; } = 30;
+
+    /// <summary>Every how many index checkpoints the hash index itself is written too (the others write only the index log).</summary>
+    public int FullIndexCheckpointEvery { get; init; } = 12;
+
+    /// <summary>Largest encoded ADD record in bytes; the network layer rejects larger requests with TOOLARGE.</summary>
+    public int MaxAppendBytes => (1 << LogPageSizeBits) - 4096;
+}

@@ -1,0 +1,123 @@
+using EventflowDb.Storage;
+using NUlid;
+
+namespace EventflowDb.Storage.Tests;
+
+public sealed class RestartTests
+{
+    private static async Task WriteAsync(TestStore t, int appends, string prefix)
+    {
+        for (int i = 0; i < appends; i++)
+        {
+            await t.AppendAsync($"{prefix}-{i % 4}", ExpectedVersion.Any, TestStore.Event(messageId: $"{prefix}-{i}"), TestStore.Event());
+        }
+    }
+
+    [Fact]
+    public async Task Counters_and_checksum_survive_a_graceful_close_without_replay()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, 40, "a");
+        await t.Store.CheckpointAsync();
+        await WriteAsync(t, 10, "b");
+        var (events, streams, checksum) = (t.Store.EventCount, t.Store.StreamCount, t.Store.Checksum);
+        Assert.Equal(100, events);
+        Assert.NotEqual(Ulid.Empty, checksum.LastId);
+
+        await t.ReopenAsync();
+        Assert.Equal(0, t.Store.LastRecovery.ReplayedEntries);
+        Assert.True(t.Store.LastRecovery.FromSnapshot);
+        Assert.Equal((events, streams, checksum), (t.Store.EventCount, t.Store.StreamCount, t.Store.Checksum));
+        Assert.Equal(events, t.Store.EventCountEstimate);
+        Assert.Equal(streams, t.Store.StreamCountEstimate);
+        Assert.Equal(events, (await t.ReadAllAsync(Ulid.Empty)).Count);
+    }
+
+    [Fact]
+    public async Task Restart_after_writes_since_the_last_checkpoint_replays_only_the_tail()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, 30, "a");
+        await t.Store.CheckpointAsync();
+        Assert.Equal(60, t.Store.EventCountEstimate);
+        await WriteAsync(t, 7, "b");
+        var checksum = t.Store.Checksum;
+        Assert.Equal(60, t.Store.EventCountEstimate);
+        t.Store.SkipFinalCheckpoint = true;
+
+        await t.ReopenAsync();
+        Assert.True(t.Store.LastRecovery.FromSnapshot);
+        Assert.Equal(7, t.Store.LastRecovery.ReplayedEntries);
+        Assert.Equal(14, t.Store.LastRecovery.ReplayedEvents);
+        Assert.Equal(checksum, t.Store.Checksum);
+        Assert.Equal(74, t.Store.EventCount);
+        Assert.Equal(8, t.Store.StreamCount);
+        Assert.Contains(t.Log.Messages(Serilog.Events.LogEventLevel.Information), m => m.Contains("replayed 7 entries", StringComparison.Ordinal));
+
+        // Replay re-indexed the tail: reads, dedupe and version checks all see it.
+        Assert.Equal(AppendStatus.Duplicate, (await t.AppendAsync("b-2", ExpectedVersion.Any, TestStore.Event(messageId: "b-2"))).Status);
+        Assert.Equal(AppendStatus.Appended, (await t.AppendAsync("b-2", ExpectedVersion.Exact(4), TestStore.Event())).Status);
+        Assert.Equal(5, (await t.ReadStreamAsync("b-2")).Count);
+
+        // The open after a replay checkpointed, so the next one replays nothing.
+        await t.ReopenAsync();
+        Assert.Equal(0, t.Store.LastRecovery.ReplayedEntries);
+        Assert.Equal(75, t.Store.EventCount);
+    }
+
+    [Fact]
+    public async Task Without_any_snapshot_the_whole_log_is_replayed_identically()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, 25, "a");
+        var checksum = t.Store.Checksum;
+        t.Store.SkipFinalCheckpoint = true;
+        await t.Store.DisposeAsync();
+        File.Delete(Path.Combine(t.Directory, "snapshot.bin"));
+
+        await t.OpenAsync();
+        Assert.False(t.Store.LastRecovery.FromSnapshot);
+        Assert.Equal(25, t.Store.LastRecovery.ReplayedEntries);
+        Assert.Equal(checksum, t.Store.Checksum);
+        Assert.Equal(50, t.Store.EventCount);
+        Assert.Equal(50, t.Store.EventCountEstimate);
+        Assert.Equal(AppendStatus.Duplicate, (await t.AppendAsync("a-0", ExpectedVersion.Any, TestStore.Event(messageId: "a-4"))).Status);
+    }
+
+    [Fact]
+    public async Task Periodic_checkpoint_runs_while_writes_happen()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await t.Store.DisposeAsync();
+        var fast = new TestStore.Configured(t.Directory, o => new StoreOptions
+        {
+            DataDirectory = o.DataDirectory,
+            CheckpointInterval = TimeSpan.FromMilliseconds(200),
+            LogPageSizeBits = o.LogPageSizeBits,
+            LogMemorySizeBits = o.LogMemorySizeBits,
+            LogSegmentSizeBits = o.LogSegmentSizeBits,
+            IndexBucketBits = o.IndexBucketBits,
+            IndexPageSizeBits = o.IndexPageSizeBits,
+            IndexMemorySizeBits = o.IndexMemorySizeBits,
+            IndexSegmentSizeBits = o.IndexSegmentSizeBits,
+        });
+        await using var store = await fast.OpenAsync();
+        long before = store.CheckpointsTaken;
+        for (int i = 0; i < 20; i++)
+        {
+            await store.AppendAsync(TestStore.Request("s", ExpectedVersion.Any, TestStore.Event()));
+            await Task.Delay(30);
+        }
+
+        // The first periodic checkpoint of a new store also writes the hash index, which takes a while.
+        for (int i = 0; i < 200 && store.CheckpointsTaken == before; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(store.CheckpointsTaken > before);
+        Assert.Contains(fast.Log.Messages(Serilog.Events.LogEventLevel.Information), m => m.StartsWith("Checkpoint taken", StringComparison.Ordinal));
+        Assert.True(store.SizeOnDisk > 0);
+        await t.OpenAsync();
+    }
+}
