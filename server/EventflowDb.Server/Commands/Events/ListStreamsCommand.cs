@@ -1,0 +1,50 @@
+using EventflowDb.Protocol;
+using EventflowDb.Server.Network;
+
+namespace EventflowDb.Server.Commands.Events;
+
+/// <summary>LISTSTREAMS: stream summaries in creation order, paged by skip and limit.</summary>
+internal sealed class ListStreamsCommand() : SyncCommand("LISTSTREAMS", -1)
+{
+    protected override void Execute(ClientSession session, RespRequest request)
+    {
+        long skip = 0;
+        long limit = 0;
+        if (JsonArgument.IsJsonForm(request))
+        {
+            var reader = JsonArgument.Open(request[1]);
+            while (JsonArgument.NextProperty(ref reader))
+            {
+                if (reader.ValueTextEquals("skip"u8))
+                {
+                    JsonArgument.Read(ref reader);
+                    skip = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "skip"), "skip");
+                }
+                else if (reader.ValueTextEquals("limit"u8))
+                {
+                    JsonArgument.Read(ref reader);
+                    limit = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "limit"), "limit");
+                }
+                else
+                {
+                    throw JsonArgument.UnknownField(ref reader, "LISTSTREAMS");
+                }
+            }
+        }
+        else
+        {
+            if (request.Count > 3)
+            {
+                throw CommandException.Syntax("syntax error: LISTSTREAMS [skip] [limit]");
+            }
+
+            skip = request.Count > 1 ? EventRules.NonNegative(request, 1, "skip") : 0;
+            limit = request.Count > 2 ? EventRules.NonNegative(request, 2, "limit") : 0;
+        }
+
+        var page = session.Page;
+        page.Clear();
+        session.Store.ListStreams(skip, EventRules.PageSize(limit, session.Server.Options), page);
+        PageReply.Write(session.Writer, page);
+    }
+}

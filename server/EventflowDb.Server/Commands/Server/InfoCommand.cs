@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using EventflowDb.Protocol;
+using EventflowDb.Server.Network;
+
+namespace EventflowDb.Server.Commands.Server;
+
+/// <summary>INFO [section ...]: Redis-style "key:value" lines; clients read redis_version and loading from it.</summary>
+internal sealed class InfoCommand() : SyncCommand("INFO", -1)
+{
+    private static readonly string[] AllSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "eventflowdb"];
+
+    protected override void Execute(ClientSession session, RespRequest request)
+    {
+        var wanted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (int i = 1; i < request.Count; i++)
+        {
+            string name = request.GetString(i);
+            if (name.Equals("all", StringComparison.OrdinalIgnoreCase) || name.Equals("everything", StringComparison.OrdinalIgnoreCase) || name.Equals("default", StringComparison.OrdinalIgnoreCase))
+            {
+                wanted.UnionWith(AllSections);
+            }
+            else
+            {
+                wanted.Add(name);
+            }
+        }
+
+        if (wanted.Count == 0)
+        {
+            wanted.UnionWith(AllSections);
+        }
+
+        var text = new StringBuilder();
+        foreach (string section in AllSections)
+        {
+            if (wanted.Contains(section))
+            {
+                if (text.Length > 0)
+                {
+                    text.Append("\r\n");
+                }
+
+                WriteSection(text, section, session.Server);
+            }
+        }
+
+        byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
+        if (session.Writer.Resp3)
+        {
+            session.Writer.WriteVerbatimString("txt", bytes);
+        }
+        else
+        {
+            session.Writer.WriteBulkString(bytes);
+        }
+    }
+
+    private static void WriteSection(StringBuilder text, string section, ServerContext server)
+    {
+        var store = server.Store;
+        var options = server.Options;
+        void Line(string key, object value) => text.Append(CultureInfo.InvariantCulture, $"{key}:{value}\r\n");
+
+        text.Append("# ").Append(char.ToUpperInvariant(section[0])).Append(section.AsSpan(1)).Append("\r\n");
+        switch (section)
+        {
+            case "server":
+                Line("redis_version", ServerContext.RedisCompatibleVersion);
+                Line("eventflowdb_version", ServerContext.Version);
+                Line("redis_mode", "standalone");
+                Line("os", Environment.OSVersion.ToString());
+                Line("arch_bits", Environment.Is64BitProcess ? 64 : 32);
+                Line("process_id", Environment.ProcessId);
+                Line("tcp_port", options.Port);
+                Line("uptime_in_seconds", (long)server.Uptime.Elapsed.TotalSeconds);
+                Line("uptime_in_days", (long)server.Uptime.Elapsed.TotalDays);
+                Line("executable", Environment.ProcessPath ?? "");
+                break;
+            case "clients":
+                Line("connected_clients", server.Clients.Count);
+                break;
+            case "memory":
+                long rss = Process.GetCurrentProcess().WorkingSet64;
+                Line("used_memory", GC.GetTotalMemory(false));
+                Line("used_memory_rss", rss);
+                Line("used_memory_rss_human", Events.HumanFormat.Bytes(rss));
+                Line("maxmemory", 0);
+                break;
+            case "persistence":
+                Line("loading", 0);
+                Line("aof_enabled", 1);
+                Line("data_directory", Path.GetFullPath(options.DataDirectory));
+                Line("size_on_disk", store.SizeOnDisk);
+                break;
+            case "stats":
+                Line("total_connections_received", Interlocked.Read(ref server.TotalConnections));
+                Line("total_commands_processed", Interlocked.Read(ref server.TotalCommands));
+                break;
+            case "replication":
+                Line("role", "master");
+                Line("connected_slaves", 0);
+                break;
+            case "cpu":
+                var cpu = Process.GetCurrentProcess();
+                Line("used_cpu_sys", cpu.PrivilegedProcessorTime.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture));
+                Line("used_cpu_user", cpu.UserProcessorTime.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture));
+                break;
+            case "keyspace":
+                if (store.StreamCount > 0)
+                {
+                    Line("db0", $"keys={store.StreamCount},expires=0,avg_ttl=0");
+                }
+
+                break;
+            case "eventflowdb":
+                Line("events", store.EventCount);
+                Line("streams", store.StreamCount);
+                Line("events_at_checkpoint", store.EventCountEstimate);
+                Line("streams_at_checkpoint", store.StreamCountEstimate);
+                break;
+            default:
+                break;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Serilog.Events;
+
+namespace EventflowDb.Server.Configuration;
+
+/// <summary>
+/// Reads settings from command-line flags (<c>--port 7000</c> or <c>--port=7000</c>), then environment
+/// variables (<c>PORT</c>), then defaults. Each setting is declared once in <see cref="Settings"/>, which
+/// also drives <c>--help</c>.
+/// </summary>
+internal static class OptionsParser
+{
+    private sealed record Setting(string Flag, string Env, string Default, string Help);
+
+    private static readonly Setting[] Settings =
+    [
+        new("port", "PORT", "6543", "TCP port to listen on."),
+        new("data", "DATA", "./data", "Directory for the event log, index and checkpoints (created when missing)."),
+        new("password", "PASSWORD", "", "Password clients must send with AUTH or HELLO. None by default: then the server listens on loopback only."),
+        new("bind", "BIND", "", "Address to listen on. Default: 127.0.0.1 without a password, 0.0.0.0 with one."),
+        new("protected-mode", "PROTECTED_MODE", "yes", "yes: refuse to listen on a non-loopback address without a password. no: allow it."),
+        new("checkpoint-interval", "CHECKPOINT_INTERVAL", "5", "Seconds between index checkpoints while writes go on (bounds restart replay and the *EST counters' age)."),
+        new("default-page", "DEFAULT_PAGE", "1000", "Events returned by GET/GETALL when limit is 0 or missing."),
+        new("max-page", "MAX_PAGE", "10000", "Most events returned in one reply; larger limits are clamped."),
+        new("max-bulk-bytes", "MAX_BULK_BYTES", "67108864", "Largest RESP bulk string accepted; a larger one is a protocol error."),
+        new("log-level", "LOG_LEVEL", "information", "verbose, debug, information, warning, error or fatal."),
+    ];
+
+    /// <summary>Parses <paramref name="args"/>; returns null with a message when they are wrong or --help was asked.</summary>
+    public static ServerOptions? Parse(string[] args, Func<string, string?> environment, out string? message, out bool helpRequested)
+    {
+        helpRequested = false;
+        message = null;
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            if (arg is "--help" or "-h")
+            {
+                helpRequested = true;
+                message = HelpText();
+                return null;
+            }
+
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                message = $"Unexpected argument '{arg}'. See --help.";
+                return null;
+            }
+
+            string name = arg[2..];
+            string? value = null;
+            int eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+
+            if (Array.Find(Settings, s => s.Flag == name) is null)
+            {
+                message = $"Unknown flag '--{name}'. See --help.";
+                return null;
+            }
+
+            if (value is null)
+            {
+                if (i + 1 >= args.Length)
+                {
+                    message = $"Flag '--{name}' needs a value.";
+                    return null;
+                }
+
+                value = args[++i];
+            }
+
+            values[name] = value;
+        }
+
+        string Get(string flag)
+        {
+            var setting = Array.Find(Settings, s => s.Flag == flag)!;
+            if (values.TryGetValue(flag, out var v))
+            {
+                return v;
+            }
+
+            var env = environment(setting.Env);
+            return string.IsNullOrEmpty(env) ? setting.Default : env;
+        }
+
+        try
+        {
+            string password = Get("password");
+            string bind = Get("bind");
+            return new ServerOptions
+            {
+                Port = ParseInt(Get("port"), "port", 0, 65535),
+                DataDirectory = Get("data"),
+                Password = password.Length == 0 ? null : password,
+                Bind = bind.Length == 0 ? null : IPAddress.TryParse(bind, out var ip) ? ip : throw new FormatException($"bind: '{bind}' is not an IP address"),
+                ProtectedMode = ParseYesNo(Get("protected-mode"), "protected-mode"),
+                CheckpointInterval = TimeSpan.FromSeconds(ParseInt(Get("checkpoint-interval"), "checkpoint-interval", 1, 86_400)),
+                DefaultPage = ParseInt(Get("default-page"), "default-page", 1, 1_000_000),
+                MaxPage = ParseInt(Get("max-page"), "max-page", 1, 1_000_000),
+                MaxBulkBytes = ParseInt(Get("max-bulk-bytes"), "max-bulk-bytes", 1024, 512 * 1024 * 1024),
+                LogLevel = Enum.TryParse<LogEventLevel>(Get("log-level"), ignoreCase: true, out var level)
+                    ? level
+                    : throw new FormatException($"log-level: '{Get("log-level")}' is not a level"),
+            };
+        }
+        catch (FormatException e)
+        {
+            message = e.Message;
+            return null;
+        }
+    }
+
+    private static int ParseInt(string text, string name, int min, int max) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max
+            ? value
+            : throw new FormatException($"{name}: '{text}' is not a whole number from {min} to {max}");
+
+    private static bool ParseYesNo(string text, string name) => text.ToUpperInvariant() switch
+    {
+        "YES" or "TRUE" or "1" => true,
+        "NO" or "FALSE" or "0" => false,
+        _ => throw new FormatException($"{name}: '{text}' must be yes or no"),
+    };
+
+    private static string HelpText()
+    {
+        var text = new StringBuilder();
+        text.AppendLine("EventflowDB server: an event store that speaks RESP.");
+        text.AppendLine();
+        text.AppendLine("Usage: EventflowDb.Server [--flag value | --flag=value]...");
+        text.AppendLine("Every flag can also be set by its environment variable; a flag wins over the variable.");
+        text.AppendLine();
+        foreach (var s in Settings)
+        {
+            string def = s.Default.Length == 0 ? "none" : s.Default;
+            text.AppendLine(CultureInfo.InvariantCulture, $"  --{s.Flag,-22} {s.Env,-22} default {def}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"      {s.Help}");
+        }
+
+        return text.ToString();
+    }
+}

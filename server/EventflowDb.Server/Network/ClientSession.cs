@@ -1,0 +1,275 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using EventflowDb.Protocol;
+using EventflowDb.Server.Commands;
+using EventflowDb.Storage;
+
+namespace EventflowDb.Server.Network;
+
+/// <summary>
+/// One connection: reads requests from the socket, dispatches each to its command, and writes replies
+/// in request order. ADDs are pipelined: a run of ADDs is submitted to the store together (so they share
+/// a group commit) and their replies are written as each becomes durable, before any later reply.
+/// </summary>
+internal sealed class ClientSession
+{
+    private const int FlushThreshold = 256 * 1024;
+
+    private readonly ServerContext _server;
+    private readonly IDuplexPipe _transport;
+    private readonly RespRequestReader _reader;
+    private readonly RespRequest _request = new();
+    private readonly Queue<PendingReply> _pending = new();
+    private bool _closeRequested;
+    private SequencePosition _consumed;
+
+    public ClientSession(ServerContext server, IDuplexPipe transport, EndPoint? remote)
+    {
+        _server = server;
+        _transport = transport;
+        _reader = server.RequestReader;
+        Writer = new RespWriter(transport.Output);
+        Id = server.NextClientId();
+        Remote = remote?.ToString() ?? "?";
+        Authenticated = server.Options.Password is null;
+    }
+
+    public ServerContext Server => _server;
+
+    public IEventStore Store => _server.Store;
+
+    public RespWriter Writer { get; }
+
+    /// <summary>Reused by reads so that they do not allocate.</summary>
+    public EventPage Page { get; } = new();
+
+    public long Id { get; }
+
+    public string Remote { get; }
+
+    public bool Authenticated { get; set; }
+
+    public string? Name { get; set; }
+
+    public string? LibraryName { get; set; }
+
+    public string? LibraryVersion { get; set; }
+
+    public DateTimeOffset ConnectedAt { get; } = DateTimeOffset.UtcNow;
+
+    public string LastCommand { get; private set; } = "NULL";
+
+    public HashSet<string> Channels { get; } = new(StringComparer.Ordinal);
+
+    public HashSet<string> Patterns { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>RESP2 subscriber mode: only subscription commands, PING and QUIT are allowed.</summary>
+    public bool InSubscriberMode => (Channels.Count + Patterns.Count) > 0 && !Writer.Resp3;
+
+    /// <summary>Asks the session to close once the current reply is flushed (QUIT).</summary>
+    public void RequestClose() => _closeRequested = true;
+
+    /// <summary>Queues a reply that completes later; it is written after every earlier reply.</summary>
+    public void AddPending(ValueTask<AppendResult> task, AppendRequest request, Action<RespWriter, AppendRequest, AppendResult> write) =>
+        _pending.Enqueue(new PendingReply(task, request, write));
+
+    public async Task RunAsync()
+    {
+        _server.Clients[Id] = this;
+        Interlocked.Increment(ref _server.TotalConnections);
+        var input = _transport.Input;
+        try
+        {
+            while (!_closeRequested)
+            {
+                var read = await input.ReadAsync().ConfigureAwait(false);
+                var buffer = read.Buffer;
+                bool protocolError = await ProcessAsync(buffer).ConfigureAwait(false);
+                if (_consumed.Equals(buffer.End))
+                {
+                    // Idle between requests: give back a scratch buffer that a huge split request grew.
+                    _request.TrimExcess();
+                }
+
+                input.AdvanceTo(_consumed, buffer.End);
+                await _transport.Output.FlushAsync().ConfigureAwait(false);
+                if (protocolError || read.IsCompleted || read.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or Pipelines.Sockets.Unofficial.ConnectionAbortedException or Pipelines.Sockets.Unofficial.ConnectionResetException or ObjectDisposedException or OperationCanceledException)
+        {
+            _server.Logger.Debug(e, "Connection {ClientId} from {Remote} dropped", Id, Remote);
+        }
+        finally
+        {
+            _server.Clients.TryRemove(Id, out _);
+            await DrainPendingQuietlyAsync().ConfigureAwait(false);
+            await input.CompleteAsync().ConfigureAwait(false);
+            await _transport.Output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Handles every whole request in <paramref name="buffer"/>; returns true on a protocol error.</summary>
+    private async ValueTask<bool> ProcessAsync(ReadOnlySequence<byte> buffer)
+    {
+        _consumed = buffer.Start;
+        while (!_closeRequested)
+        {
+            var status = _reader.TryRead(buffer, _request, out var next, out string? error);
+            if (status == RespReadStatus.Incomplete)
+            {
+                break;
+            }
+
+            if (status == RespReadStatus.ProtocolError)
+            {
+                await DrainPendingAsync().ConfigureAwait(false);
+                Writer.WriteError($"ERR Protocol error: {error}");
+                _server.Logger.Debug("Protocol error from {ClientId} {Remote}: {Error}", Id, Remote, error);
+                _consumed = buffer.End;
+                return true;
+            }
+
+            await DispatchAsync().ConfigureAwait(false);
+            buffer = buffer.Slice(next);
+            _consumed = buffer.Start;
+            if (_transport.Output.CanGetUnflushedBytes && _transport.Output.UnflushedBytes > FlushThreshold && _pending.Count == 0)
+            {
+                await _transport.Output.FlushAsync().ConfigureAwait(false);
+            }
+        }
+
+        // Args of pending ADDs were copied, but replies must go out before we wait for more input.
+        await DrainPendingAsync().ConfigureAwait(false);
+        return false;
+    }
+
+    private async ValueTask DispatchAsync()
+    {
+        Interlocked.Increment(ref _server.TotalCommands);
+        var command = _server.Commands.Find(_request[0]);
+        if (command is null)
+        {
+            await DrainPendingAsync().ConfigureAwait(false);
+            Writer.WriteError(UnknownCommandMessage());
+            return;
+        }
+
+        if ((command.Flags & CommandFlags.Pipelined) == 0)
+        {
+            await DrainPendingAsync().ConfigureAwait(false);
+        }
+
+        LastCommand = command.Name;
+        string? refusal = Refusal(command);
+        if (refusal is not null)
+        {
+            await DrainPendingAsync().ConfigureAwait(false);
+            Writer.WriteError(refusal);
+            return;
+        }
+
+        try
+        {
+            await command.ExecuteAsync(this, _request).ConfigureAwait(false);
+        }
+        catch (CommandException e)
+        {
+            await DrainPendingAsync().ConfigureAwait(false);
+            Writer.WriteError(e.Message);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            await DrainPendingAsync().ConfigureAwait(false);
+            Writer.WriteError($"ERR invalid JSON: {e.Message}");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _server.Logger.Error(e, "Command {Command} from client {ClientId} {Remote} failed", command.Name, Id, Remote);
+            await DrainPendingAsync().ConfigureAwait(false);
+            Writer.WriteError($"ERR internal error: {e.Message}");
+        }
+    }
+
+    private string? Refusal(Command command)
+    {
+        if (!Authenticated && (command.Flags & CommandFlags.NoAuth) == 0)
+        {
+            return "NOAUTH Authentication required.";
+        }
+
+        if (!command.AcceptsArgumentCount(_request.Count))
+        {
+            return $"ERR wrong number of arguments for '{command.Name.ToLowerInvariant()}' command";
+        }
+
+        if (InSubscriberMode && (command.Flags & CommandFlags.Subscriber) == 0)
+        {
+            return $"ERR Can't execute '{command.Name.ToLowerInvariant()}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
+        }
+
+        return null;
+    }
+
+    private string UnknownCommandMessage()
+    {
+        var text = new System.Text.StringBuilder("ERR unknown command '");
+        text.Append(Truncate(_request.GetString(0))).Append("', with args beginning with: ");
+        for (int i = 1; i < _request.Count && i < 4; i++)
+        {
+            text.Append('\'').Append(Truncate(_request.GetString(i))).Append("' ");
+        }
+
+        return text.ToString();
+
+        static string Truncate(string s) => s.Length > 64 ? s[..64] + "..." : s;
+    }
+
+    private async ValueTask DrainPendingAsync()
+    {
+        while (_pending.TryDequeue(out var pending))
+        {
+            AppendResult result;
+            try
+            {
+                result = await pending.Task.ConfigureAwait(false);
+            }
+            catch (ArgumentException e)
+            {
+                // The store's own check of the encoded entry size, behind the command's estimate.
+                Writer.WriteError($"TOOLARGE {e.Message}");
+                continue;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _server.Logger.Error(e, "Append from client {ClientId} {Remote} failed", Id, Remote);
+                Writer.WriteError($"ERR append failed: {e.Message}");
+                continue;
+            }
+
+            pending.Write(Writer, pending.Request, result);
+        }
+    }
+
+    private async ValueTask DrainPendingQuietlyAsync()
+    {
+        // The client is gone, but its appends still run to completion so that nothing is half-done.
+        while (_pending.TryDequeue(out var pending))
+        {
+            try
+            {
+                await pending.Task.ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _server.Logger.Debug(e, "Append of closed connection {ClientId} failed", Id);
+            }
+        }
+    }
+
+    private readonly record struct PendingReply(ValueTask<AppendResult> Task, AppendRequest Request, Action<RespWriter, AppendRequest, AppendResult> Write);
+}

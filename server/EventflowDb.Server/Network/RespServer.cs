@@ -1,0 +1,29 @@
+using System.Net;
+using Pipelines.Sockets.Unofficial;
+
+namespace EventflowDb.Server.Network;
+
+/// <summary>Accepts TCP connections and runs one <see cref="ClientSession"/> per connection.</summary>
+internal sealed class RespServer(ServerContext context) : SocketServer
+{
+    private readonly TaskCompletionSource<EndPoint> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<EndPoint> Started => _started.Task;
+
+    protected override void OnStarted(EndPoint endPoint) => _started.TrySetResult(endPoint);
+
+    protected override void OnServerFaulted(Exception exception)
+    {
+        context.Logger.Error(exception, "Listener faulted");
+        _started.TrySetException(exception);
+    }
+
+    protected override void OnClientFaulted(in ClientConnection client, Exception exception) =>
+        context.Logger.Debug(exception, "Connection from {Remote} faulted", client.RemoteEndPoint);
+
+    protected override Task OnClientConnectedAsync(in ClientConnection client)
+    {
+        var session = new ClientSession(context, client.Transport, client.RemoteEndPoint);
+        return session.RunAsync();
+    }
+}

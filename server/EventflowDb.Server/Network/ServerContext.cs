@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using EventflowDb.Protocol;
+using EventflowDb.Server.Commands;
+using EventflowDb.Server.Configuration;
+using EventflowDb.Storage;
+
+namespace EventflowDb.Server.Network;
+
+/// <summary>What every session shares: settings, the store, the command table, the client list.</summary>
+internal sealed class ServerContext(ServerOptions options, IEventStore store, CommandTable commands, Serilog.ILogger logger)
+{
+    /// <summary>The Redis version clients should assume (INFO redis_version, HELLO version).</summary>
+    public const string RedisCompatibleVersion = "7.2.0";
+
+    private long _nextClientId;
+
+    public ServerOptions Options { get; } = options;
+
+    public IEventStore Store { get; } = store;
+
+    public CommandTable Commands { get; } = commands;
+
+    public Serilog.ILogger Logger { get; } = logger;
+
+    /// <summary>Request limits; the reader holds no per-connection state, so one serves every session.</summary>
+    public RespRequestReader RequestReader { get; } = new(Limits(options));
+
+    /// <summary>
+    /// The receive pipe must be able to hold a whole request: a request is consumed only once all of it has
+    /// arrived, so pausing the socket reader below that size would stall the connection for good.
+    /// </summary>
+    public static PipeOptions ReceivePipeOptions(ServerOptions options)
+    {
+        long pause = Limits(options).MaxRequestBytes + (1024 * 1024);
+        return new PipeOptions(pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, useSynchronizationContext: false);
+    }
+
+    private static RespLimits Limits(ServerOptions options) => new()
+    {
+        MaxBulkLength = options.MaxBulkBytes,
+        MaxRequestBytes = Math.Max(128L * 1024 * 1024, options.MaxBulkBytes + (1024L * 1024)),
+    };
+
+    public ConcurrentDictionary<long, ClientSession> Clients { get; } = new();
+
+    public Stopwatch Uptime { get; } = Stopwatch.StartNew();
+
+    public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
+
+    public long TotalConnections;
+
+    public long TotalCommands;
+
+    /// <summary>The server's own semantic version.</summary>
+    public static string Version { get; } =
+        typeof(ServerContext).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
+
+    public long NextClientId() => Interlocked.Increment(ref _nextClientId);
+}

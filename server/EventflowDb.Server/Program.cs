@@ -1,0 +1,94 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using EventflowDb.Server.Commands;
+using EventflowDb.Server.Configuration;
+using EventflowDb.Server.Network;
+using EventflowDb.Storage;
+using Serilog;
+using Serilog.Core;
+
+namespace EventflowDb.Server;
+
+internal static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var options = OptionsParser.Parse(args, Environment.GetEnvironmentVariable, out string? message, out bool help);
+        if (options is null)
+        {
+            (help ? Console.Out : Console.Error).WriteLine(message);
+            return help ? 0 : 2;
+        }
+
+        var levelSwitch = new LoggingLevelSwitch(options.LogLevel);
+        await using var logger = new LoggerConfiguration()
+            .MinimumLevel.ControlledBy(levelSwitch)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(outputTemplate: "[{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}")
+            .CreateLogger();
+
+        try
+        {
+            return await RunAsync(options, logger).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            logger.Fatal(e, "Server stopped on an unexpected error");
+            return 1;
+        }
+    }
+
+    private static async Task<int> RunAsync(ServerOptions options, Serilog.ILogger logger)
+    {
+        var bind = options.EffectiveBind;
+        if (options.Password is null && options.ProtectedMode && !IPAddress.IsLoopback(bind))
+        {
+            logger.Error(
+                "Refusing to listen on {Bind} without a password (protected mode). Set --password, or --protected-mode no to accept remote connections without one",
+                bind);
+            return 1;
+        }
+
+        using var shutdown = new CancellationTokenSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+
+        logger.Information("EventflowDB {Version} starting, data directory {DataDirectory}", ServerContext.Version, Path.GetFullPath(options.DataDirectory));
+        var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval };
+        var store = await FasterEventStore.OpenAsync(storeOptions, logger, shutdown.Token).ConfigureAwait(false);
+        try
+        {
+            var context = new ServerContext(options, store, CommandCatalog.Create(storeOptions.MaxAppendBytes), logger);
+            using var server = new RespServer(context);
+            var endpoint = new IPEndPoint(bind, options.Port);
+            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: null, receiveOptions: ServerContext.ReceivePipeOptions(options));
+            await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
+            logger.Information("Listening on {Endpoint}{Auth}", endpoint, options.Password is null ? " (no password: loopback clients only)" : "");
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, shutdown.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                logger.Information("Shutting down");
+            }
+
+            server.Stop();
+        }
+        finally
+        {
+            // Commits the log and checkpoints the index so that the next start replays nothing.
+            await store.DisposeAsync().ConfigureAwait(false);
+            logger.Information("Store closed");
+        }
+
+        return 0;
+
+        void OnSignal(PosixSignalContext signal)
+        {
+            signal.Cancel = true;
+            shutdown.Cancel();
+        }
+    }
+}
