@@ -459,6 +459,7 @@ public sealed class FasterEventStore : IEventStore
                 throw new InvalidDataException($"The snapshot covers the log up to {snapshot.CoveredAddress} but segment {layout.Segment(snapshot.CoveredAddress - 1)} is missing.");
             }
 
+            VerifyCoveredTail(snapshot.CoveredAddress, files, layout);
             return snapshot;
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
@@ -470,6 +471,40 @@ public sealed class FasterEventStore : IEventStore
 
             logger.Warning(ex, "Snapshot {Path} is unusable; replaying the whole log", path);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Checks the entries of the last page the snapshot covers. Replay only verifies what follows the
+    /// snapshot, so a tail damaged after a clean shutdown would otherwise be served; when it is damaged,
+    /// the snapshot is dropped and a full replay cuts the log at the first bad entry.
+    /// </summary>
+    private static void VerifyCoveredTail(long coveredAddress, LogFileReader files, LogLayout layout)
+    {
+        if (coveredAddress <= LogLayout.FirstValidAddress)
+        {
+            return;
+        }
+
+        long start = Math.Max(LogLayout.FirstValidAddress, layout.PageStart(coveredAddress - 1));
+        var scanner = new LogRecordScanner(files, layout, layout.PageSize) { Address = start };
+        while (true)
+        {
+            var kind = scanner.Next(coveredAddress);
+            switch (kind)
+            {
+                case RecordKind.End:
+                    return;
+                case RecordKind.Zero:
+                    scanner.SkipToNextPage();
+                    break;
+                case RecordKind.Invalid:
+                    throw new InvalidDataException($"The log before the snapshot's covered address is damaged: {scanner.Problem} at address {scanner.RecordAddress}.");
+                case RecordKind.Entry when LogEntryFormat.Validate(scanner.Payload) is { } problem:
+                    throw new InvalidDataException($"The log before the snapshot's covered address is damaged: {problem} in the entry at address {scanner.RecordAddress}.");
+                default:
+                    break;
+            }
         }
     }
 
