@@ -74,7 +74,8 @@ internal static class Program
                 logger.Information("Shutting down");
             }
 
-            server.Stop();
+            server.Shutdown();
+            await context.StopSessionsAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         finally
         {

@@ -23,6 +23,7 @@ internal sealed class ClientSession
     private readonly Queue<PendingReply> _pending = new();
     private bool _closeRequested;
     private SequencePosition _consumed;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ClientSession(ServerContext server, IDuplexPipe transport, EndPoint? remote)
     {
@@ -74,6 +75,12 @@ internal sealed class ClientSession
     public void AddPending(ValueTask<AppendResult> task, AppendRequest request, Action<RespWriter, AppendRequest, AppendResult> write) =>
         _pending.Enqueue(new PendingReply(task, request, write));
 
+    /// <summary>Completes when the session has ended (its pending appends included).</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Server shutdown: finish the requests already received, write their replies, then close.</summary>
+    public void RequestStop() => _transport.Input.CancelPendingRead();
+
     public async Task RunAsync()
     {
         _server.Clients[Id] = this;
@@ -81,7 +88,7 @@ internal sealed class ClientSession
         var input = _transport.Input;
         try
         {
-            while (!_closeRequested)
+            while (true)
             {
                 var read = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = read.Buffer;
@@ -94,7 +101,13 @@ internal sealed class ClientSession
 
                 input.AdvanceTo(_consumed, buffer.End);
                 await _transport.Output.FlushAsync().ConfigureAwait(false);
-                if (protocolError || read.IsCompleted || read.IsCanceled)
+                if (protocolError || _closeRequested)
+                {
+                    await CloseGracefullyAsync().ConfigureAwait(false);
+                    break;
+                }
+
+                if (read.IsCompleted || read.IsCanceled)
                 {
                     break;
                 }
@@ -110,6 +123,47 @@ internal sealed class ClientSession
             await DrainPendingQuietlyAsync().ConfigureAwait(false);
             await input.CompleteAsync().ConfigureAwait(false);
             await _transport.Output.CompleteAsync().ConfigureAwait(false);
+            _completion.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Closes a connection the server chose to end (QUIT, protocol error) so that the last reply arrives:
+    /// waits until the socket has sent it, sends FIN, and briefly discards what the client still sends —
+    /// closing with unread input would reset the connection and drop the reply at the client.
+    /// </summary>
+    private async Task CloseGracefullyAsync()
+    {
+        if (_transport is not Pipelines.Sockets.Unofficial.SocketConnection connection)
+        {
+            return;
+        }
+
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(2);
+            while (connection.GetCounters().BytesWaitingToBeSent > 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(5).ConfigureAwait(false);
+            }
+
+            // The send loop may have taken the last bytes from the pipe without handing them to the socket yet.
+            await Task.Delay(10).ConfigureAwait(false);
+            connection.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            while (true)
+            {
+                var read = await _transport.Input.ReadAsync(linger.Token).ConfigureAwait(false);
+                _transport.Input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || read.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException or IOException or InvalidOperationException)
+        {
+            _server.Logger.Debug(e, "Connection {ClientId} closed without a clean shutdown", Id);
         }
     }
 

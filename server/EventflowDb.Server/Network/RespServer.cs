@@ -8,12 +8,27 @@ internal sealed class RespServer(ServerContext context) : SocketServer
 {
     private readonly TaskCompletionSource<EndPoint> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private volatile bool _stopping;
+
     public Task<EndPoint> Started => _started.Task;
+
+    /// <summary>Stops accepting connections; the listener's resulting "operation canceled" is expected, not a fault.</summary>
+    public void Shutdown()
+    {
+        _stopping = true;
+        Stop();
+    }
 
     protected override void OnStarted(EndPoint endPoint) => _started.TrySetResult(endPoint);
 
     protected override void OnServerFaulted(Exception exception)
     {
+        if (_stopping)
+        {
+            context.Logger.Debug(exception, "Listener closed");
+            return;
+        }
+
         context.Logger.Error(exception, "Listener faulted");
         _started.TrySetException(exception);
     }

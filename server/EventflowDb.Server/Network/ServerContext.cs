@@ -58,4 +58,20 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
         typeof(ServerContext).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
 
     public long NextClientId() => Interlocked.Increment(ref _nextClientId);
+
+    /// <summary>Asks every session to finish what it has received and close, and waits for them (bounded).</summary>
+    public async Task StopSessionsAsync(TimeSpan timeout)
+    {
+        var sessions = Clients.Values.ToList();
+        foreach (var session in sessions)
+        {
+            session.RequestStop();
+        }
+
+        var all = Task.WhenAll(sessions.Select(s => s.Completion));
+        if (await Task.WhenAny(all, Task.Delay(timeout)).ConfigureAwait(false) != all)
+        {
+            Logger.Warning("{Count} connections did not close within {Timeout}", sessions.Count(s => !s.Completion.IsCompleted), timeout);
+        }
+    }
 }
