@@ -1,0 +1,242 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using EventflowDb.Protocol;
+
+namespace EventflowDb.Tests.Harness;
+
+/// <summary>One reply with the exact bytes it arrived as.</summary>
+public sealed record RawReply(RespValue Value, byte[] Raw)
+{
+    /// <summary>The raw bytes as text (for messages and prefix checks).</summary>
+    public string RawText => Encoding.UTF8.GetString(Raw);
+}
+
+/// <summary>A raw TCP connection to the server: send any bytes, read RESP replies.</summary>
+public sealed class RespConnection : IAsyncDisposable
+{
+    /// <summary>Default time to wait for one reply.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Socket _socket;
+    private byte[] _buffer = new byte[64 * 1024];
+    private int _start;
+    private int _end;
+
+    private RespConnection(Socket socket) => _socket = socket;
+
+    /// <summary>True once the server closed the connection (seen by a read).</summary>
+    public bool ClosedByPeer { get; private set; }
+
+    /// <summary>Connects to 127.0.0.1:<paramref name="port"/>.</summary>
+    public static async Task<RespConnection> OpenAsync(int port, TimeSpan? timeout = null)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            socket.Dispose();
+            throw new TimeoutException($"connect to port {port} timed out");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        return new RespConnection(socket);
+    }
+
+    /// <summary>Encodes a request as a RESP array of bulk strings (UTF-8).</summary>
+    public static byte[] Encode(params string[] args)
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"*{args.Length}\r\n");
+        foreach (var a in args)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(a)}\r\n{a}\r\n");
+        }
+
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    /// <summary>Sends raw bytes.</summary>
+    public async Task SendAsync(ReadOnlyMemory<byte> bytes)
+    {
+        while (bytes.Length > 0)
+        {
+            int sent = await _socket.SendAsync(bytes, SocketFlags.None);
+            bytes = bytes[sent..];
+        }
+    }
+
+    /// <summary>Sends text as UTF-8.</summary>
+    public Task SendAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Sends one RESP request.</summary>
+    public Task SendCommandAsync(params string[] args) => SendAsync(Encode(args));
+
+    /// <summary>Sends one request and reads its reply.</summary>
+    public async Task<RespValue> CommandAsync(params string[] args)
+    {
+        await SendCommandAsync(args);
+        return await ReadReplyAsync();
+    }
+
+    /// <summary>Sends one request and reads its reply with the raw bytes.</summary>
+    public async Task<RawReply> CommandRawAsync(params string[] args)
+    {
+        await SendCommandAsync(args);
+        return await ReadRawReplyAsync();
+    }
+
+    /// <summary>Reads the next reply.</summary>
+    public async Task<RespValue> ReadReplyAsync(TimeSpan? timeout = null) => (await ReadRawReplyAsync(timeout)).Value;
+
+    /// <summary>Reads the next <paramref name="count"/> replies.</summary>
+    public async Task<List<RespValue>> ReadRepliesAsync(int count, TimeSpan? timeout = null)
+    {
+        var replies = new List<RespValue>(count);
+        for (int i = 0; i < count; i++)
+        {
+            replies.Add(await ReadReplyAsync(timeout));
+        }
+
+        return replies;
+    }
+
+    /// <summary>Reads the next reply with its raw bytes. Throws <see cref="EndOfStreamException"/> when the server closed the connection first.</summary>
+    public async Task<RawReply> ReadRawReplyAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        while (true)
+        {
+            if (_end > _start)
+            {
+                var pending = new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
+                if (RespValue.TryRead(pending, out var value, out var end))
+                {
+                    int consumed = (int)pending.Slice(0, end).Length;
+                    var raw = _buffer.AsSpan(_start, consumed).ToArray();
+                    _start += consumed;
+                    return new RawReply(value!, raw);
+                }
+            }
+
+            bool filled;
+            try
+            {
+                filled = await FillAsync(cts.Token);
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
+            {
+                throw new TimeoutException($"no reply within {timeout ?? DefaultTimeout}");
+            }
+
+            if (!filled)
+            {
+                string pending = Encoding.UTF8.GetString(_buffer, _start, Math.Min(_end - _start, 500));
+                throw new EndOfStreamException($"server closed the connection before a whole reply arrived (pending bytes: '{pending}')");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until the server closes the connection: true when it did (EOF or reset) within <paramref name="timeout"/>,
+    /// false when the connection is still open then. Fails when more reply bytes arrive instead.
+    /// </summary>
+    public async Task<bool> WaitForCloseAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (true)
+            {
+                if (_end > _start)
+                {
+                    throw new InvalidOperationException($"expected the connection to close, but got more bytes: '{Encoding.UTF8.GetString(_buffer, _start, Math.Min(_end - _start, 500))}'");
+                }
+
+                if (!await FillAsync(cts.Token))
+                {
+                    return true;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Receives more bytes; false on EOF or reset.</summary>
+    private async Task<bool> FillAsync(CancellationToken cancellationToken)
+    {
+        if (ClosedByPeer)
+        {
+            return false;
+        }
+
+        if (_start > 0 && _start == _end)
+        {
+            _start = _end = 0;
+        }
+
+        if (_buffer.Length - _end < 16 * 1024)
+        {
+            if (_start > 0)
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
+
+            if (_buffer.Length - _end < 16 * 1024)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+        }
+
+        int read;
+        try
+        {
+            read = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            if (_end > _start)
+            {
+                throw new TimeoutException($"timed out waiting for the rest of a reply; have: '{Encoding.UTF8.GetString(_buffer, _start, Math.Min(_end - _start, 500))}'");
+            }
+
+            throw;
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown)
+        {
+            ClosedByPeer = true;
+            return false;
+        }
+
+        if (read == 0)
+        {
+            ClosedByPeer = true;
+            return false;
+        }
+
+        _end += read;
+        return true;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using EventflowDb.Server.Configuration;
+
+namespace EventflowDb.Tests.Unit;
+
+public class OptionsParserTests
+{
+    private static ServerOptions Parse(string[] args, Dictionary<string, string>? env = null)
+    {
+        var options = OptionsParser.Parse(args, name => env is not null && env.TryGetValue(name, out var v) ? v : null, out string? message, out _);
+        Assert.True(options is not null, message);
+        return options!;
+    }
+
+    [Fact]
+    public void Defaults_run_with_no_setup()
+    {
+        var options = Parse([]);
+        Assert.Equal(6543, options.Port);
+        Assert.Equal("./data", options.DataDirectory);
+        Assert.Null(options.Password);
+        Assert.Equal(IPAddress.Loopback, options.EffectiveBind);
+        Assert.True(options.ProtectedMode);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.CheckpointInterval);
+        Assert.Equal(1000, options.DefaultPage);
+        Assert.Equal(10_000, options.MaxPage);
+    }
+
+    [Fact]
+    public void Flags_win_over_environment_which_wins_over_defaults()
+    {
+        var env = new Dictionary<string, string> { ["PORT"] = "7000", ["DATA"] = "/tmp/env-data", ["PASSWORD"] = "pw" };
+        var options = Parse(["--port", "7100", "--max-page=50"], env);
+        Assert.Equal(7100, options.Port);
+        Assert.Equal("/tmp/env-data", options.DataDirectory);
+        Assert.Equal("pw", options.Password);
+        Assert.Equal(IPAddress.Any, options.EffectiveBind);
+        Assert.Equal(50, options.MaxPage);
+    }
+
+    [Theory]
+    [InlineData("--port", "70000")]
+    [InlineData("--port", "abc")]
+    [InlineData("--bind", "not-an-ip")]
+    [InlineData("--protected-mode", "maybe")]
+    [InlineData("--log-level", "loud")]
+    [InlineData("--nonsense", "1")]
+    public void Bad_values_are_reported(string flag, string value)
+    {
+        var options = OptionsParser.Parse([flag, value], _ => null, out string? message, out bool help);
+        Assert.Null(options);
+        Assert.False(help);
+        Assert.False(string.IsNullOrEmpty(message));
+    }
+
+    [Fact]
+    public void Help_lists_every_flag_with_its_variable()
+    {
+        var options = OptionsParser.Parse(["--help"], _ => null, out string? message, out bool help);
+        Assert.Null(options);
+        Assert.True(help);
+        foreach (string flag in new[] { "--port", "--data", "--password", "--bind", "--protected-mode", "--checkpoint-interval", "--max-page" })
+        {
+            Assert.Contains(flag, message, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("CHECKPOINT_INTERVAL", message, StringComparison.Ordinal);
+    }
+}
