@@ -1,0 +1,40 @@
+namespace EventflowDb.Client;
+
+/// <summary>Behaviour of an <see cref="EventflowDbClient"/> beyond the connection string.</summary>
+public sealed class EventflowDbClientOptions
+{
+    /// <summary>
+    /// How many times an operation that is safe to repeat is sent again after the connection failed or timed out before
+    /// its reply arrived. Default 1. Safe to repeat are every read and statistics command, and an append whose events
+    /// <em>all</em> carry a <see cref="EventData.MessageId"/>: if the first attempt was stored, the server recognizes the
+    /// message ids and returns the events stored the first time instead of storing them twice. An append with any event
+    /// lacking a message id is never retried; it fails with <see cref="EventflowDbConnectionException"/> (outcome unknown).
+    /// The retry waits, as every command does, until StackExchange.Redis has reconnected (within its <c>asyncTimeout</c>).
+    /// 0 disables retries.
+    /// </summary>
+    public int ConnectionFailureRetries
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            field = value;
+        }
+    } = 1;
+
+    /// <summary>
+    /// Events asked for per page by <see cref="EventflowDbClient.ReadStreamAsync"/>, <see cref="EventflowDbClient.ReadAllAsync"/>
+    /// and streams per page by <see cref="EventflowDbClient.ListStreamsAsync"/> when the call does not say. 0 (the default)
+    /// lets the server choose (its default page, 1,000 events unless configured). The server never returns more than its
+    /// maximum page, whatever is asked.
+    /// </summary>
+    public int PageSize
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            field = value;
+        }
+    }
+}
