@@ -159,9 +159,38 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Runs the server binary with exactly <paramref name="args"/> and waits for it to exit (for --help and refused configurations).</summary>
     public static async Task<(int ExitCode, string Output)> RunToExitAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
+        string workingDirectory = NewTempDirectory();
+        try
+        {
+            return await RunToExitInAsync(args, environment, timeout, workingDirectory);
+        }
+        finally
+        {
+            TryDeleteDirectory(workingDirectory);
+        }
+    }
+
+    /// <summary>Deletes a directory tree, ignoring failures (temp directories only).</summary>
+    public static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a temp directory left behind is harmless.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunToExitInAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment, TimeSpan? timeout, string workingDirectory)
+    {
         var output = new StringBuilder();
         var gate = new Lock();
-        using var process = CreateProcess(args, environment ?? new Dictionary<string, string>(), NewTempDirectory());
+        using var process = CreateProcess(args, environment ?? new Dictionary<string, string>(), workingDirectory);
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         StartOrFail(process);
@@ -337,17 +366,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
         if (_ownsDataDirectory && !KeepDataDirectory)
         {
-            try
-            {
-                Directory.Delete(DataDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Best effort: a temp directory left behind is harmless.
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            TryDeleteDirectory(DataDirectory);
         }
     }
 

@@ -35,6 +35,7 @@ public sealed class ServerConfigurationTests(ITestOutputHelper output) : Integra
     {
         string data = ServerProcess.NewTempDirectory();
         var (code, text) = await ServerProcess.RunToExitAsync(["--port", ServerProcess.FreePort().ToString(CultureInfo.InvariantCulture), "--data", data, "--bind", "0.0.0.0"]);
+        ServerProcess.TryDeleteDirectory(data);
         TestOutput.WriteLine(text);
         Assert.True(code == 1, $"expected exit code 1, got {code}:\n{text}");
         Assert.Contains("protected mode", text, StringComparison.OrdinalIgnoreCase);
@@ -46,6 +47,7 @@ public sealed class ServerConfigurationTests(ITestOutputHelper output) : Integra
         string data = ServerProcess.NewTempDirectory();
         var env = new Dictionary<string, string> { ["BIND"] = "0.0.0.0", ["PORT"] = ServerProcess.FreePort().ToString(CultureInfo.InvariantCulture), ["DATA"] = data };
         var (code, text) = await ServerProcess.RunToExitAsync([], env);
+        ServerProcess.TryDeleteDirectory(data);
         Assert.True(code == 1, $"expected exit code 1, got {code}:\n{text}");
         Assert.Contains("protected mode", text, StringComparison.OrdinalIgnoreCase);
     }

@@ -25,6 +25,8 @@ public class AddRequestParserTests
     [InlineData("any", -1)]
     [InlineData("no_stream", -2)]
     [InlineData("exists", -3)]
+    [InlineData("ANY", -1)]
+    [InlineData("No_Stream", -2)]
     [InlineData("0", 0)]
     [InlineData("17", 17)]
     public void Expected_versions(string text, long value) =>

@@ -38,17 +38,17 @@ internal static class AddRequestParser
 
     public static ExpectedVersion ParseExpectedVersion(ReadOnlySpan<byte> text)
     {
-        if (text.SequenceEqual("any"u8))
+        if (System.Text.Ascii.EqualsIgnoreCase(text, "any"u8))
         {
             return ExpectedVersion.Any;
         }
 
-        if (text.SequenceEqual("no_stream"u8))
+        if (System.Text.Ascii.EqualsIgnoreCase(text, "no_stream"u8))
         {
             return ExpectedVersion.NoStream;
         }
 
-        if (text.SequenceEqual("exists"u8))
+        if (System.Text.Ascii.EqualsIgnoreCase(text, "exists"u8))
         {
             return ExpectedVersion.Exists;
         }
