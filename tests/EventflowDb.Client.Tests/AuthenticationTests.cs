@@ -29,7 +29,7 @@ public sealed class AuthenticationTests(PasswordClientFixture fixture, ITestOutp
     [Fact]
     public async Task A_wrong_password_with_abortConnect_false_fails_the_first_command_with_AuthenticationException()
     {
-        string connectionString = Connect.ConnectionString(Server, "password=wrong-password,abortConnect=false,asyncTimeout=2000,syncTimeout=2000", withPassword: false);
+        string connectionString = Connect.ConnectionString(Server, "password=wrong-password,abortConnect=false,asyncTimeout=15000,syncTimeout=15000", withPassword: false);
         await using var client = await EventflowDbClient.ConnectAsync(connectionString);
         await Assert.ThrowsAsync<AuthenticationException>(() => client.AppendAsync(Unique("never"), ExpectedVersion.Any, Numbered(1)));
         await Assert.ThrowsAsync<AuthenticationException>(() => client.GetEventCountAsync());

@@ -36,7 +36,13 @@ public sealed class AbandonedStoreTests
             }
         })).ToList();
 
-        await Task.Delay(300);
+        // Copy only once writes are well under way; wait on progress, not on time, so a loaded machine cannot fail it.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (acknowledged.Count <= 100 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
         var before = acknowledged.ToList();
         string copy = t.Directory + "-copy";
         CopyDirectory(t.Directory, copy, skip: "log");

@@ -133,8 +133,28 @@ public abstract class ClientTest<TFixture> : IntegrationTest
 /// <summary>Sends signals to the server process (SIGSTOP freezes it so that a command stays in flight).</summary>
 public static partial class Signals
 {
-    /// <summary>Freezes the process.</summary>
-    public static void Stop(ServerProcess server) => Send(server.ProcessId, 19);
+    /// <summary>Freezes the process and waits until the kernel reports it stopped (signal delivery is asynchronous).</summary>
+    public static void Stop(ServerProcess server)
+    {
+        Send(server.ProcessId, 19);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!IsStopped(server.ProcessId))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"process {server.ProcessId} did not stop after SIGSTOP");
+            }
+
+            Thread.Sleep(5);
+        }
+    }
+
+    /// <summary>State field of /proc/PID/stat (after the parenthesised command name): T when stopped by a signal.</summary>
+    private static bool IsStopped(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('T');
+    }
 
     /// <summary>Resumes a frozen process.</summary>
     public static void Continue(ServerProcess server) => Send(server.ProcessId, 18);
