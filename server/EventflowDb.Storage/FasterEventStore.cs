@@ -58,7 +58,7 @@ public sealed class FasterEventStore : IEventStore
         _prefiller = prefiller;
         LastRecovery = recovery;
         _events = new LogEventReader(files, layout);
-        _committer = new Committer(log, state, logger);
+        _committer = new Committer(log, state, logger, options.FlushInterval);
         _writer = new AppendWriter(log, index, state, _committer, _events, epoch, options.MaxAppendBytes, logger);
         _checkpoint = new IndexCheckpoint(state, index, Path.Combine(directory, SnapshotFileName), epoch, recovery.FromSnapshot ? recovery.IndexToken : Guid.Empty, options, logger);
         if (options.PrefillLogSegments)
@@ -273,12 +273,54 @@ public sealed class FasterEventStore : IEventStore
 
     /// <inheritdoc />
     public ValueTask<int> ReadAllAsync(Ulid after, int limit, EventPage page, CancellationToken cancellationToken = default)
+        => new(ReadAll(after, limit, page, filter: null, int.MaxValue).Count);
+
+    /// <inheritdoc />
+    public ValueTask<ReadAllProgress> ReadAllAsync(Ulid after, int limit, EventPage page, IEventFilter? filter, int maxScanned, CancellationToken cancellationToken = default)
+        => new(ReadAll(after, limit, page, filter, maxScanned));
+
+    /// <inheritdoc />
+    public async ValueTask<bool> WaitForCommitAfterAsync(Ulid after, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var afterId = UlidCodec.FromUlid(after);
+        bool Committed() => UlidCodec.FromUlid(_state.Checksum.LastId) > afterId;
+        bool Ready() => Committed() || Volatile.Read(ref _disposed) != 0 || _stopping.IsCancellationRequested;
+        if (Ready())
+        {
+            return Committed();
+        }
+
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            limit.CancelAfter(timeout);
+        }
+
+        try
+        {
+            // The notifier wakes on every published batch; a batch always moves the last id on, but loop to be sure.
+            while (!Ready())
+            {
+                await _state.Notifier.WaitAsync(Ready, limit.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested)
+        {
+            // Time-out, caller cancellation or shutdown: answer with what is committed now.
+        }
+
+        return Committed();
+    }
+
+    private ReadAllProgress ReadAll(Ulid after, int limit, EventPage page, IEventFilter? filter, int maxScanned)
     {
         ArgumentNullException.ThrowIfNull(page);
         page.Clear();
-        if (limit <= 0)
+        var lastScanned = UlidCodec.FromUlid(after);
+        int scanned = 0;
+        if (limit <= 0 || maxScanned <= 0)
         {
-            return new ValueTask<int>(0);
+            return new ReadAllProgress(0, 0, after);
         }
 
         long end = _state.AppliedEnd;
@@ -294,7 +336,7 @@ public sealed class FasterEventStore : IEventStore
             // The window may hold bytes read before they were committed by an earlier read.
             scanner.Invalidate();
             scanner.Address = start;
-            while (page.Count < limit)
+            while (page.Count < limit && scanned < maxScanned)
             {
                 var kind = scanner.Next(end);
                 if (kind == RecordKind.End)
@@ -316,12 +358,17 @@ public sealed class FasterEventStore : IEventStore
                 var entry = scanner.Payload;
                 var view = new EntryView(entry);
                 int offset = view.FirstEventOffset;
-                for (int i = 0; i < view.EventCount && page.Count < limit; i++)
+                for (int i = 0; i < view.EventCount && page.Count < limit && scanned < maxScanned; i++)
                 {
                     var record = new EventRecord(entry, offset);
                     if (record.Id > afterId)
                     {
-                        page.Add(record.Json);
+                        scanned++;
+                        lastScanned = record.Id;
+                        if (filter is null || filter.Matches(view.StreamName, record.Json))
+                        {
+                            page.Add(record.Json);
+                        }
                     }
 
                     offset += record.Size;
@@ -333,7 +380,7 @@ public sealed class FasterEventStore : IEventStore
             _scanners.Add(scanner);
         }
 
-        return new ValueTask<int>(page.Count);
+        return new ReadAllProgress(page.Count, scanned, UlidCodec.ToUlid(lastScanned));
     }
 
     /// <inheritdoc />
@@ -513,6 +560,11 @@ public sealed class FasterEventStore : IEventStore
         if (options.LogPageSizeBits is < 12 or > 30 || options.LogSegmentSizeBits < options.LogPageSizeBits || options.LogMemorySizeBits < options.LogPageSizeBits + 1)
         {
             throw new ArgumentException("Log sizes must satisfy 12 <= page bits <= 30, segment bits >= page bits, memory bits > page bits.", nameof(options));
+        }
+
+        if (options.FlushInterval is { } flush && flush <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("The flush interval must be positive.", nameof(options));
         }
     }
 

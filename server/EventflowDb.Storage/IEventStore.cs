@@ -21,6 +21,19 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>Fills <paramref name="page"/> with events of all streams in log order whose id is strictly greater than <paramref name="after"/> (Ulid.Empty: from the start), at most <paramref name="limit"/>.</summary>
     ValueTask<int> ReadAllAsync(Ulid after, int limit, EventPage page, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Like <see cref="ReadAllAsync(Ulid, int, EventPage, CancellationToken)"/>, but adds only events that
+    /// <paramref name="filter"/> accepts (all when null), and stops after examining <paramref name="maxScanned"/> events.
+    /// </summary>
+    ValueTask<ReadAllProgress> ReadAllAsync(Ulid after, int limit, EventPage page, IEventFilter? filter, int maxScanned, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Waits, without polling, until an event with an id greater than <paramref name="after"/> is committed,
+    /// at most <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>: no limit). True when one is
+    /// (at once when one already is); false on time-out, cancellation or store shutdown.
+    /// </summary>
+    ValueTask<bool> WaitForCommitAfterAsync(Ulid after, TimeSpan timeout, CancellationToken cancellationToken = default);
+
     /// <summary>Fills <paramref name="page"/> with stream summaries <c>{"stream","version","events","added_at","updated_at"}</c> in stream creation order.</summary>
     int ListStreams(long skip, int limit, EventPage page);
 

@@ -46,5 +46,6 @@ internal static class CommandCatalog
         new SubscriptionCommand("UNSUBSCRIBE", subscribe: false, pattern: false),
         new SubscriptionCommand("PSUBSCRIBE", subscribe: true, pattern: true),
         new SubscriptionCommand("PUNSUBSCRIBE", subscribe: false, pattern: true),
+        new FollowCommand(),
     ]);
 }

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using EventflowDb.Protocol;
 using EventflowDb.Server.Commands;
+using EventflowDb.Server.Subscriptions;
 using EventflowDb.Storage;
 
 namespace EventflowDb.Server.Network;
@@ -11,8 +12,11 @@ namespace EventflowDb.Server.Network;
 /// One connection: reads requests from the socket, dispatches each to its command, and writes replies
 /// in request order. ADDs are pipelined: a run of ADDs is submitted to the store together (so they share
 /// a group commit) and their replies are written as each becomes durable, before any later reply.
+/// Subscription frames come from the connection's <see cref="SubscriptionPump"/>, which writes only while it
+/// holds <see cref="WriteLock"/>; the read loop holds it while it handles a batch of requests, so frames go
+/// out between replies, never inside one.
 /// </summary>
-internal sealed class ClientSession
+internal sealed class ClientSession : IDisposable
 {
     private const int FlushThreshold = 256 * 1024;
 
@@ -24,6 +28,8 @@ internal sealed class ClientSession
     private bool _closeRequested;
     private SequencePosition _consumed;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _closing = new();
+    private SubscriptionPump? _pump;
 
     public ClientSession(ServerContext server, IDuplexPipe transport, EndPoint? remote)
     {
@@ -41,6 +47,21 @@ internal sealed class ClientSession
     public IEventStore Store => _server.Store;
 
     public RespWriter Writer { get; }
+
+    /// <summary>The reply pipe; flushed by the read loop and by the subscription pump, each under <see cref="WriteLock"/>.</summary>
+    public PipeWriter Output => _transport.Output;
+
+    /// <summary>
+    /// Held by the read loop while it handles a batch of requests and flushes their replies, and by the
+    /// subscription pump while it writes message frames, so frames never land inside a reply.
+    /// </summary>
+    public SemaphoreSlim WriteLock { get; } = new(1, 1);
+
+    /// <summary>Cancelled when the connection ends or the server stops: ends long-poll waits and the pump.</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>The connection's subscription delivery, created by the first subscription.</summary>
+    public SubscriptionPump Pump => _pump ??= new SubscriptionPump(this);
 
     /// <summary>Reused by reads so that they do not allocate.</summary>
     public EventPage Page { get; } = new();
@@ -79,7 +100,27 @@ internal sealed class ClientSession
     public Task Completion => _completion.Task;
 
     /// <summary>Server shutdown: finish the requests already received, write their replies, then close.</summary>
-    public void RequestStop() => _transport.Input.CancelPendingRead();
+    public void RequestStop()
+    {
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session ended on its own meanwhile.
+            return;
+        }
+
+        _transport.Input.CancelPendingRead();
+    }
+
+    /// <summary>Releases the closing token and the write lock once <see cref="RunAsync"/> has completed.</summary>
+    public void Dispose()
+    {
+        _closing.Dispose();
+        WriteLock.Dispose();
+    }
 
     public async Task RunAsync()
     {
@@ -92,17 +133,28 @@ internal sealed class ClientSession
             {
                 var read = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = read.Buffer;
-                bool protocolError = await ProcessAsync(buffer).ConfigureAwait(false);
-                if (_consumed.Equals(buffer.End))
+                bool protocolError;
+                await WriteLock.WaitAsync().ConfigureAwait(false);
+                try
                 {
-                    // Idle between requests: give back a scratch buffer that a huge split request grew.
-                    _request.TrimExcess();
+                    protocolError = await ProcessAsync(buffer).ConfigureAwait(false);
+                    if (_consumed.Equals(buffer.End))
+                    {
+                        // Idle between requests: give back a scratch buffer that a huge split request grew.
+                        _request.TrimExcess();
+                    }
+
+                    input.AdvanceTo(_consumed, buffer.End);
+                    await _transport.Output.FlushAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    WriteLock.Release();
                 }
 
-                input.AdvanceTo(_consumed, buffer.End);
-                await _transport.Output.FlushAsync().ConfigureAwait(false);
                 if (protocolError || _closeRequested)
                 {
+                    await StopPumpAsync().ConfigureAwait(false);
                     await CloseGracefullyAsync().ConfigureAwait(false);
                     break;
                 }
@@ -120,10 +172,20 @@ internal sealed class ClientSession
         finally
         {
             _server.Clients.TryRemove(Id, out _);
+            await StopPumpAsync().ConfigureAwait(false);
             await DrainPendingQuietlyAsync().ConfigureAwait(false);
             await input.CompleteAsync().ConfigureAwait(false);
             await _transport.Output.CompleteAsync().ConfigureAwait(false);
             _completion.TrySetResult();
+        }
+    }
+
+    private async Task StopPumpAsync()
+    {
+        await _closing.CancelAsync().ConfigureAwait(false);
+        if (_pump is not null)
+        {
+            await _pump.Completion.ConfigureAwait(false);
         }
     }
 

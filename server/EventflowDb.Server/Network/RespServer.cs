@@ -38,7 +38,14 @@ internal sealed class RespServer(ServerContext context) : SocketServer
 
     protected override Task OnClientConnectedAsync(in ClientConnection client)
     {
-        var session = new ClientSession(context, client.Transport, client.RemoteEndPoint);
-        return session.RunAsync();
+        return RunAsync(new ClientSession(context, client.Transport, client.RemoteEndPoint));
+
+        static async Task RunAsync(ClientSession session)
+        {
+            using (session)
+            {
+                await session.RunAsync().ConfigureAwait(false);
+            }
+        }
     }
 }

@@ -13,35 +13,35 @@ internal sealed class GetCommand() : Command("GET", -2)
         ReadOnlyMemory<byte> stream;
         long version = 0;
         long limit = 0;
+        long? block;
         if (JsonArgument.IsJsonForm(request))
         {
-            (stream, version, limit) = ParseJson(request[1]);
+            (stream, version, limit, block) = ParseJson(request[1]);
         }
         else
         {
-            if (request.Count > 4)
-            {
-                throw CommandException.Syntax("syntax error: GET <stream> [version] [limit]");
-            }
-
+            var (positional, blockMs, _) = LongPoll.ParseOptions(request, 2, 2, allowChannel: false, "GET <stream> [version] [limit] [BLOCK ms]");
             stream = request.GetMemory(1);
-            version = request.Count > 2 ? EventRules.NonNegative(request, 2, "version") : 0;
-            limit = request.Count > 3 ? EventRules.NonNegative(request, 3, "limit") : 0;
+            version = positional.Count > 0 ? EventRules.NonNegative(request, positional[0], "version") : 0;
+            limit = positional.Count > 1 ? EventRules.NonNegative(request, positional[1], "limit") : 0;
+            block = blockMs;
         }
 
         EventRules.ValidateStream(stream.Span);
-        var page = session.Page;
-        page.Clear();
-        await session.Store.ReadStreamAsync(stream, version, EventRules.PageSize(limit, session.Server.Options), page).ConfigureAwait(false);
-        PageReply.Write(session.Writer, page);
+        var read = new StreamRead(session, stream, version, EventRules.PageSize(limit, session.Server.Options));
+        await LongPoll.ReadAsync(session, block, read, static r => r.Session.Store.ReadStreamAsync(r.Stream, r.Version, r.Limit, r.Session.Page)).ConfigureAwait(false);
+        PageReply.Write(session.Writer, session.Page);
     }
 
-    private static (ReadOnlyMemory<byte> Stream, long Version, long Limit) ParseJson(ReadOnlySpan<byte> json)
+    private readonly record struct StreamRead(ClientSession Session, ReadOnlyMemory<byte> Stream, long Version, int Limit);
+
+    private static (ReadOnlyMemory<byte> Stream, long Version, long Limit, long? Block) ParseJson(ReadOnlySpan<byte> json)
     {
         var reader = JsonArgument.Open(json);
         string? stream = null;
         long version = 0;
         long limit = 0;
+        long? block = null;
         while (JsonArgument.NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("stream"u8))
@@ -59,6 +59,11 @@ internal sealed class GetCommand() : Command("GET", -2)
                 JsonArgument.Read(ref reader);
                 limit = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "limit"), "limit");
             }
+            else if (reader.ValueTextEquals("block"u8))
+            {
+                JsonArgument.Read(ref reader);
+                block = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "block"), "block");
+            }
             else
             {
                 throw JsonArgument.UnknownField(ref reader, "GET");
@@ -67,6 +72,6 @@ internal sealed class GetCommand() : Command("GET", -2)
 
         return stream is null
             ? throw CommandException.Invalid("stream is required")
-            : (Encoding.UTF8.GetBytes(stream), version, limit);
+            : (Encoding.UTF8.GetBytes(stream), version, limit, block);
     }
 }

@@ -1,12 +1,13 @@
 using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Subscriptions;
 
 namespace EventflowDb.Server.Commands.PubSub;
 
 /// <summary>
-/// SUBSCRIBE / UNSUBSCRIBE / PSUBSCRIBE / PUNSUBSCRIBE: keep the session's channel and pattern sets and
-/// confirm each change as Redis does (push frames in RESP3). Event delivery on these channels comes
-/// with the subscriptions feature; until then a subscription simply receives nothing.
+/// SUBSCRIBE / UNSUBSCRIBE / PSUBSCRIBE / PUNSUBSCRIBE: keep the session's channel and pattern sets, confirm
+/// each change as Redis does (push frames in RESP3), and start or stop delivery in the session's pump.
+/// A new subscription starts after the last event committed when it is made.
 /// </summary>
 internal sealed class SubscriptionCommand(string name, bool subscribe, bool pattern)
     : SyncCommand(name, subscribe ? -2 : -1, CommandFlags.Subscriber)
@@ -22,39 +23,45 @@ internal sealed class SubscriptionCommand(string name, bool subscribe, bool patt
             var names = set.ToList();
             if (names.Count == 0)
             {
-                Confirm(session, null);
+                Confirm(session, _kind, null);
             }
 
             foreach (string n in names)
             {
                 set.Remove(n);
-                Confirm(session, n);
+                session.Pump.Remove(n, pattern);
+                Confirm(session, _kind, n);
             }
 
             return;
         }
 
+        var now = session.Store.Checksum.LastId;
         for (int i = 1; i < request.Count; i++)
         {
             string channel = request.GetString(i);
             if (subscribe)
             {
                 set.Add(channel);
+                var filter = pattern ? new PatternFilter(channel) : EventChannels.ForChannel(channel);
+                session.Pump.Add(channel, pattern, filter, now, replace: false);
             }
             else
             {
                 set.Remove(channel);
+                session.Pump.Remove(channel, pattern);
             }
 
-            Confirm(session, channel);
+            Confirm(session, _kind, channel);
         }
     }
 
-    private void Confirm(ClientSession session, string? channel)
+    /// <summary>Writes <c>[kind, channel, subscription count]</c>.</summary>
+    public static void Confirm(ClientSession session, string kind, string? channel)
     {
         var writer = session.Writer;
         writer.WritePushHeader(3);
-        writer.WriteBulkString(_kind);
+        writer.WriteBulkString(kind);
         if (channel is null)
         {
             writer.WriteNull();

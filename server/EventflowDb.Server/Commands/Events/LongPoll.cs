@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using EventflowDb.Protocol;
+using EventflowDb.Server.Network;
+using NUlid;
+
+namespace EventflowDb.Server.Commands.Events;
+
+/// <summary>
+/// The BLOCK option of GET and GETALL (the XREAD BLOCK idea): when a read finds nothing, wait on the store's
+/// commit notification (never a polling loop) and read again, until something is found or the time is up.
+/// </summary>
+internal static class LongPoll
+{
+    /// <summary>Reads trailing <c>BLOCK &lt;ms&gt;</c> / <c>CHANNEL &lt;name&gt;</c> options, and at most
+    /// <paramref name="maxPositional"/> positional arguments before them, from index <paramref name="first"/>.</summary>
+    public static (List<int> Positional, long? Block, string? Channel) ParseOptions(RespRequest request, int first, int maxPositional, bool allowChannel, string usage)
+    {
+        var positional = new List<int>();
+        long? block = null;
+        string? channel = null;
+        for (int i = first; i < request.Count; i++)
+        {
+            if (request.EqualsIgnoreCase(i, "BLOCK"u8) && i + 1 < request.Count && block is null)
+            {
+                block = EventRules.NonNegative(request, ++i, "block");
+            }
+            else if (allowChannel && request.EqualsIgnoreCase(i, "CHANNEL"u8) && i + 1 < request.Count && channel is null && block is null)
+            {
+                channel = request.GetString(++i);
+            }
+            else if (block is null && channel is null && positional.Count < maxPositional)
+            {
+                positional.Add(i);
+            }
+            else
+            {
+                throw CommandException.Syntax($"syntax error: {usage}");
+            }
+        }
+
+        return (positional, block, channel);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> (which returns how many events it found, or -1 for "stop looking") and, when it found none and
+    /// <paramref name="blockMs"/> is set, waits for a commit and runs it again. BLOCK 0 waits with no time
+    /// limit, as in Redis; the wait also ends when the connection closes or the server stops.
+    /// </summary>
+    public static async ValueTask ReadAsync<TState>(ClientSession session, long? blockMs, TState state, Func<TState, ValueTask<int>> read)
+    {
+        var store = session.Store;
+        long started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            // Taken before the read: a commit after it (even during the read) makes the wait return at once.
+            Ulid seen = store.Checksum.LastId;
+            int found = await read(state).ConfigureAwait(false);
+            if (found != 0 || blockMs is null || session.Closing.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var timeout = Timeout.InfiniteTimeSpan;
+            if (blockMs.Value > 0)
+            {
+                timeout = TimeSpan.FromMilliseconds(blockMs.Value) - Stopwatch.GetElapsedTime(started);
+                if (timeout <= TimeSpan.Zero)
+                {
+                    return;
+                }
+            }
+
+            if (!await store.WaitForCommitAfterAsync(seen, timeout, session.Closing).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+}
