@@ -10,7 +10,8 @@ namespace EventflowDb.Storage;
 /// that covers everything enqueued so far, waits until it is durable past the last entry's end
 /// address, applies the covered entries to the committed state in log order and completes their
 /// appends. Appends that arrive meanwhile share the next commit.
-/// (A relaxed-durability mode would complete appends at <see cref="Add"/> and wake on a timer instead.)
+/// In relaxed mode (a flush interval is set) appends complete at <see cref="Add"/> and the committer
+/// wakes on a timer instead: the covered entries are still applied (made readable) only once durable.
 /// </summary>
 internal sealed class Committer
 {
@@ -22,11 +23,13 @@ internal sealed class Committer
     private readonly ConcurrentQueue<PendingEntry> _queue = new();
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly List<PendingEntry> _batch = [];
+    private readonly TimeSpan? _flushInterval;
     private long _lastEnqueuedEnd;
     private Exception? _fault;
 
-    public Committer(FasterLog log, CommittedState state, ILogger logger)
+    public Committer(FasterLog log, CommittedState state, ILogger logger, TimeSpan? flushInterval = null)
     {
+        _flushInterval = flushInterval;
         _log = log;
         _state = state;
         _logger = logger;
@@ -49,7 +52,15 @@ internal sealed class Committer
     {
         _queue.Enqueue(entry);
         Volatile.Write(ref _lastEnqueuedEnd, entry.End);
-        Signal();
+        if (_flushInterval is null)
+        {
+            Signal();
+        }
+        else
+        {
+            // Relaxed durability: acknowledge now; the timer commits within the flush interval.
+            entry.Completion.TrySetResult(entry.Result);
+        }
     }
 
     public void Signal() => _signal.Writer.TryWrite(true);
@@ -68,10 +79,17 @@ internal sealed class Committer
         var reader = _signal.Reader;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            if (_flushInterval is { } interval)
             {
-                reader.TryRead(out _);
-                await CommitOnceAsync().ConfigureAwait(false);
+                await RunTimedAsync(reader, interval).ConfigureAwait(false);
+            }
+            else
+            {
+                while (await reader.WaitToReadAsync().ConfigureAwait(false))
+                {
+                    reader.TryRead(out _);
+                    await CommitOnceAsync().ConfigureAwait(false);
+                }
             }
 
             await CommitOnceAsync().ConfigureAwait(false);
@@ -80,6 +98,28 @@ internal sealed class Committer
         {
             _logger.Error(ex, "Log commit failed at applied address {Address}; the store accepts no more appends", _state.AppliedEnd);
             SetFault(ex);
+        }
+    }
+
+    /// <summary>Relaxed mode: one commit per flush interval until <see cref="Complete"/>; signals are ignored.</summary>
+    private async Task RunTimedAsync(ChannelReader<bool> reader, TimeSpan interval)
+    {
+        using var timer = new PeriodicTimer(interval);
+        var tick = timer.WaitForNextTickAsync().AsTask();
+        while (true)
+        {
+            await Task.WhenAny(tick, reader.Completion).ConfigureAwait(false);
+            while (reader.TryRead(out _))
+            {
+            }
+
+            if (reader.Completion.IsCompleted)
+            {
+                return;
+            }
+
+            tick = timer.WaitForNextTickAsync().AsTask();
+            await CommitOnceAsync().ConfigureAwait(false);
         }
     }
 

@@ -36,6 +36,15 @@ public sealed class StoreOptions
     /// <summary>Every how many index checkpoints the hash index itself is written too (the others write only the index log).</summary>
     public int FullIndexCheckpointEvery { get; init; } = 12;
 
+    /// <summary>
+    /// Null (default): an ADD is acknowledged only once it is durable (group commit, fsync).
+    /// Set: relaxed durability. An ADD is acknowledged as soon as it is in the log buffer and the log is
+    /// committed (flushed and synced) every this often; a crash may lose the ADDs acknowledged during
+    /// the last interval (whole ADDs, and only a suffix of the log). Events become readable by GET and
+    /// GETALL once the commit covering them is done.
+    /// </summary>
+    public TimeSpan? FlushInterval { get; init; }
+
     /// <summary>Largest encoded ADD record in bytes; the network layer rejects larger requests with TOOLARGE.</summary>
     public int MaxAppendBytes => (1 << LogPageSizeBits) - 4096;
 }

@@ -22,6 +22,7 @@ internal static class OptionsParser
         new("bind", "BIND", "", "Address to listen on. Default: 127.0.0.1 without a password, 0.0.0.0 with one."),
         new("protected-mode", "PROTECTED_MODE", "yes", "yes: refuse to listen on a non-loopback address without a password. no: allow it."),
         new("checkpoint-interval", "CHECKPOINT_INTERVAL", "5", "Seconds between index checkpoints while writes go on (bounds restart replay and the *EST counters' age)."),
+        new("fsync", "FSYNC", "always", "always: acknowledge an ADD once it is on disk (fsync). every-ms=N: acknowledge at once and fsync at least every N ms; a crash may lose the last N ms of ADDs."),
         new("default-page", "DEFAULT_PAGE", "1000", "Events returned by GET/GETALL when limit is 0 or missing."),
         new("max-page", "MAX_PAGE", "10000", "Most events returned in one reply; larger limits are clamped."),
         new("max-bulk-bytes", "MAX_BULK_BYTES", "67108864", "Largest RESP bulk string accepted; a larger one is a protocol error."),
@@ -103,6 +104,7 @@ internal static class OptionsParser
                 Bind = bind.Length == 0 ? null : IPAddress.TryParse(bind, out var ip) ? ip : throw new FormatException($"bind: '{bind}' is not an IP address"),
                 ProtectedMode = ParseYesNo(Get("protected-mode"), "protected-mode"),
                 CheckpointInterval = TimeSpan.FromSeconds(ParseInt(Get("checkpoint-interval"), "checkpoint-interval", 1, 86_400)),
+                FlushInterval = ParseFsync(Get("fsync")),
                 DefaultPage = ParseInt(Get("default-page"), "default-page", 1, 1_000_000),
                 MaxPage = ParseInt(Get("max-page"), "max-page", 1, 1_000_000),
                 MaxBulkBytes = ParseInt(Get("max-bulk-bytes"), "max-bulk-bytes", 1024, 512 * 1024 * 1024),
@@ -122,6 +124,19 @@ internal static class OptionsParser
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max
             ? value
             : throw new FormatException($"{name}: '{text}' is not a whole number from {min} to {max}");
+
+    private static TimeSpan? ParseFsync(string text)
+    {
+        const string EveryMs = "every-ms=";
+        if (text.Equals("always", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        return text.StartsWith(EveryMs, StringComparison.OrdinalIgnoreCase)
+            ? TimeSpan.FromMilliseconds(ParseInt(text[EveryMs.Length..], "fsync every-ms", 1, 60_000))
+            : throw new FormatException($"fsync: '{text}' must be always or every-ms=N");
+    }
 
     private static bool ParseYesNo(string text, string name) => text.ToUpperInvariant() switch
     {

@@ -19,6 +19,9 @@ internal sealed class ServerOptions
 
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Null: acknowledge an ADD once it is fsynced. Set: acknowledge at once, fsync at least this often.</summary>
+    public TimeSpan? FlushInterval { get; init; }
+
     public int DefaultPage { get; init; } = 1000;
 
     public int MaxPage { get; init; } = 10_000;

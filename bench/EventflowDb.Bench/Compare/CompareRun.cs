@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace EventflowDb.Bench.Compare;
+
+/// <summary>
+/// <c>compare</c>: builds and starts EventflowDB and redis-server (AOF on) on temporary directories and
+/// runs every scenario against both, alternating which goes first, then writes docs/benchmarks.md.
+/// </summary>
+internal static class CompareRun
+{
+    private const int EventflowPort = 16543;
+    private const int RelaxedPort = 16544;
+    private const int RedisPort = 16379;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        double scale = args.Length >= 2 && args[0] == "--scale" ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0;
+        int N(int n) => Math.Max(1000, (int)(n * scale));
+        var seconds = TimeSpan.FromSeconds(Math.Max(2, 10 * scale));
+        var total = Stopwatch.StartNew();
+        string root = Repo.Root();
+        await Shell.EnsureRedisAsync().ConfigureAwait(false);
+        Console.WriteLine("Building the server (Release)...");
+        var build = await Shell.RunAsync("dotnet", ["build", "-c", "Release", "-nologo", "-v", "q", Path.Combine(root, "server/EventflowDb.Server/EventflowDb.Server.csproj")]).ConfigureAwait(false);
+        if (build.ExitCode != 0)
+        {
+            Console.Error.WriteLine(build.Output);
+            return 1;
+        }
+
+        string dll = Path.Combine(root, "server/EventflowDb.Server/bin/Release/net10.0/EventflowDb.Server.dll");
+        var temp = Directory.CreateTempSubdirectory("efdb-bench-");
+        string efDir = Path.Combine(temp.FullName, "eventflow");
+        string relaxedDir = Path.Combine(temp.FullName, "eventflow-relaxed");
+        string redisDir = Path.Combine(temp.FullName, "redis");
+        Directory.CreateDirectory(redisDir);
+        var results = new List<ScenarioResult>();
+        var facts = new List<(string, string)>();
+        BigResult? big = null;
+        try
+        {
+            using var ef = ServerProcess.Eventflow(dll, efDir, EventflowPort, "always");
+            using var redis = ServerProcess.Redis(redisDir, RedisPort, "always");
+            await ef.StartAsync().ConfigureAwait(false);
+            await redis.StartAsync().ConfigureAwait(false);
+            var version = await Shell.RunAsync("redis-server", ["--version"]).ConfigureAwait(false);
+            facts.Add(("Redis", version.Output.Trim()));
+
+            int order = 0;
+            async Task<ScenarioResult> Both(string name, string efCommand, string redisCommand, Func<Task<LoadResult>> runEf, Func<Task<LoadResult>> runRedis, string target, double ratio, double? events = null)
+            {
+                Console.WriteLine($"== {name}");
+                LoadResult a;
+                LoadResult b;
+                if (order++ % 2 == 0)
+                {
+                    a = await runEf().ConfigureAwait(false);
+                    b = await runRedis().ConfigureAwait(false);
+                }
+                else
+                {
+                    b = await runRedis().ConfigureAwait(false);
+                    a = await runEf().ConfigureAwait(false);
+                }
+
+                var result = new ScenarioResult(name, efCommand, redisCommand, a, b, target, ratio, events);
+                Console.WriteLine($"   EventflowDB {a.EventsPerSecond,12:N0}/s p50 {a.P50Ms:0.###} ms p99 {a.P99Ms:0.###} ms | Redis {b.EventsPerSecond,12:N0}/s p50 {b.P50Ms:0.###} ms p99 {b.P99Ms:0.###} ms | ratio {result.Ratio:0.00}");
+                results.Add(result);
+                return result;
+            }
+
+            Task<LoadResult> Bench(ServerProcess server, int pipeline, int n, params string[] command)
+                => RedisBenchmark.RunAsync(server.Name, server.Port, 50, pipeline, n, 1, command);
+
+            string[] add = ["ADD", "stream-__rand_int__", "any", "T", "{\"a\":1}"];
+            string[] xadd = ["XADD", "stream-__rand_int__", "*", "a", "1"];
+            await Both("PING, 50 conns, pipeline 16", "PING", "PING", () => Bench(ef, 16, N(1_000_000), "PING"), () => Bench(redis, 16, N(1_000_000), "PING"), "≥ 0.8× Redis", 0.8).ConfigureAwait(false);
+            await Both("ADD 1 event, 50 conns, pipeline 16, fsync always", "ADD stream-N any T {\"a\":1}", "XADD stream-N * a 1 (appendfsync always)", () => Bench(ef, 16, N(200_000), add), () => Bench(redis, 16, N(200_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+            await Both("ADD 1 event, 50 conns, pipeline 1, fsync always", "ADD stream-N any T {\"a\":1}", "XADD stream-N * a 1 (appendfsync always)", () => Bench(ef, 1, N(50_000), add), () => Bench(redis, 1, N(50_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+            await Both("ADD batches of 100 events, 16 conns", "ADD batch-C any T {..} ×100", "MULTI + 100 XADD + EXEC", () => Task.Run(() => Workloads.AddBatchEventflow(ef.Port, 16, seconds)), () => Task.Run(() => Workloads.AddBatchRedis(redis.Port, 16, seconds)), "≥ 1,000,000 events/s", 0, 1_000_000).ConfigureAwait(false);
+
+            Console.WriteLine("Preloading 1,000 streams of 100 events on both...");
+            Workloads.PreloadStreams(ef.Port, redis.Port, 1000);
+            await Both("GET 100 events of a stream, 50 conns", "GET g-K 0 100", "XRANGE g-K - + COUNT 100", () => Task.Run(() => Workloads.Get100("EventflowDB", ef.Port, 50, seconds, 1000, redis: false)), () => Task.Run(() => Workloads.Get100("Redis", redis.Port, 50, seconds, 1000, redis: true)), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+
+            long efEvents;
+            using (var c = new RespConnection(ef.Port))
+            {
+                efEvents = c.CallInteger(RespConnection.Encode("EVENTCOUNT"));
+            }
+
+            long scanEvents = Math.Min(efEvents, 2_000_000);
+            Console.WriteLine($"Preloading Redis stream 'scan' with {scanEvents:N0} events (EventflowDB holds {efEvents:N0})...");
+            Workloads.PreloadScanRedis(redis.Port, scanEvents);
+            await Both("Full scan, 1,000-event pages, 1 conn", "GETALL <last id> 1000", "XREAD COUNT 1000 STREAMS scan <last id>", () => Task.Run(() => Workloads.ScanEventflow(ef.Port, scanEvents)), () => Task.Run(() => Workloads.ScanRedis(redis.Port)), "≥ 1,000,000 events/s", 0, 1_000_000).ConfigureAwait(false);
+
+            long efRss = ef.ResidentBytes;
+            long redisRss = redis.ResidentBytes;
+            facts.Add(("RSS after the scenarios", $"EventflowDB {Mib(efRss)} with {efEvents:N0} events; Redis {Mib(redisRss)}"));
+
+            Console.WriteLine("== Restart");
+            await ef.StopAsync().ConfigureAwait(false);
+            await redis.StopAsync().ConfigureAwait(false);
+            var efRestart = await ef.StartAsync().ConfigureAwait(false);
+            var redisRestart = await redis.StartAsync().ConfigureAwait(false);
+            long aof = Directory.EnumerateFiles(redisDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+            facts.Add(("Restart (graceful stop, start until PING answers)", $"EventflowDB {efRestart.TotalSeconds:0.00} s holding {efEvents:N0} events; Redis {redisRestart.TotalSeconds:0.00} s loading a {Mib(aof)} AOF"));
+            facts.Add(("RSS after restart", $"EventflowDB {Mib(ef.ResidentBytes)}; Redis {Mib(redis.ResidentBytes)}"));
+            Console.WriteLine($"   restart EventflowDB {efRestart.TotalSeconds:0.00} s, Redis {redisRestart.TotalSeconds:0.00} s");
+
+            Console.WriteLine("Switching to relaxed durability: EventflowDB --fsync every-ms=1000, Redis appendfsync everysec");
+            await ef.StopAsync().ConfigureAwait(false);
+            using var relaxed = ServerProcess.Eventflow(dll, relaxedDir, RelaxedPort, "every-ms=1000");
+            await relaxed.StartAsync().ConfigureAwait(false);
+            using (var c = new RespConnection(redis.Port))
+            {
+                c.Call(RespConnection.Encode("CONFIG", "SET", "appendfsync", "everysec"));
+            }
+
+            await Both("ADD 1 event, 50 conns, pipeline 16, relaxed", "ADD ... (--fsync every-ms=1000)", "XADD ... (appendfsync everysec)", () => Bench(relaxed, 16, N(500_000), add), () => Bench(redis, 16, N(500_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+            await Both("ADD 1 event, 50 conns, pipeline 1, relaxed", "ADD ... (--fsync every-ms=1000)", "XADD ... (appendfsync everysec)", () => Bench(relaxed, 1, N(200_000), add), () => Bench(redis, 1, N(200_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+            await relaxed.StopAsync().ConfigureAwait(false);
+            await redis.StopAsync().ConfigureAwait(false);
+
+            int bigStreams = Math.Max(1000, (int)(1_000_000 * scale));
+            Console.WriteLine($"== Big store: {bigStreams:N0} streams x 10 events, RSS and restart");
+            big = await BigRun.MeasureAsync(dll, Path.Combine(temp.FullName, "big"), bigStreams, 10).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                temp.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        facts.Add(("Whole run", $"{total.Elapsed.TotalMinutes:0.0} min, scale {scale.ToString(CultureInfo.InvariantCulture)}"));
+        string docs = Path.Combine(root, "docs");
+        Directory.CreateDirectory(docs);
+        string chart = Path.Combine(docs, "benchmarks.png");
+        bool charted = ChartWriter.TryWrite(results, chart);
+        await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.md"), ReportWriter.Write(results, facts, big, charted ? "benchmarks.png" : null)).ConfigureAwait(false);
+        Console.WriteLine($"Wrote docs/benchmarks.md in {total.Elapsed.TotalMinutes:0.0} min");
+        return 0;
+    }
+
+    public static string Mib(long bytes) => $"{bytes / 1024.0 / 1024.0:N0} MiB";
+}

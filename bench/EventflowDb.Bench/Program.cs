@@ -1,0 +1,26 @@
+using BenchmarkDotNet.Running;
+using EventflowDb.Bench.Compare;
+
+namespace EventflowDb.Bench;
+
+/// <summary>Entry point: <c>compare</c> (side by side with Redis), <c>big</c> (restart and memory at scale), <c>micro</c> (BenchmarkDotNet).</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        string mode = args.Length > 0 ? args[0] : "compare";
+        switch (mode)
+        {
+            case "compare":
+                return await CompareRun.RunAsync(args[1..]).ConfigureAwait(false);
+            case "big":
+                return await BigRun.RunAsync(args[1..]).ConfigureAwait(false);
+            case "micro":
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
+                return 0;
+            default:
+                await Console.Error.WriteLineAsync("usage: EventflowDb.Bench compare|big|micro [options]").ConfigureAwait(false);
+                return 2;
+        }
+    }
+}
