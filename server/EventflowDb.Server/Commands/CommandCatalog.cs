@@ -1,5 +1,6 @@
 using EventflowDb.Server.Commands.Connection;
 using EventflowDb.Server.Commands.Events;
+using EventflowDb.Server.Commands.Groups;
 using EventflowDb.Server.Commands.PubSub;
 using EventflowDb.Server.Commands.Server;
 
@@ -47,5 +48,8 @@ internal static class CommandCatalog
         new SubscriptionCommand("PSUBSCRIBE", subscribe: true, pattern: true),
         new SubscriptionCommand("PUNSUBSCRIBE", subscribe: false, pattern: true),
         new FollowCommand(),
+
+        // Consumer groups
+        new GroupCommand(),
     ]);
 }

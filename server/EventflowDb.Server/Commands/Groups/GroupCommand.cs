@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using EventflowDb.Protocol;
+using EventflowDb.Server.Commands.Events;
+using EventflowDb.Server.Groups;
+using EventflowDb.Server.Network;
+using EventflowDb.Server.Subscriptions;
+using NUlid;
+
+namespace EventflowDb.Server.Commands.Groups;
+
+/// <summary>
+/// GROUP CREATE|READ|ACK|NACK|PARKED|REPLAY|INFO|DELETE: consumer groups (server-side checkpoints, competing
+/// consumers). The state lives in a <see cref="GroupRegistry"/>, loaded from the data directory on first use.
+/// </summary>
+internal sealed class GroupCommand() : Command("GROUP", -2)
+{
+    private const long DefaultAckTimeoutMs = 30_000;
+    private const int DefaultMaxDeliveries = 10;
+    private const int DefaultCount = 100;
+
+    private readonly Lock _gate = new();
+    private GroupRegistry? _registry;
+
+    public override async ValueTask ExecuteAsync(ClientSession session, RespRequest request)
+    {
+        var registry = Registry(session);
+        string sub = request.GetString(1).ToUpperInvariant();
+        switch (sub)
+        {
+            case "CREATE":
+                await CreateAsync(registry, session, request).ConfigureAwait(false);
+                break;
+            case "READ":
+                await ReadAsync(registry, session, request).ConfigureAwait(false);
+                break;
+            case "ACK":
+                Need(request, 4, "GROUP ACK <group> <id> [<id> ...]");
+                var ids = new List<Ulid>();
+                for (int i = 3; i < request.Count; i++)
+                {
+                    ids.Add(Id(request, i));
+                }
+
+                session.Writer.WriteInteger(await registry.AckAsync(request.GetString(2), ids).ConfigureAwait(false));
+                break;
+            case "NACK":
+                Exactly(request, 5, "GROUP NACK <group> <id> RETRY|PARK|SKIP");
+                var action = request.GetString(4).ToUpperInvariant() switch
+                {
+                    "RETRY" => NackAction.Retry,
+                    "PARK" => NackAction.Park,
+                    "SKIP" => NackAction.Skip,
+                    _ => throw CommandException.Syntax("syntax error: GROUP NACK <group> <id> RETRY|PARK|SKIP"),
+                };
+                session.Writer.WriteInteger(await registry.NackAsync(request.GetString(2), Id(request, 3), action).ConfigureAwait(false));
+                break;
+            case "PARKED":
+                Need(request, 3, "GROUP PARKED <group> [COUNT n]");
+                int count = ParseCount(request, 3, "GROUP PARKED <group> [COUNT n]").Count;
+                Write(session, await registry.ParkedAsync(request.GetString(2), count).ConfigureAwait(false));
+                break;
+            case "REPLAY":
+                Exactly(request, 3, "GROUP REPLAY <group>");
+                session.Writer.WriteInteger(await registry.ReplayAsync(request.GetString(2)).ConfigureAwait(false));
+                break;
+            case "INFO":
+                if (request.Count > 3)
+                {
+                    throw CommandException.Syntax("syntax error: GROUP INFO [<group>]");
+                }
+
+                WriteInfo(session.Writer, await registry.InfoAsync(request.Count == 3 ? request.GetString(2) : null).ConfigureAwait(false));
+                break;
+            case "DELETE":
+                Exactly(request, 3, "GROUP DELETE <group>");
+                await registry.DeleteAsync(request.GetString(2)).ConfigureAwait(false);
+                session.Writer.WriteOk();
+                break;
+            default:
+                throw CommandException.Syntax($"unknown GROUP subcommand '{sub}': CREATE, READ, ACK, NACK, PARKED, REPLAY, INFO or DELETE");
+        }
+    }
+
+    private GroupRegistry Registry(ClientSession session)
+    {
+        lock (_gate)
+        {
+            return _registry ??= new GroupRegistry(session.Store, session.Server.Options.DataDirectory);
+        }
+    }
+
+    private static async ValueTask CreateAsync(GroupRegistry registry, ClientSession session, RespRequest request)
+    {
+        const string Usage = "GROUP CREATE <group> <channel> [<from id>|$] [ACKTIMEOUT ms] [MAXDELIVERIES n]";
+        Need(request, 4, Usage);
+        string name = request.GetString(2);
+        string channel = request.GetString(3);
+        _ = EventChannels.ForChannel(channel)
+            ?? throw CommandException.Invalid("channel must be $all, stream:<name>, category:<category> or type:<event type>");
+        Ulid? from = Ulid.Empty;
+        long ackTimeout = DefaultAckTimeoutMs;
+        long maxDeliveries = DefaultMaxDeliveries;
+        int i = 4;
+        if (i < request.Count && !request.EqualsIgnoreCase(i, "ACKTIMEOUT"u8) && !request.EqualsIgnoreCase(i, "MAXDELIVERIES"u8))
+        {
+            from = request[i].SequenceEqual("$"u8) ? null : GetAllCommand.ParseOffset(request[i]);
+            i++;
+        }
+
+        for (; i < request.Count; i++)
+        {
+            if (request.EqualsIgnoreCase(i, "ACKTIMEOUT"u8) && i + 1 < request.Count)
+            {
+                ackTimeout = Positive(request, ++i, "ack timeout");
+            }
+            else if (request.EqualsIgnoreCase(i, "MAXDELIVERIES"u8) && i + 1 < request.Count)
+            {
+                maxDeliveries = Positive(request, ++i, "max deliveries");
+                if (maxDeliveries > int.MaxValue)
+                {
+                    throw CommandException.Invalid("max deliveries is too large");
+                }
+            }
+            else
+            {
+                throw CommandException.Syntax($"syntax error: {Usage}");
+            }
+        }
+
+        await registry.CreateAsync(name, channel, from, ackTimeout, (int)maxDeliveries).ConfigureAwait(false);
+        session.Writer.WriteOk();
+    }
+
+    /// <summary>READ, with BLOCK waiting for a commit or for the group's next ack deadline, whichever comes first.</summary>
+    private static async ValueTask ReadAsync(GroupRegistry registry, ClientSession session, RespRequest request)
+    {
+        const string Usage = "GROUP READ <group> <consumer> [COUNT n] [BLOCK ms]";
+        Need(request, 4, Usage);
+        string name = request.GetString(2);
+        string consumer = request.GetString(3);
+        var (count, block) = ParseCount(request, 4, Usage, allowBlock: true);
+        long started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            Ulid seen = session.Store.Checksum.LastId;
+            var events = await registry.ReadAsync(name, consumer, count).ConfigureAwait(false);
+            if (events.Count > 0 || block is null || session.Closing.IsCancellationRequested)
+            {
+                Write(session, events);
+                return;
+            }
+
+            long wait = long.MaxValue;
+            if (block.Value > 0)
+            {
+                wait = block.Value - (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (wait <= 0)
+                {
+                    Write(session, events);
+                    return;
+                }
+            }
+
+            if (await registry.UntilNextDeadlineAsync(name).ConfigureAwait(false) is { } untilDeadline)
+            {
+                wait = Math.Min(wait, untilDeadline + 1);
+            }
+
+            var timeout = wait == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(wait);
+            await session.Store.WaitForCommitAfterAsync(seen, timeout, session.Closing).ConfigureAwait(false);
+        }
+    }
+
+    private static (int Count, long? Block) ParseCount(RespRequest request, int first, string usage, bool allowBlock = false)
+    {
+        long count = DefaultCount;
+        long? block = null;
+        bool countSeen = false;
+        for (int i = first; i < request.Count; i++)
+        {
+            if (request.EqualsIgnoreCase(i, "COUNT"u8) && i + 1 < request.Count && !countSeen)
+            {
+                count = Positive(request, ++i, "count");
+                countSeen = true;
+            }
+            else if (allowBlock && request.EqualsIgnoreCase(i, "BLOCK"u8) && i + 1 < request.Count && block is null)
+            {
+                block = EventRules.NonNegative(request, ++i, "block");
+            }
+            else
+            {
+                throw CommandException.Syntax($"syntax error: {usage}");
+            }
+        }
+
+        return ((int)Math.Min(count, 10_000), block);
+    }
+
+    private static long Positive(RespRequest request, int index, string name)
+    {
+        long value = EventRules.NonNegative(request, index, name);
+        return value > 0 ? value : throw CommandException.Invalid($"{name} must be positive");
+    }
+
+    private static Ulid Id(RespRequest request, int index)
+    {
+        var id = GetAllCommand.ParseOffset(request[index]);
+        return id != Ulid.Empty ? id : throw CommandException.Invalid("not an event id (ULID)");
+    }
+
+    private static void Need(RespRequest request, int count, string usage)
+    {
+        if (request.Count < count)
+        {
+            throw CommandException.Syntax($"wrong number of arguments: {usage}");
+        }
+    }
+
+    private static void Exactly(RespRequest request, int count, string usage)
+    {
+        if (request.Count != count)
+        {
+            throw CommandException.Syntax($"wrong number of arguments: {usage}");
+        }
+    }
+
+    private static void Write(ClientSession session, List<byte[]> events)
+    {
+        session.Writer.WriteArrayHeader(events.Count);
+        foreach (byte[] json in events)
+        {
+            session.Writer.WriteBulkString(json);
+        }
+    }
+
+    private static void WriteInfo(RespWriter writer, List<GroupInfo> groups)
+    {
+        writer.WriteArrayHeader(groups.Count);
+        foreach (var g in groups)
+        {
+            writer.WriteMapHeader(8);
+            writer.WriteBulkString("name");
+            writer.WriteBulkString(g.Name);
+            writer.WriteBulkString("channel");
+            writer.WriteBulkString(g.Channel);
+            writer.WriteBulkString("position");
+            writer.WriteBulkString(g.Position == Ulid.Empty ? "0" : g.Position.ToString());
+            writer.WriteBulkString("pending");
+            writer.WriteInteger(g.Pending);
+            writer.WriteBulkString("parked");
+            writer.WriteInteger(g.Parked);
+            writer.WriteBulkString("consumers");
+            writer.WriteArrayHeader(g.Consumers.Length);
+            foreach (string consumer in g.Consumers)
+            {
+                writer.WriteBulkString(consumer);
+            }
+
+            writer.WriteBulkString("ack-timeout-ms");
+            writer.WriteInteger(g.AckTimeoutMs);
+            writer.WriteBulkString("max-deliveries");
+            writer.WriteInteger(g.MaxDeliveries);
+        }
+    }
+}
