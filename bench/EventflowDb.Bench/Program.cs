@@ -3,7 +3,7 @@ using EventflowDb.Bench.Compare;
 
 namespace EventflowDb.Bench;
 
-/// <summary>Entry point: <c>compare</c> (side by side with Redis), <c>big</c> (restart and memory at scale), <c>micro</c> (BenchmarkDotNet).</summary>
+/// <summary>Entry point: <c>compare</c> (side by side with Redis), <c>subscribe</c> (subscription latency and throughput), <c>big</c> (restart and memory at scale), <c>micro</c> (BenchmarkDotNet).</summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -13,13 +13,15 @@ public static class Program
         {
             case "compare":
                 return await CompareRun.RunAsync(args[1..]).ConfigureAwait(false);
+            case "subscribe":
+                return await SubscribeRun.RunAsync(args[1..]).ConfigureAwait(false);
             case "big":
                 return await BigRun.RunAsync(args[1..]).ConfigureAwait(false);
             case "micro":
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
                 return 0;
             default:
-                await Console.Error.WriteLineAsync("usage: EventflowDb.Bench compare|big|micro [options]").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync("usage: EventflowDb.Bench compare|subscribe|big|micro [options]").ConfigureAwait(false);
                 return 2;
         }
     }

@@ -20,17 +20,19 @@ namespace EventflowDb.Client;
 /// <para>Cancellation stops waiting for the reply; a command that was already sent still runs on the server (an
 /// append may be stored). A token cancelled before the call sends nothing.</para>
 /// </remarks>
-public sealed class EventflowDbClient : IAsyncDisposable
+public sealed partial class EventflowDbClient : IAsyncDisposable
 {
     private static readonly object[] NoArguments = [];
 
     private readonly ConnectionMultiplexer _multiplexer;
     private readonly IDatabase _database;
+    private readonly ConfigurationOptions _configuration;
     private int _disposed;
 
-    private EventflowDbClient(ConnectionMultiplexer multiplexer, EventflowDbClientOptions options)
+    private EventflowDbClient(ConnectionMultiplexer multiplexer, ConfigurationOptions configuration, EventflowDbClientOptions options)
     {
         _multiplexer = multiplexer;
+        _configuration = configuration;
         _database = multiplexer.GetDatabase();
         Options = options;
     }
@@ -125,7 +127,7 @@ public sealed class EventflowDbClient : IAsyncDisposable
             throw new EventflowDbConnectionException($"Could not connect to the EventflowDB server: {e.Message}", e);
         }
 
-        return new EventflowDbClient(multiplexer, options ?? new EventflowDbClientOptions());
+        return new EventflowDbClient(multiplexer, configuration.Clone(), options ?? new EventflowDbClientOptions());
     }
 
     /// <summary>Appends one event to a stream. See <see cref="AppendAsync(string, ExpectedVersion, IEnumerable{EventData}, CancellationToken)"/>.</summary>

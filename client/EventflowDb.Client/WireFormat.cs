@@ -70,6 +70,19 @@ internal static class WireFormat
         writer.WriteNumber("limit"u8, limit);
     });
 
+    /// <summary>Long-poll GETALL in its JSON form: <c>{"offset","limit","channel","block"}</c> (no channel: <c>$all</c>).</summary>
+    public static byte[] GetAllRequest(Ulid after, int limit, string? channel, int blockMilliseconds) => Object(writer =>
+    {
+        writer.WriteString("offset"u8, after.ToString());
+        writer.WriteNumber("limit"u8, limit);
+        if (channel is not null)
+        {
+            writer.WriteString("channel"u8, channel);
+        }
+
+        writer.WriteNumber("block"u8, blockMilliseconds);
+    });
+
     /// <summary>LISTSTREAMS in its JSON form: <c>{"skip","limit"}</c>.</summary>
     public static byte[] ListStreamsRequest(long skip, int limit) => Object(writer =>
     {

@@ -143,7 +143,15 @@ internal static class CompareRun
         Directory.CreateDirectory(docs);
         string chart = Path.Combine(docs, "benchmarks.png");
         bool charted = ChartWriter.TryWrite(results, chart);
-        await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.md"), ReportWriter.Write(results, facts, big, charted ? "benchmarks.png" : null)).ConfigureAwait(false);
+        string reportPath = Path.Combine(docs, "benchmarks.md");
+        string report = ReportWriter.Write(results, facts, big, charted ? "benchmarks.png" : null);
+        string subscriptions = File.Exists(reportPath) ? SubscribeRun.ExistingSection(await File.ReadAllTextAsync(reportPath).ConfigureAwait(false)) : "";
+        if (subscriptions.Length > 0)
+        {
+            report = SubscribeRun.MergeSection(report, subscriptions); // keep the numbers of the last `subscribe` run
+        }
+
+        await File.WriteAllTextAsync(reportPath, report).ConfigureAwait(false);
         Console.WriteLine($"Wrote docs/benchmarks.md in {total.Elapsed.TotalMinutes:0.0} min");
         return 0;
     }

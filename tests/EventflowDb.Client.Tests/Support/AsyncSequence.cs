@@ -20,4 +20,25 @@ public static class AsyncSequence
 
     /// <summary>The number of items of <paramref name="source"/>.</summary>
     public static async Task<int> CountAllAsync<T>(this IAsyncEnumerable<T> source) => (await source.CollectAsync()).Count;
+
+    /// <summary>The first <paramref name="count"/> items of <paramref name="source"/> (then the enumeration is disposed).</summary>
+    public static async Task<List<T>> TakeAsync<T>(this IAsyncEnumerable<T> source, int count, CancellationToken cancellationToken = default)
+    {
+        var items = new List<T>(count);
+        if (count == 0)
+        {
+            return items;
+        }
+
+        await foreach (var item in source.WithCancellation(cancellationToken))
+        {
+            items.Add(item);
+            if (items.Count == count)
+            {
+                break;
+            }
+        }
+
+        return items;
+    }
 }
