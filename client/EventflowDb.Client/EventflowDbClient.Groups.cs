@@ -116,13 +116,13 @@ public sealed partial class EventflowDbClient
     public async Task<bool> NackAsync(string group, Ulid eventId, NackAction action, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(group);
-        string word = action switch
+        if (!Enum.IsDefined(action))
         {
-            NackAction.Retry => "RETRY",
-            NackAction.Park => "PARK",
-            NackAction.Skip => "SKIP",
-            _ => throw new ArgumentOutOfRangeException(nameof(action)),
-        };
+            throw new ArgumentOutOfRangeException(nameof(action));
+        }
+
+        // The enum names are the wire words: RETRY, PARK, SKIP.
+        string word = action.ToString().ToUpperInvariant();
         return Integer(await ExecuteAsync("GROUP", ["NACK", group, eventId.ToString(), word], true, null, cancellationToken).ConfigureAwait(false), "GROUP NACK") == 1;
     }
 
