@@ -148,38 +148,15 @@ public sealed partial class EventflowDbClient
     /// Sends one command of a subscription, repeating it after connection failures and time-outs until the connection is
     /// back (or the token is cancelled, or the client disposed). Server errors become typed exceptions.
     /// </summary>
-    private async Task<RedisResult> PollAsync(IDatabase database, string command, object[] arguments, CancellationToken cancellationToken)
+    private Task<RedisResult> PollAsync(IDatabase database, string command, object[] arguments, CancellationToken cancellationToken)
     {
         var delay = TimeSpan.FromMilliseconds(50);
-        while (true)
+        return SendAsync(database, command, arguments, null, "the subscription's connection", async (_, _) =>
         {
-            ThrowIfDisposed();
-            cancellationToken.ThrowIfCancellationRequested();
-            var pending = database.ExecuteAsync(command, arguments, CommandFlags.None);
-            try
-            {
-                return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !pending.IsCompleted)
-            {
-                Observe(pending);
-                throw;
-            }
-            catch (RedisServerException e)
-            {
-                throw ServerErrors.FromReply(e.Message, null, e);
-            }
-            catch (RedisConnectionException e) when (e.FailureType == ConnectionFailureType.AuthenticationFailure)
-            {
-                throw AuthenticationFailure($"{command} failed: the subscription's connection could not authenticate", e);
-            }
-            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
-            {
-                // The multiplexer reconnects in the background; ask again shortly.
-            }
-
+            // The multiplexer reconnects in the background; ask again shortly.
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxReconnectDelay.Ticks));
-        }
+            return true;
+        }, cancellationToken);
     }
 }

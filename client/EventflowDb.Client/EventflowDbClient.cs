@@ -410,13 +410,33 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     /// <paramref name="retryable"/> (up to <see cref="EventflowDbClientOptions.ConnectionFailureRetries"/> times), then
     /// become <see cref="EventflowDbConnectionException"/>.
     /// </summary>
-    private async Task<RedisResult> ExecuteAsync(string command, object[] arguments, bool retryable, string? stream, CancellationToken cancellationToken)
+    private Task<RedisResult> ExecuteAsync(string command, object[] arguments, bool retryable, string? stream, CancellationToken cancellationToken) =>
+        SendAsync(_database, command, arguments, stream, "the connection", (attempt, e) =>
+        {
+            if (retryable && attempt < Options.ConnectionFailureRetries)
+            {
+                return Task.FromResult(true);
+            }
+
+            string outcome = command == "ADD" && !retryable
+                ? " The append may or may not have been stored; give every event a message id to make appends safe to retry."
+                : "";
+            throw new EventflowDbConnectionException($"{command} failed after {attempt + 1} attempt(s): {e.Message}{outcome}", e);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Sends one command on <paramref name="database"/>, mapping server errors to typed exceptions. After a connection
+    /// failure or time-out, <paramref name="retryAfter"/> (given the attempt number) decides whether to send it again:
+    /// it returns true to retry, or throws.
+    /// </summary>
+    private async Task<RedisResult> SendAsync(IDatabase database, string command, object[] arguments, string? stream, string connectionName, Func<int, Exception, Task<bool>> retryAfter, CancellationToken cancellationToken)
     {
         for (int attempt = 0; ; attempt++)
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
-            var pending = _database.ExecuteAsync(command, arguments, CommandFlags.None);
+            var pending = database.ExecuteAsync(command, arguments, CommandFlags.None);
+            Exception failure;
             try
             {
                 return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -432,19 +452,16 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
             }
             catch (RedisConnectionException e) when (e.FailureType == ConnectionFailureType.AuthenticationFailure)
             {
-                throw AuthenticationFailure($"{command} failed: the connection could not authenticate", e);
+                throw AuthenticationFailure($"{command} failed: {connectionName} could not authenticate", e);
             }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
             {
-                if (retryable && attempt < Options.ConnectionFailureRetries)
-                {
-                    continue;
-                }
+                failure = e;
+            }
 
-                string outcome = command == "ADD" && !retryable
-                    ? " The append may or may not have been stored; give every event a message id to make appends safe to retry."
-                    : "";
-                throw new EventflowDbConnectionException($"{command} failed after {attempt + 1} attempt(s): {e.Message}{outcome}", e);
+            if (!await retryAfter(attempt, failure).ConfigureAwait(false))
+            {
+                throw new EventflowDbConnectionException($"{command} failed after {attempt + 1} attempt(s): {failure.Message}", failure);
             }
         }
     }
