@@ -36,13 +36,11 @@ internal sealed class GetAllCommand() : Command("GETALL", -1)
                 }
                 else if (reader.ValueTextEquals("limit"u8))
                 {
-                    JsonArgument.Read(ref reader);
-                    limit = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "limit"), "limit");
+                    limit = JsonArgument.ReadNonNegative(ref reader, "limit");
                 }
                 else if (reader.ValueTextEquals("block"u8))
                 {
-                    JsonArgument.Read(ref reader);
-                    block = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "block"), "block");
+                    block = JsonArgument.ReadNonNegative(ref reader, "block");
                 }
                 else if (reader.ValueTextEquals("channel"u8))
                 {

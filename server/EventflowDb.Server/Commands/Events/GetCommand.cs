@@ -51,18 +51,15 @@ internal sealed class GetCommand() : Command("GET", -2)
             }
             else if (reader.ValueTextEquals("version"u8))
             {
-                JsonArgument.Read(ref reader);
-                version = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "version"), "version");
+                version = JsonArgument.ReadNonNegative(ref reader, "version");
             }
             else if (reader.ValueTextEquals("limit"u8))
             {
-                JsonArgument.Read(ref reader);
-                limit = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "limit"), "limit");
+                limit = JsonArgument.ReadNonNegative(ref reader, "limit");
             }
             else if (reader.ValueTextEquals("block"u8))
             {
-                JsonArgument.Read(ref reader);
-                block = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "block"), "block");
+                block = JsonArgument.ReadNonNegative(ref reader, "block");
             }
             else
             {

@@ -40,6 +40,13 @@ internal static class JsonArgument
             ? value
             : throw CommandException.Syntax($"invalid JSON: '{name}' must be an integer");
 
+    /// <summary>Reads the current property's value as a non-negative integer (version, limit, skip, block).</summary>
+    public static long ReadNonNegative(ref Utf8JsonReader reader, string name)
+    {
+        Read(ref reader);
+        return EventRules.NonNegative(ReadInt64(ref reader, name), name);
+    }
+
     public static string ReadString(ref Utf8JsonReader reader, string name) =>
         reader.TokenType == JsonTokenType.String
             ? reader.GetString()!

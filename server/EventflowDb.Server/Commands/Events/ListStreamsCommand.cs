@@ -17,13 +17,11 @@ internal sealed class ListStreamsCommand() : SyncCommand("LISTSTREAMS", -1)
             {
                 if (reader.ValueTextEquals("skip"u8))
                 {
-                    JsonArgument.Read(ref reader);
-                    skip = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "skip"), "skip");
+                    skip = JsonArgument.ReadNonNegative(ref reader, "skip");
                 }
                 else if (reader.ValueTextEquals("limit"u8))
                 {
-                    JsonArgument.Read(ref reader);
-                    limit = EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "limit"), "limit");
+                    limit = JsonArgument.ReadNonNegative(ref reader, "limit");
                 }
                 else
                 {
