@@ -1,19 +1,20 @@
 using System.Collections.Concurrent;
 using System.Text;
-using System.Threading.Channels;
 using FASTER.core;
 
 namespace EventflowDb.Storage;
 
 /// <summary>
-/// The single writer. Takes ADDs from a channel in arrival order, checks idempotency and the expected
-/// version against its own view (which includes enqueued, uncommitted appends), assigns positions,
-/// versions, ids and the timestamp, renders each event's JSON once, enqueues one FasterLog record per
-/// ADD, indexes it, and hands it to the <see cref="Committer"/>.
+/// The writer. ADDs run one at a time under one (async) lock, on the caller's thread (no hand-off to a writer
+/// thread: each ADD would pay two thread hops for a few microseconds of work). Under the lock it checks
+/// idempotency and the expected version against its own view (which includes enqueued, uncommitted
+/// appends), assigns positions, versions, ids and the timestamp, renders each event's JSON once,
+/// enqueues one FasterLog record per ADD, indexes it, and hands it to the <see cref="Committer"/>.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "SemaphoreSlim only needs disposing once its AvailableWaitHandle was used, which this never does.")]
 internal sealed class AppendWriter
 {
-    private readonly Channel<Operation> _channel = Channel.CreateUnbounded<Operation>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly FasterLog _log;
     private readonly EventIndex _index;
     private readonly CommittedState _state;
@@ -22,14 +23,18 @@ internal sealed class AppendWriter
     private readonly uint _epoch;
     private readonly Serilog.ILogger _logger;
     private readonly int _maxEntryBytes;
+    private readonly bool _acknowledgeBeforeCommit;
     private readonly UlidGenerator _ids;
     private readonly ConcurrentDictionary<long, PendingEntry> _inFlightWithMessageIds = new();
     private readonly ByteBuffer _json = new(64 * 1024);
     private readonly List<int> _jsonEnds = [];
     private readonly List<byte[]?> _messageIds = [];
+    private readonly List<UInt128> _eventIds = [];
+    private readonly List<int> _offsets = [];
     private long _nextPosition;
+    private bool _completed;
 
-    public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, uint epoch, int maxEntryBytes, Serilog.ILogger logger)
+    public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, uint epoch, int maxEntryBytes, bool acknowledgeBeforeCommit, Serilog.ILogger logger)
     {
         _logger = logger;
         _log = log;
@@ -39,6 +44,7 @@ internal sealed class AppendWriter
         _events = events;
         _epoch = epoch;
         _maxEntryBytes = maxEntryBytes;
+        _acknowledgeBeforeCommit = acknowledgeBeforeCommit;
         _ids = new UlidGenerator(state.LastId);
         _nextPosition = state.EventCount;
         committer.Applied += entry =>
@@ -50,6 +56,10 @@ internal sealed class AppendWriter
         };
     }
 
+    /// <summary>
+    /// Runs the append. Completes at once for rejections and in relaxed mode, otherwise when the commit
+    /// covering the entry is durable.
+    /// </summary>
     public ValueTask<AppendResult> SubmitAsync(AppendRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -58,73 +68,133 @@ internal sealed class AppendWriter
             throw new ArgumentException("An append needs at least one event.", nameof(request));
         }
 
-        var operation = new Operation(request, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
-        ObjectDisposedException.ThrowIf(!_channel.Writer.TryWrite(operation), this);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<AppendResult>(cancellationToken);
+        }
 
-        return new ValueTask<AppendResult>(operation.Completion.Task);
+        // An async lock: a writer that must wait for room in the log buffer waits without holding a thread,
+        // and so do appends queued behind it.
+        return _gate.Wait(0, CancellationToken.None) ? RunLocked(request) : SubmitSlowAsync(request);
     }
 
-    /// <summary>Stops taking appends; <see cref="RunAsync"/> finishes those already queued.</summary>
-    public void Complete() => _channel.Writer.TryComplete();
-
-    public async Task RunAsync()
+    /// <summary>Stops taking appends; an append under way finishes first.</summary>
+    public async Task CompleteAsync()
     {
-        var reader = _channel.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        await _gate.WaitAsync().ConfigureAwait(false);
+        _completed = true;
+        _gate.Release();
+    }
+
+    private async ValueTask<AppendResult> SubmitSlowAsync(AppendRequest request)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        return await RunLocked(request).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs with the gate held and releases it before the append waits for its commit.</summary>
+    private ValueTask<AppendResult> RunLocked(AppendRequest request)
+    {
+        bool handedOff = false;
+        try
         {
-            while (reader.TryRead(out var operation))
+            ObjectDisposedException.ThrowIf(_completed, this);
+            if (_committer.Fault is { } fault)
             {
-                try
-                {
-                    if (_committer.Fault is { } fault)
-                    {
-                        operation.Completion.TrySetException(new InvalidOperationException("The store failed to commit and accepts no more appends.", fault));
-                    }
-                    else if (operation.CancellationToken.IsCancellationRequested)
-                    {
-                        operation.Completion.TrySetCanceled(operation.CancellationToken);
-                    }
-                    else
-                    {
-                        await ProcessAsync(operation).ConfigureAwait(false);
-                    }
-                }
-                catch (ArgumentException ex)
-                {
-                    // Rejected before anything was enqueued: the store is unchanged.
-                    operation.Completion.TrySetException(ex);
-                }
-                catch (Exception ex)
-                {
-                    // Past the checks the writer's view may no longer match the log: stop taking appends.
-                    _logger.Error(ex, "Append to stream {Stream} failed; the store accepts no more appends", operation.Request.Stream);
-                    _committer.SetFault(ex);
-                    operation.Completion.TrySetException(ex);
-                }
+                return ValueTask.FromException<AppendResult>(new InvalidOperationException("The store failed to commit and accepts no more appends.", fault));
+            }
+
+            var checkedAppend = Check(request, out var answered);
+            if (checkedAppend is not { } append)
+            {
+                return answered;
+            }
+
+            var encoded = Encode(request, append);
+            if (_log.TryEnqueue(encoded.Bytes, out long address))
+            {
+                return Enqueued(request, encoded, address);
+            }
+
+            handedOff = true;
+            return EnqueueWhenRoomAsync(request, encoded);
+        }
+        catch (ArgumentException ex)
+        {
+            // Rejected before anything was enqueued: the store is unchanged.
+            return ValueTask.FromException<AppendResult>(ex);
+        }
+        catch (Exception ex) when (ex is not ObjectDisposedException)
+        {
+            return ValueTask.FromException<AppendResult>(Fail(request, ex));
+        }
+        finally
+        {
+            if (!handedOff)
+            {
+                _gate.Release();
             }
         }
     }
 
-    private async ValueTask ProcessAsync(Operation operation)
+    /// <summary>The in-memory log is full until a flush completes: make sure one is under way, wait for room, then finish.</summary>
+    private async ValueTask<AppendResult> EnqueueWhenRoomAsync(AppendRequest request, EncodedAppend encoded)
     {
-        var request = operation.Request;
-        var events = request.Events;
+        ValueTask<AppendResult> committed;
+        try
+        {
+            _committer.Signal();
+            long address = await _log.EnqueueAsync(encoded.Bytes).ConfigureAwait(false);
+            committed = Enqueued(request, encoded, address);
+        }
+        catch (Exception ex)
+        {
+            throw Fail(request, ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        return await committed.ConfigureAwait(false);
+    }
+
+    /// <summary>Past the checks the writer's view may no longer match the log: stop taking appends.</summary>
+    private Exception Fail(AppendRequest request, Exception ex)
+    {
+        _logger.Error(ex, "Append to stream {Stream} failed; the store accepts no more appends", request.Stream);
+        _committer.SetFault(ex);
+        return ex;
+    }
+
+    /// <summary>Idempotency and expected-version checks; null with <paramref name="answered"/> set when the append is answered without writing.</summary>
+    private CheckedAppend? Check(AppendRequest request, out ValueTask<AppendResult> answered)
+    {
+        answered = default;
         _state.Streams.TryGet(request.Stream, out var stream);
         long count = stream?.PendingCount ?? 0;
 
-        if (stream is not null && CheckDuplicates(operation, stream, count))
+        if (stream is not null && CheckDuplicates(request, stream, count) is { } duplicate)
         {
-            return;
+            answered = duplicate;
+            return null;
         }
 
         var status = CheckExpectedVersion(request.Expected, count);
         if (status != AppendStatus.Appended)
         {
-            operation.Completion.TrySetResult(new AppendResult { Status = status, StreamCount = count });
-            return;
+            answered = new ValueTask<AppendResult>(new AppendResult { Status = status, StreamCount = count });
+            return null;
         }
 
-        long streamNumber = stream?.Number ?? _state.Streams.Count;
+        return new CheckedAppend(stream, count, stream?.Number ?? _state.Streams.Count);
+    }
+
+    /// <summary>Assigns ids and positions and encodes the log entry; the scratch lists keep the per-event offsets until <see cref="Enqueued"/>.</summary>
+    private EncodedAppend Encode(AppendRequest request, CheckedAppend append)
+    {
+        var events = request.Events;
+        long count = append.Count;
         long addedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         long firstPosition = _nextPosition;
 
@@ -132,14 +202,15 @@ internal sealed class AppendWriter
         _json.Clear();
         _jsonEnds.Clear();
         _messageIds.Clear();
-        var ids = new UInt128[events.Count];
+        _eventIds.Clear();
+        _offsets.Clear();
         int size = LogEntryFormat.HeaderSize + Encoding.UTF8.GetByteCount(request.Stream);
         bool hasMessageIds = false;
         for (int i = 0; i < events.Count; i++)
         {
             var evt = events[i];
             var id = _ids.Next(addedAt);
-            ids[i] = id;
+            _eventIds.Add(id);
             var causation = evt.CausationId is { } c ? UlidCodec.FromUlid(c) : id;
             var correlation = evt.CorrelationId is { } r ? UlidCodec.FromUlid(r) : causation;
             EventJsonWriter.WriteEvent(_json, id, firstPosition + i, request.Stream, count + i, evt, causation, correlation, addedAt);
@@ -152,69 +223,71 @@ internal sealed class AppendWriter
 
         if (size + LogLayout.RecordHeaderSize > _maxEntryBytes)
         {
-            throw new ArgumentException($"The append encodes to {size} bytes, over the {_maxEntryBytes}-byte limit.", nameof(operation));
+            throw new ArgumentException($"The append encodes to {size} bytes, over the {_maxEntryBytes}-byte limit.", nameof(request));
         }
 
         // Encode the entry; the caller gets slices of it as the stored events' JSON.
         var bytes = new byte[size];
         int nameLength = Encoding.UTF8.GetBytes(request.Stream, bytes.AsSpan(LogEntryFormat.HeaderSize));
-        LogEntryFormat.WriteHeader(bytes, _epoch, events.Count, firstPosition, streamNumber, count, addedAt, nameLength);
+        LogEntryFormat.WriteHeader(bytes, _epoch, events.Count, firstPosition, append.StreamNumber, count, addedAt, nameLength);
         int offset = LogEntryFormat.HeaderSize + nameLength;
-        var offsets = new int[events.Count];
         var results = new ReadOnlyMemory<byte>[events.Count];
         for (int i = 0; i < events.Count; i++)
         {
-            offsets[i] = offset;
+            _offsets.Add(offset);
             var messageId = _messageIds[i] ?? [];
             var json = _json.WrittenSpan[JsonStart(i).._jsonEnds[i]];
             results[i] = new ReadOnlyMemory<byte>(bytes, offset + LogEntryFormat.EventFixedSize + messageId.Length, json.Length);
-            offset += LogEntryFormat.WriteEvent(bytes.AsSpan(offset), ids[i], messageId, json);
+            offset += LogEntryFormat.WriteEvent(bytes.AsSpan(offset), _eventIds[i], messageId, json);
         }
 
         LogEntryFormat.Seal(bytes);
+        return new EncodedAppend(append, bytes, results, addedAt, hasMessageIds);
+    }
 
-        if (!_log.TryEnqueue(bytes, out long address))
-        {
-            // The in-memory log is full until a flush completes; make sure one is under way, then wait.
-            _committer.Signal();
-            address = await _log.EnqueueAsync(bytes).ConfigureAwait(false);
-        }
-
-        stream ??= _state.Streams.Add(request.Stream, addedAt);
+    /// <summary>Indexes the enqueued entry, moves the writer's view on and hands the entry to the committer.</summary>
+    private ValueTask<AppendResult> Enqueued(AppendRequest request, EncodedAppend encoded, long address)
+    {
+        var events = request.Events;
+        var append = encoded.Append;
+        long count = append.Count;
+        var stream = append.Stream ?? _state.Streams.Add(request.Stream, encoded.AddedAt);
         for (int i = 0; i < events.Count; i++)
         {
-            var location = new IndexValue { Address = address, Offset = offsets[i] };
-            _index.Upsert(IndexKey.ForVersion(streamNumber, count + i), location);
+            var location = new IndexValue { Address = address, Offset = _offsets[i] };
+            _index.Upsert(IndexKey.ForVersion(append.StreamNumber, count + i), location);
             if (events[i].MessageId is { } messageId)
             {
-                _index.Upsert(IndexKey.ForMessageId(streamNumber, messageId), location);
+                _index.Upsert(IndexKey.ForMessageId(append.StreamNumber, messageId), location);
             }
         }
 
         stream.PendingCount = count + events.Count;
         _nextPosition += events.Count;
+        var result = new AppendResult { Status = AppendStatus.Appended, StreamCount = count, Events = encoded.Results };
         var pending = new PendingEntry
         {
             Address = address,
-            End = LogLayout.RecordEnd(address, bytes.Length),
-            Bytes = bytes,
+            End = LogLayout.RecordEnd(address, encoded.Bytes.Length),
+            Bytes = encoded.Bytes,
             Stream = stream,
-            HasMessageIds = hasMessageIds,
-            Result = new AppendResult { Status = AppendStatus.Appended, StreamCount = count, Events = results },
-            Completion = operation.Completion,
+            HasMessageIds = encoded.HasMessageIds,
+            Result = result,
+            Completion = _acknowledgeBeforeCommit ? null : new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously),
         };
-        if (hasMessageIds)
+        if (encoded.HasMessageIds)
         {
             _inFlightWithMessageIds[address] = pending;
         }
 
         _committer.Add(pending);
+        return pending.Completion is { } completion ? new ValueTask<AppendResult>(completion.Task) : new ValueTask<AppendResult>(result);
     }
 
     /// <summary>Handles Duplicate and PartialDuplicate; returns true when the operation was answered.</summary>
-    private bool CheckDuplicates(Operation operation, StreamInfo stream, long count)
+    private ValueTask<AppendResult>? CheckDuplicates(AppendRequest request, StreamInfo stream, long count)
     {
-        var events = operation.Request.Events;
+        var events = request.Events;
         IndexValue[]? locations = null;
         int hits = 0;
         for (int i = 0; i < events.Count; i++)
@@ -235,17 +308,15 @@ internal sealed class AppendWriter
 
         if (hits == 0)
         {
-            return false;
+            return null;
         }
 
         if (hits < events.Count)
         {
-            operation.Completion.TrySetResult(new AppendResult { Status = AppendStatus.PartialDuplicate, StreamCount = count });
-            return true;
+            return new ValueTask<AppendResult>(new AppendResult { Status = AppendStatus.PartialDuplicate, StreamCount = count });
         }
 
-        _ = ResolveDuplicateAsync(operation, locations!, count);
-        return true;
+        return new ValueTask<AppendResult>(ResolveDuplicateAsync(locations!, count));
     }
 
     private bool IsStored(IndexValue location, long streamNumber, byte[] messageId)
@@ -265,33 +336,26 @@ internal sealed class AppendWriter
     }
 
     /// <summary>Answers a duplicate with the stored events once they are committed (they may still be in flight).</summary>
-    private async Task ResolveDuplicateAsync(Operation operation, IndexValue[] locations, long count)
+    private async Task<AppendResult> ResolveDuplicateAsync(IndexValue[] locations, long count)
     {
-        try
+        long last = locations.Max(l => l.Address);
+        while (_state.AppliedEnd <= last)
         {
-            long last = locations.Max(l => l.Address);
-            while (_state.AppliedEnd <= last)
+            if (_committer.Fault is { } fault)
             {
-                if (_committer.Fault is { } fault)
-                {
-                    throw new InvalidOperationException("The store failed to commit.", fault);
-                }
-
-                await _state.Notifier.WaitAsync(() => _state.AppliedEnd > last || _committer.Fault is not null, CancellationToken.None).ConfigureAwait(false);
+                throw new InvalidOperationException("The store failed to commit.", fault);
             }
 
-            var stored = new ReadOnlyMemory<byte>[locations.Length];
-            for (int i = 0; i < locations.Length; i++)
-            {
-                stored[i] = _events.ReadEventJson(locations[i]);
-            }
+            await _state.Notifier.WaitAsync(() => _state.AppliedEnd > last || _committer.Fault is not null, CancellationToken.None).ConfigureAwait(false);
+        }
 
-            operation.Completion.TrySetResult(new AppendResult { Status = AppendStatus.Duplicate, StreamCount = count, Events = stored });
-        }
-        catch (Exception ex)
+        var stored = new ReadOnlyMemory<byte>[locations.Length];
+        for (int i = 0; i < locations.Length; i++)
         {
-            operation.Completion.TrySetException(ex);
+            stored[i] = _events.ReadEventJson(locations[i]);
         }
+
+        return new AppendResult { Status = AppendStatus.Duplicate, StreamCount = count, Events = stored };
     }
 
     private static AppendStatus CheckExpectedVersion(ExpectedVersion expected, long count) => expected.Value switch
@@ -308,5 +372,9 @@ internal sealed class AppendWriter
 
     private int JsonLength(int i) => _jsonEnds[i] - JsonStart(i);
 
-    private sealed record Operation(AppendRequest Request, TaskCompletionSource<AppendResult> Completion, CancellationToken CancellationToken);
+    /// <summary>An append that passed the checks: its stream (null when new), the stream's count and number.</summary>
+    private readonly record struct CheckedAppend(StreamInfo? Stream, long Count, long StreamNumber);
+
+    /// <summary>The encoded entry of an append and what is needed to finish it once enqueued.</summary>
+    private readonly record struct EncodedAppend(CheckedAppend Append, byte[] Bytes, ReadOnlyMemory<byte>[] Results, long AddedAt, bool HasMessageIds);
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using FASTER.core;
 using Serilog;
 
@@ -10,7 +9,7 @@ namespace EventflowDb.Storage;
 /// that covers everything enqueued so far, waits until it is durable past the last entry's end
 /// address, applies the covered entries to the committed state in log order and completes their
 /// appends. Appends that arrive meanwhile share the next commit.
-/// In relaxed mode (a flush interval is set) appends complete at <see cref="Add"/> and the committer
+/// In relaxed mode (a flush interval is set) the writer acknowledged appends already and the committer
 /// wakes on a timer instead: the covered entries are still applied (made readable) only once durable.
 /// </summary>
 internal sealed class Committer
@@ -21,7 +20,7 @@ internal sealed class Committer
     private readonly CommittedState _state;
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<PendingEntry> _queue = new();
-    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly WakeSignal _signal = new();
     private readonly List<PendingEntry> _batch = [];
     private readonly TimeSpan? _flushInterval;
     private long _lastEnqueuedEnd;
@@ -56,17 +55,14 @@ internal sealed class Committer
         {
             Signal();
         }
-        else
-        {
-            // Relaxed durability: acknowledge now; the timer commits within the flush interval.
-            entry.Completion.TrySetResult(entry.Result);
-        }
+
+        // Relaxed durability: the writer acknowledged already; the timer commits within the flush interval.
     }
 
-    public void Signal() => _signal.Writer.TryWrite(true);
+    public void Signal() => _signal.Set();
 
     /// <summary>Finishes after committing what was added before this call.</summary>
-    public void Complete() => _signal.Writer.TryComplete();
+    public void Complete() => _signal.Complete();
 
     public void SetFault(Exception exception)
     {
@@ -76,18 +72,17 @@ internal sealed class Committer
 
     public async Task RunAsync()
     {
-        var reader = _signal.Reader;
         try
         {
             if (_flushInterval is { } interval)
             {
-                await RunTimedAsync(reader, interval).ConfigureAwait(false);
+                await RunTimedAsync(interval).ConfigureAwait(false);
             }
             else
             {
-                while (await reader.WaitToReadAsync().ConfigureAwait(false))
+                while (!_signal.IsCompleted)
                 {
-                    reader.TryRead(out _);
+                    await _signal.WaitAsync().ConfigureAwait(false);
                     await CommitOnceAsync().ConfigureAwait(false);
                 }
             }
@@ -102,18 +97,14 @@ internal sealed class Committer
     }
 
     /// <summary>Relaxed mode: one commit per flush interval until <see cref="Complete"/>; signals are ignored.</summary>
-    private async Task RunTimedAsync(ChannelReader<bool> reader, TimeSpan interval)
+    private async Task RunTimedAsync(TimeSpan interval)
     {
         using var timer = new PeriodicTimer(interval);
         var tick = timer.WaitForNextTickAsync().AsTask();
         while (true)
         {
-            await Task.WhenAny(tick, reader.Completion).ConfigureAwait(false);
-            while (reader.TryRead(out _))
-            {
-            }
-
-            if (reader.Completion.IsCompleted)
+            await Task.WhenAny(tick, _signal.Completion).ConfigureAwait(false);
+            if (_signal.IsCompleted)
             {
                 return;
             }
@@ -176,7 +167,7 @@ internal sealed class Committer
         foreach (var entry in _batch)
         {
             Applied?.Invoke(entry);
-            entry.Completion.TrySetResult(entry.Result);
+            entry.Completion?.TrySetResult(entry.Result);
         }
 
         BatchApplied?.Invoke(_state.AppliedEnd);
@@ -186,7 +177,7 @@ internal sealed class Committer
     {
         while (_queue.TryDequeue(out var entry))
         {
-            entry.Completion.TrySetException(new InvalidOperationException("The append was not committed.", exception));
+            entry.Completion?.TrySetException(new InvalidOperationException("The append was not committed.", exception));
         }
 
         _state.Notifier.Publish();

@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Globalization;
 using System.Text;
 
 namespace EventflowDb.Storage;
@@ -90,10 +89,42 @@ internal static class EventJsonWriter
     {
         var span = output.GetSpan(TimestampLength + 2);
         span[0] = (byte)'"';
-        DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime
-            .TryFormat(span[1..], out int written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        span[written + 1] = (byte)'"';
-        output.Advance(written + 2);
+        FormatTimestamp(unixMs, span.Slice(1, TimestampLength));
+        span[TimestampLength + 1] = (byte)'"';
+        output.Advance(TimestampLength + 2);
+    }
+
+    /// <summary>
+    /// ISO 8601 in UTC with milliseconds, digit by digit: every event carries one, and DateTime's
+    /// custom-format path was a visible share of an ADD's CPU time.
+    /// </summary>
+    public static void FormatTimestamp(long unixMs, Span<byte> target)
+    {
+        var time = DateTime.UnixEpoch.AddMilliseconds(unixMs);
+        var (date, clock) = time;
+        Digits(target[..4], date.Year);
+        target[4] = (byte)'-';
+        Digits(target.Slice(5, 2), date.Month);
+        target[7] = (byte)'-';
+        Digits(target.Slice(8, 2), date.Day);
+        target[10] = (byte)'T';
+        Digits(target.Slice(11, 2), clock.Hour);
+        target[13] = (byte)':';
+        Digits(target.Slice(14, 2), clock.Minute);
+        target[16] = (byte)':';
+        Digits(target.Slice(17, 2), clock.Second);
+        target[19] = (byte)'.';
+        Digits(target.Slice(20, 3), clock.Millisecond);
+        target[23] = (byte)'Z';
+    }
+
+    private static void Digits(Span<byte> target, int value)
+    {
+        for (int i = target.Length - 1; i >= 0; i--)
+        {
+            target[i] = (byte)('0' + (value % 10));
+            value /= 10;
+        }
     }
 
     /// <summary>Writes a JSON string literal: UTF-8, with quotes, backslashes and control characters escaped.</summary>

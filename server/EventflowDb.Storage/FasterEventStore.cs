@@ -33,7 +33,6 @@ public sealed class FasterEventStore : IEventStore
     private readonly SegmentPrefiller _prefiller;
     private readonly ConcurrentBag<LogRecordScanner> _scanners = [];
     private readonly CancellationTokenSource _stopping = new();
-    private Task _writerTask = Task.CompletedTask;
     private Task _committerTask = Task.CompletedTask;
     private Task _checkpointTask = Task.CompletedTask;
     private long _sizeOnDisk;
@@ -59,7 +58,7 @@ public sealed class FasterEventStore : IEventStore
         LastRecovery = recovery;
         _events = new LogEventReader(files, layout);
         _committer = new Committer(log, state, logger, options.FlushInterval);
-        _writer = new AppendWriter(log, index, state, _committer, _events, epoch, options.MaxAppendBytes, logger);
+        _writer = new AppendWriter(log, index, state, _committer, _events, epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, logger);
         _checkpoint = new IndexCheckpoint(state, index, Path.Combine(directory, SnapshotFileName), epoch, recovery.FromSnapshot ? recovery.IndexToken : Guid.Empty, options, logger);
         if (options.PrefillLogSegments)
         {
@@ -135,16 +134,25 @@ public sealed class FasterEventStore : IEventStore
         DeleteLeftovers(directory, logDirectory);
         logger.Information("Opening event store in {Directory}", directory);
 
-        var layout = new LogLayout(options.LogPageSizeBits, options.LogSegmentSizeBits);
         string logBase = Path.Combine(logDirectory, LogFileName);
-        var files = new LogFileReader(logBase, layout);
         string metaPath = Path.Combine(directory, MetaFileName);
-        uint? lastEpoch = StoreMetaFile.TryRead(metaPath);
+        var meta = StoreMetaFile.TryRead(metaPath);
+        uint? lastEpoch = meta?.Epoch;
         bool hasLog = File.Exists(LogFileReader.SegmentPath(logBase, 0));
         if (lastEpoch is null && hasLog)
         {
             logger.Warning("{File} is missing or damaged; accepting log entries of any epoch", MetaFileName);
         }
+
+        // The segment size is the store's, fixed at creation: addresses map to files through it.
+        int segmentBits = meta?.SegmentSizeBits ?? InferSegmentBits(logBase, options.LogSegmentSizeBits);
+        if (segmentBits != options.LogSegmentSizeBits)
+        {
+            logger.Information("Log segments of this store are {Size} MiB, as when it was created", (1L << segmentBits) >> 20);
+        }
+
+        var layout = new LogLayout(options.LogPageSizeBits, segmentBits);
+        var files = new LogFileReader(logBase, layout);
 
         var snapshot = TryLoadSnapshot(Path.Combine(directory, SnapshotFileName), files, layout, logger);
         EventIndex? index = null;
@@ -193,7 +201,7 @@ public sealed class FasterEventStore : IEventStore
 
         // A new epoch, durable before anything is written, above every epoch that may be on disk.
         uint epoch = Math.Max(Math.Max(lastEpoch ?? 0, snapshot?.Epoch ?? 0), report.MaxEpoch) + 1;
-        StoreMetaFile.Write(metaPath, epoch);
+        StoreMetaFile.Write(metaPath, epoch, segmentBits);
 
         var prefiller = new SegmentPrefiller(logBase, layout, logger);
 
@@ -208,7 +216,7 @@ public sealed class FasterEventStore : IEventStore
             LogDevice = logDevice,
             PageSizeBits = options.LogPageSizeBits,
             MemorySizeBits = options.LogMemorySizeBits,
-            SegmentSizeBits = options.LogSegmentSizeBits,
+            SegmentSizeBits = segmentBits,
             LogCommitManager = commitManager,
             FastCommitMode = true,
             TryRecoverLatest = false,
@@ -258,14 +266,15 @@ public sealed class FasterEventStore : IEventStore
         long count = stream.Count;
         long from = Math.Max(0, fromVersion);
         long end = Math.Min(count, from + limit);
-        for (long version = from; version < end; version++)
+        long version = from;
+        while (version < end)
         {
             if (!_index.TryGet(IndexKey.ForVersion(stream.Number, version), out var location))
             {
                 throw new InvalidDataException($"The index has no entry for version {version} of stream '{stream.Name}' ({count} events).");
             }
 
-            _events.ReadEventInto(location, page);
+            version += _events.ReadEntryEventsInto(location, stream.Number, version, end, page);
         }
 
         return new ValueTask<int>(page.Count);
@@ -417,8 +426,7 @@ public sealed class FasterEventStore : IEventStore
         }
 
         var watch = Stopwatch.StartNew();
-        _writer.Complete();
-        await _writerTask.ConfigureAwait(false);
+        await _writer.CompleteAsync().ConfigureAwait(false);
         _committer.Complete();
         await _committerTask.ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -450,7 +458,6 @@ public sealed class FasterEventStore : IEventStore
 
     private void Start()
     {
-        _writerTask = Task.Run(_writer.RunAsync);
         _committerTask = Task.Run(_committer.RunAsync);
         _checkpointTask = Task.Run(() => _checkpoint.RunPeriodicAsync(_stopping.Token));
         if (_options.PrefillLogSegments)
@@ -553,6 +560,26 @@ public sealed class FasterEventStore : IEventStore
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// A store whose store.meta does not record its segment size (written before it did, or lost): a first
+    /// segment longer than the configured size was written with larger segments, whose files are prefilled
+    /// to their full size once a later segment exists.
+    /// </summary>
+    private static int InferSegmentBits(string logBase, int configured)
+    {
+        var first = new FileInfo(LogFileReader.SegmentPath(logBase, 0));
+        int bits = configured;
+        if (first.Exists)
+        {
+            while (bits < 30 && first.Length > 1L << bits)
+            {
+                bits++;
+            }
+        }
+
+        return bits;
     }
 
     private static void ValidateOptions(StoreOptions options)

@@ -16,5 +16,6 @@ internal sealed class PendingEntry
 
     public required AppendResult Result { get; init; }
 
-    public required TaskCompletionSource<AppendResult> Completion { get; init; }
+    /// <summary>Completed by the committer; null in relaxed mode, where the append was acknowledged at once.</summary>
+    public required TaskCompletionSource<AppendResult>? Completion { get; init; }
 }

@@ -6,8 +6,10 @@ namespace EventflowDb.Storage;
 /// Zero-fills the next log segment file before FasterLog reaches it: write-through writes into
 /// allocated, written blocks sync about twice as fast as writes that grow a file. The file is built
 /// under a temporary name and linked into place only if FasterLog has not created it yet.
-/// Filling starts only once the tail is halfway through its segment, so a small store (every test,
-/// a fresh ./data) never writes a segment's worth of zeros.
+/// The first segment is not prefilled (FasterLog creates it at once) and the second only once the tail is
+/// halfway through the first, so a small store (every test, a fresh ./data) never writes a segment's
+/// worth of zeros; from then on the next segment is filled as soon as the tail enters a segment, which
+/// leaves a whole segment's time for the fill.
 /// </summary>
 internal sealed class SegmentPrefiller : IDisposable
 {
@@ -25,15 +27,16 @@ internal sealed class SegmentPrefiller : IDisposable
         _logger = logger;
     }
 
-    /// <summary>Starts filling the segment after the one holding <paramref name="tailAddress"/>, once, when the tail is past its middle.</summary>
+    /// <summary>Starts filling the segment after the one holding <paramref name="tailAddress"/>, once.</summary>
     public void EnsureAhead(long tailAddress)
     {
-        if ((tailAddress & (_layout.SegmentSize - 1)) < _layout.SegmentSize / 2)
+        int current = _layout.Segment(tailAddress);
+        if (current == 0 && (tailAddress & (_layout.SegmentSize - 1)) < _layout.SegmentSize / 2)
         {
             return;
         }
 
-        int next = _layout.Segment(tailAddress) + 1;
+        int next = current + 1;
         if (next <= Volatile.Read(ref _requested) || Interlocked.Exchange(ref _requested, next) >= next)
         {
             return;

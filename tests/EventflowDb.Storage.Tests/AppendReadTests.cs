@@ -56,6 +56,39 @@ public sealed class AppendReadTests
     }
 
     [Fact]
+    public async Task Every_window_of_a_stream_of_mixed_batches_reads_back_exactly_its_events()
+    {
+        // Stream reads take whole entries (one ADD each) at a time; windows starting and ending inside
+        // batches, entries interleaved with other streams, and an entry too large to be read whole.
+        await using var t = await TestStore.CreateAsync();
+        var expected = new List<string>();
+        int n = 0;
+        foreach (int size in new[] { 1, 3, 5, 2, 7, 1, 4 })
+        {
+            var batch = Enumerable.Range(0, size).Select(_ => TestStore.Event("E", $"{{\"n\":{n++}}}")).ToArray();
+            var result = await t.AppendAsync("mix", ExpectedVersion.Any, batch);
+            expected.AddRange(result.Events.Select(e => Encoding.UTF8.GetString(e.Span)));
+            await t.AppendAsync("other", ExpectedVersion.Any, TestStore.Event());
+        }
+
+        string big = "\"" + new string('x', 20_000) + "\"";
+        var large = await t.AppendAsync("mix", ExpectedVersion.Any, TestStore.Event("Big", big), TestStore.Event("Big", big));
+        expected.AddRange(large.Events.Select(e => Encoding.UTF8.GetString(e.Span)));
+        expected.AddRange((await t.AppendAsync("mix", ExpectedVersion.Any, TestStore.Event("E", "{\"last\":true}"), TestStore.Event("E", "2"))).Events.Select(e => Encoding.UTF8.GetString(e.Span)));
+
+        var page = new EventPage();
+        for (int from = 0; from <= expected.Count; from++)
+        {
+            for (int limit = 1; limit <= expected.Count - from + 1; limit++)
+            {
+                int read = await t.Store.ReadStreamAsync("mix"u8.ToArray(), from, limit, page);
+                Assert.Equal(expected.Skip(from).Take(limit), TestStore.Raw(page));
+                Assert.Equal(Math.Min(limit, expected.Count - from), read);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Ids_increase_and_positions_are_gap_free_across_streams()
     {
         await using var t = await TestStore.CreateAsync();

@@ -8,6 +8,26 @@ namespace EventflowDb.Storage.Tests;
 public sealed class FormatTests
 {
     [Fact]
+    public void Timestamps_match_the_round_trip_format_of_DateTime()
+    {
+        // The epoch, leap days, year and month ends, the last millisecond of a second, and random instants up to year 9999.
+        var instants = new List<long> { 0, 951_782_400_000, 951_868_799_999, 1_704_067_199_999, 1_795_000_000_123, 253_402_300_799_999 };
+        var random = new Random(42);
+        for (int i = 0; i < 10_000; i++)
+        {
+            instants.Add(random.NextInt64(0, 253_402_300_800_000));
+        }
+
+        var text = new byte[EventJsonWriter.TimestampLength];
+        foreach (long ms in instants)
+        {
+            EventJsonWriter.FormatTimestamp(ms, text);
+            string expected = DateTime.UnixEpoch.AddMilliseconds(ms).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(expected, Encoding.ASCII.GetString(text));
+        }
+    }
+
+    [Fact]
     public void Ulid_codec_matches_NUlid_bytes_and_strings()
     {
         for (int i = 0; i < 1000; i++)

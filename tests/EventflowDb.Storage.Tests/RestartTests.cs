@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json;
 using EventflowDb.Storage;
 using NUlid;
 
@@ -82,6 +84,69 @@ public sealed class RestartTests
         Assert.Equal(50, t.Store.EventCount);
         Assert.Equal(50, t.Store.EventCountEstimate);
         Assert.Equal(AppendStatus.Duplicate, (await t.AppendAsync("a-0", ExpectedVersion.Any, TestStore.Event(messageId: "a-4"))).Status);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_store_keeps_the_segment_size_it_was_created_with(bool legacyMeta)
+    {
+        // Created with 1 MiB segments and written past the first; reopened with 256 KiB configured.
+        await using var t = await TestStore.CreateAsync();
+        var data = "{\"pad\":\"" + new string('p', 1000) + "\"}";
+        var written = new List<string>();
+        for (int i = 0; i < 1500; i++)
+        {
+            var result = await t.AppendAsync($"s-{i % 7}", ExpectedVersion.Any, TestStore.Event("E", data));
+            written.Add(Encoding.UTF8.GetString(result.Events[0].Span));
+        }
+
+        Assert.True(File.Exists(Path.Combine(t.Directory, "log", "events.log.1")));
+        await t.Store.DisposeAsync();
+        string meta = Path.Combine(t.Directory, "store.meta");
+        if (legacyMeta)
+        {
+            // store.meta as written before it recorded the segment size: magic "META", epoch, checksum.
+            var bytes = new byte[16];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes, 0x4154454D);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), 50);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), System.IO.Hashing.XxHash64.HashToUInt64(bytes.AsSpan(0, 8)));
+            File.WriteAllBytes(meta, bytes);
+        }
+
+        var smaller = new TestStore.Configured(t.Directory, o => new StoreOptions
+        {
+            DataDirectory = o.DataDirectory,
+            CheckpointInterval = o.CheckpointInterval,
+            LogPageSizeBits = o.LogPageSizeBits,
+            LogMemorySizeBits = o.LogMemorySizeBits,
+            LogSegmentSizeBits = 18,
+            IndexBucketBits = o.IndexBucketBits,
+            IndexPageSizeBits = o.IndexPageSizeBits,
+            IndexMemorySizeBits = o.IndexMemorySizeBits,
+            IndexSegmentSizeBits = o.IndexSegmentSizeBits,
+        });
+        for (int round = 0; round < 2; round++)
+        {
+            await using var store = await smaller.OpenAsync();
+            Assert.Equal(written.Count, store.EventCount);
+            var page = new EventPage();
+            var all = new List<string>();
+            var after = Ulid.Empty;
+            while (await store.ReadAllAsync(after, 500, page) is int n && n > 0)
+            {
+                all.AddRange(TestStore.Raw(page));
+                after = Ulid.Parse(JsonDocument.Parse(all[^1]).RootElement.GetProperty("id").GetString());
+            }
+
+            Assert.Equal(written, all);
+            var added = await store.AppendAsync(TestStore.Request("s-0", ExpectedVersion.Any, TestStore.Event("E", data)));
+            written.Add(Encoding.UTF8.GetString(added.Events[0].Span));
+        }
+
+        Assert.False(File.Exists(Path.Combine(t.Directory, "log", "events.log.4")), "1 MiB segments: 1.5 MB of events fit in two");
+        Assert.Equal(24, new FileInfo(meta).Length);
+        await t.OpenAsync();
     }
 
     [Fact]
