@@ -5,16 +5,19 @@ using FASTER.core;
 namespace EventflowDb.Storage;
 
 /// <summary>
-/// The writer. ADDs run one at a time under one (async) lock, on the caller's thread (no hand-off to a writer
-/// thread: each ADD would pay two thread hops for a few microseconds of work). Under the lock it checks
+/// The writer. ADDs run one at a time, in arrival order, on whichever caller's thread finds the queue
+/// unowned (no dedicated writer thread: each ADD would pay two thread hops for a few microseconds of
+/// work, and no lock that other threads block on). One at a time, it checks
 /// idempotency and the expected version against its own view (which includes enqueued, uncommitted
 /// appends), assigns positions, versions, ids and the timestamp, renders each event's JSON once,
 /// enqueues one FasterLog record per ADD, indexes it, and hands it to the <see cref="Committer"/>.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "SemaphoreSlim only needs disposing once its AvailableWaitHandle was used, which this never does.")]
 internal sealed class AppendWriter
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    // Appends processed by one drainer before it hands the role to a pool thread.
+    private const int DrainBatch = 64;
+
+    private readonly ConcurrentQueue<Operation> _queue = new();
     private readonly FasterLog _log;
     private readonly EventIndex _index;
     private readonly CommittedState _state;
@@ -33,6 +36,7 @@ internal sealed class AppendWriter
     private readonly List<int> _offsets = [];
     private long _nextPosition;
     private bool _completed;
+    private int _draining;
 
     public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, uint epoch, int maxEntryBytes, bool acknowledgeBeforeCommit, Serilog.ILogger logger)
     {
@@ -57,8 +61,9 @@ internal sealed class AppendWriter
     }
 
     /// <summary>
-    /// Runs the append. Completes at once for rejections and in relaxed mode, otherwise when the commit
-    /// covering the entry is durable.
+    /// Queues the append and, unless another thread is already draining the queue, drains it on this thread.
+    /// Completes at once for rejections and in relaxed mode, otherwise when the commit covering the entry is
+    /// durable.
     /// </summary>
     public ValueTask<AppendResult> SubmitAsync(AppendRequest request, CancellationToken cancellationToken)
     {
@@ -73,90 +78,125 @@ internal sealed class AppendWriter
             return ValueTask.FromCanceled<AppendResult>(cancellationToken);
         }
 
-        // An async lock: a writer that must wait for room in the log buffer waits without holding a thread,
-        // and so do appends queued behind it.
-        return _gate.Wait(0, CancellationToken.None) ? RunLocked(request) : SubmitSlowAsync(request);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _completed), this);
+        var operation = new Operation(request);
+        _queue.Enqueue(operation);
+        TryDrain();
+        return new ValueTask<AppendResult>(operation.Task);
     }
 
-    /// <summary>Stops taking appends; an append under way finishes first.</summary>
+    /// <summary>Stops taking appends and waits until those queued are done.</summary>
     public async Task CompleteAsync()
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        _completed = true;
-        _gate.Release();
+        Volatile.Write(ref _completed, true);
+        while (Volatile.Read(ref _draining) != 0 || !_queue.IsEmpty)
+        {
+            TryDrain();
+            await Task.Delay(1).ConfigureAwait(false);
+        }
     }
 
-    private async ValueTask<AppendResult> SubmitSlowAsync(AppendRequest request)
+    /// <summary>
+    /// Becomes the drainer unless one is at work: whoever finds the queue unowned processes it, so an
+    /// uncontended append runs on its own thread with no hand-off, and a busy writer never makes another
+    /// thread block on a lock (a lock convoy on 2 cores starved the thread pool).
+    /// </summary>
+    private void TryDrain()
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        return await RunLocked(request).ConfigureAwait(false);
+        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
+        {
+            _ = DrainAsync(yieldAfter: DrainBatch);
+        }
     }
 
-    /// <summary>Runs with the gate held and releases it before the append waits for its commit.</summary>
-    private ValueTask<AppendResult> RunLocked(AppendRequest request)
+    /// <summary>Entered as the drainer. Processes queued appends in order; an append waiting for room in the log keeps the role across the wait.</summary>
+    private async Task DrainAsync(int yieldAfter)
     {
-        bool handedOff = false;
+        while (true)
+        {
+            int processed = 0;
+            while (_queue.TryDequeue(out var operation))
+            {
+                await ProcessAsync(operation).ConfigureAwait(false);
+                if (++processed == yieldAfter && !_queue.IsEmpty)
+                {
+                    // Let this connection go on with its own work; a pool thread keeps draining.
+                    ThreadPool.UnsafeQueueUserWorkItem(static w => _ = w.DrainAsync(int.MaxValue), this, preferLocal: false);
+                    return;
+                }
+            }
+
+            // Give up the role, then look again: an append queued after the last dequeue found the role taken.
+            Interlocked.Exchange(ref _draining, 0);
+            if (_queue.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private async ValueTask ProcessAsync(Operation operation)
+    {
+        var request = operation.Request;
         try
         {
-            ObjectDisposedException.ThrowIf(_completed, this);
             if (_committer.Fault is { } fault)
             {
-                return ValueTask.FromException<AppendResult>(new InvalidOperationException("The store failed to commit and accepts no more appends.", fault));
+                operation.TrySetException(new InvalidOperationException("The store failed to commit and accepts no more appends.", fault));
+                return;
             }
 
             var checkedAppend = Check(request, out var answered);
             if (checkedAppend is not { } append)
             {
-                return answered;
+                Forward(answered, operation);
+                return;
             }
 
             var encoded = Encode(request, append);
-            if (_log.TryEnqueue(encoded.Bytes, out long address))
+            if (!_log.TryEnqueue(encoded.Bytes, out long address))
             {
-                return Enqueued(request, encoded, address);
+                // The in-memory log is full until a flush completes: make sure one is under way, then wait for
+                // room. Appends queue up meanwhile; no thread waits.
+                _committer.Signal();
+                address = await _log.EnqueueAsync(encoded.Bytes).ConfigureAwait(false);
             }
 
-            handedOff = true;
-            return EnqueueWhenRoomAsync(request, encoded);
+            Enqueued(operation, encoded, address);
         }
         catch (ArgumentException ex)
         {
             // Rejected before anything was enqueued: the store is unchanged.
-            return ValueTask.FromException<AppendResult>(ex);
-        }
-        catch (Exception ex) when (ex is not ObjectDisposedException)
-        {
-            return ValueTask.FromException<AppendResult>(Fail(request, ex));
-        }
-        finally
-        {
-            if (!handedOff)
-            {
-                _gate.Release();
-            }
-        }
-    }
-
-    /// <summary>The in-memory log is full until a flush completes: make sure one is under way, wait for room, then finish.</summary>
-    private async ValueTask<AppendResult> EnqueueWhenRoomAsync(AppendRequest request, EncodedAppend encoded)
-    {
-        ValueTask<AppendResult> committed;
-        try
-        {
-            _committer.Signal();
-            long address = await _log.EnqueueAsync(encoded.Bytes).ConfigureAwait(false);
-            committed = Enqueued(request, encoded, address);
+            operation.TrySetException(ex);
         }
         catch (Exception ex)
         {
-            throw Fail(request, ex);
+            operation.TrySetException(Fail(request, ex));
         }
-        finally
-        {
-            _gate.Release();
-        }
+    }
 
-        return await committed.ConfigureAwait(false);
+    private static void Forward(ValueTask<AppendResult> answer, Operation operation)
+    {
+        if (answer.IsCompletedSuccessfully)
+        {
+            operation.TrySetResult(answer.Result);
+        }
+        else
+        {
+            _ = ForwardAsync(answer, operation);
+        }
+    }
+
+    private static async Task ForwardAsync(ValueTask<AppendResult> answer, Operation operation)
+    {
+        try
+        {
+            operation.TrySetResult(await answer.ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            operation.TrySetException(ex);
+        }
     }
 
     /// <summary>Past the checks the writer's view may no longer match the log: stop taking appends.</summary>
@@ -246,8 +286,9 @@ internal sealed class AppendWriter
     }
 
     /// <summary>Indexes the enqueued entry, moves the writer's view on and hands the entry to the committer.</summary>
-    private ValueTask<AppendResult> Enqueued(AppendRequest request, EncodedAppend encoded, long address)
+    private void Enqueued(Operation operation, EncodedAppend encoded, long address)
     {
+        var request = operation.Request;
         var events = request.Events;
         var append = encoded.Append;
         long count = append.Count;
@@ -273,7 +314,7 @@ internal sealed class AppendWriter
             Stream = stream,
             HasMessageIds = encoded.HasMessageIds,
             Result = result,
-            Completion = _acknowledgeBeforeCommit ? null : new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously),
+            Completion = _acknowledgeBeforeCommit ? null : operation,
         };
         if (encoded.HasMessageIds)
         {
@@ -281,7 +322,10 @@ internal sealed class AppendWriter
         }
 
         _committer.Add(pending);
-        return pending.Completion is { } completion ? new ValueTask<AppendResult>(completion.Task) : new ValueTask<AppendResult>(result);
+        if (_acknowledgeBeforeCommit)
+        {
+            operation.TrySetResult(result);
+        }
     }
 
     /// <summary>Handles Duplicate and PartialDuplicate; returns true when the operation was answered.</summary>
@@ -371,6 +415,12 @@ internal sealed class AppendWriter
     private int JsonStart(int i) => i == 0 ? 0 : _jsonEnds[i - 1];
 
     private int JsonLength(int i) => _jsonEnds[i] - JsonStart(i);
+
+    /// <summary>A queued append; completed with its result (after the commit, unless relaxed).</summary>
+    private sealed class Operation(AppendRequest request) : TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public AppendRequest Request { get; } = request;
+    }
 
     /// <summary>An append that passed the checks: its stream (null when new), the stream's count and number.</summary>
     private readonly record struct CheckedAppend(StreamInfo? Stream, long Count, long StreamNumber);

@@ -96,20 +96,34 @@ internal sealed class Committer
         }
     }
 
-    /// <summary>Relaxed mode: one commit per flush interval until <see cref="Complete"/>; signals are ignored.</summary>
+    /// <summary>
+    /// Relaxed mode: one commit per flush interval until <see cref="Complete"/>, and one sooner when signalled
+    /// (the writer signals only when the in-memory log is full: its pages can be reused only once flushed,
+    /// so waiting for the timer would throttle appends to one log buffer per interval).
+    /// </summary>
     private async Task RunTimedAsync(TimeSpan interval)
     {
         using var timer = new PeriodicTimer(interval);
         var tick = timer.WaitForNextTickAsync().AsTask();
+        var wake = _signal.WaitAsync().AsTask();
         while (true)
         {
-            await Task.WhenAny(tick, _signal.Completion).ConfigureAwait(false);
+            await Task.WhenAny(tick, wake).ConfigureAwait(false);
             if (_signal.IsCompleted)
             {
                 return;
             }
 
-            tick = timer.WaitForNextTickAsync().AsTask();
+            if (tick.IsCompleted)
+            {
+                tick = timer.WaitForNextTickAsync().AsTask();
+            }
+
+            if (wake.IsCompleted)
+            {
+                wake = _signal.WaitAsync().AsTask();
+            }
+
             await CommitOnceAsync().ConfigureAwait(false);
         }
     }

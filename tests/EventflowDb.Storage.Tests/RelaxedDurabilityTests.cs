@@ -40,6 +40,61 @@ public sealed class RelaxedDurabilityTests
     }
 
     [Fact]
+    public async Task A_full_log_buffer_commits_early_and_queued_appends_keep_their_order()
+    {
+        // 256 KiB of log memory and an hour-long flush interval, 2.4 MB of appends: whenever the page flushes
+        // fall behind, the writer finds the buffer full and must wait for room (signalling the committer), and
+        // appends arriving meanwhile queue behind it. Each "connection" submits without awaiting (a pipeline)
+        // with exact expected versions, so any reordering would answer WRONGVERSION, and a wait for a commit
+        // that never comes would hang.
+        await using var t = await TestStore.CreateAsync(o => new StoreOptions
+        {
+            DataDirectory = o.DataDirectory,
+            CheckpointInterval = o.CheckpointInterval,
+            LogPageSizeBits = o.LogPageSizeBits,
+            LogMemorySizeBits = o.LogMemorySizeBits,
+            LogSegmentSizeBits = o.LogSegmentSizeBits,
+            IndexBucketBits = o.IndexBucketBits,
+            IndexPageSizeBits = o.IndexPageSizeBits,
+            IndexMemorySizeBits = o.IndexMemorySizeBits,
+            IndexSegmentSizeBits = o.IndexSegmentSizeBits,
+            FlushInterval = TimeSpan.FromHours(1),
+        });
+        string data = "{\"pad\":\"" + new string('p', 2000) + "\"}";
+        const int Connections = 4;
+        const int PerConnection = 300;
+        var pipelines = Enumerable.Range(0, Connections).Select(c => Task.Run(async () =>
+        {
+            var pending = new List<Task<AppendResult>>();
+            for (int v = 0; v < PerConnection; v++)
+            {
+                pending.Add(t.Store.AppendAsync(TestStore.Request($"p-{c}", ExpectedVersion.Exact(v), TestStore.Event("E", data))).AsTask());
+            }
+
+            var statuses = new List<AppendStatus>();
+            foreach (var append in pending)
+            {
+                statuses.Add((await append).Status);
+            }
+
+            return statuses;
+        })).ToArray();
+
+        foreach (var statuses in await Task.WhenAll(pipelines).WaitAsync(TimeSpan.FromSeconds(60)))
+        {
+            Assert.All(statuses, s => Assert.Equal(AppendStatus.Appended, s));
+        }
+
+        await t.ReopenAsync();
+        Assert.Equal(Connections * PerConnection, t.Store.EventCount);
+        for (int c = 0; c < Connections; c++)
+        {
+            var events = await t.ReadStreamAsync($"p-{c}", 0, PerConnection);
+            Assert.Equal(Enumerable.Range(0, PerConnection).Select(v => (long)v), events.Select(e => e.GetProperty("version").GetInt64()));
+        }
+    }
+
+    [Fact]
     public async Task Appends_become_readable_and_durable_within_the_flush_interval()
     {
         string directory = Path.Combine(Path.GetTempPath(), "efdb-tests", Guid.NewGuid().ToString("N"));

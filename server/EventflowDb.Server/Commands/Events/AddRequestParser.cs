@@ -74,8 +74,7 @@ internal static class AddRequestParser
         var expected = ParseExpectedVersion(request[2]);
 
         int count = (request.Count - 3) / 2;
-        var payloads = new byte[count][];
-        var types = new string[count];
+        var events = new NewEvent[count];
         long estimate = 0;
         for (int e = 0; e < count; e++)
         {
@@ -85,19 +84,14 @@ internal static class AddRequestParser
                 throw CommandException.Invalid("event type must be UTF-8");
             }
 
-            types[e] = Encoding.UTF8.GetString(typeBytes);
-            EventRules.ValidateType(types[e]);
-            payloads[e] = PositionalData(request[4 + (2 * e)]);
-            estimate += payloads[e].Length + (6L * (streamBytes.Length + typeBytes.Length)) + EventJsonOverhead;
+            string type = Encoding.UTF8.GetString(typeBytes);
+            EventRules.ValidateType(type);
+            var data = PositionalData(request[4 + (2 * e)]);
+            events[e] = new NewEvent { Type = type, Data = data };
+            estimate += data.Length + (6L * (streamBytes.Length + typeBytes.Length)) + EventJsonOverhead;
         }
 
         CheckSize(estimate, maxAppendBytes);
-        var events = new NewEvent[count];
-        for (int e = 0; e < count; e++)
-        {
-            events[e] = new NewEvent { Type = types[e], Data = payloads[e] };
-        }
-
         return new AppendRequest { Stream = stream, Expected = expected, Events = events };
     }
 
