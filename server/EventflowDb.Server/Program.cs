@@ -61,7 +61,7 @@ internal static class Program
             var context = new ServerContext(options, store, CommandCatalog.Create(storeOptions.MaxAppendBytes), logger);
             using var server = new RespServer(context);
             var endpoint = new IPEndPoint(bind, options.Port);
-            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: null, receiveOptions: ServerContext.ReceivePipeOptions(options));
+            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(), receiveOptions: ServerContext.ReceivePipeOptions(options));
             await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
             logger.Information("Listening on {Endpoint}{Auth}", endpoint, options.Password is null ? " (no password: loopback clients only)" : "");
 

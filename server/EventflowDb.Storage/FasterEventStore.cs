@@ -57,7 +57,7 @@ public sealed class FasterEventStore : IEventStore
         _prefiller = prefiller;
         LastRecovery = recovery;
         _events = new LogEventReader(files, layout);
-        _committer = new Committer(log, state, logger, options.FlushInterval);
+        _committer = new Committer(log, state, logger, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
         _writer = new AppendWriter(log, index, state, _committer, _events, epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, logger);
         _checkpoint = new IndexCheckpoint(state, index, Path.Combine(directory, SnapshotFileName), epoch, recovery.FromSnapshot ? recovery.IndexToken : Guid.Empty, options, logger);
         if (options.PrefillLogSegments)

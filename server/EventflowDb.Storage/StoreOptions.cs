@@ -49,6 +49,14 @@ public sealed class StoreOptions
     /// </summary>
     public TimeSpan? FlushInterval { get; init; }
 
+    /// <summary>
+    /// In relaxed mode the log is committed at least this often even when <see cref="FlushInterval"/> is longer:
+    /// an acknowledged append stays in memory until its commit, so with a one-second interval a busy store
+    /// would carry a second of appends through garbage collections (about a third more CPU per ADD), and reads
+    /// would not see an acknowledged append for up to a second. Committing sooner only narrows what a crash can lose.
+    /// </summary>
+    public TimeSpan RelaxedCommitEvery { get; init; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Largest encoded ADD record in bytes; the network layer rejects larger requests with TOOLARGE.</summary>
     public int MaxAppendBytes => (1 << LogPageSizeBits) - 4096;
 }

@@ -21,6 +21,7 @@ public sealed class RelaxedDurabilityTests
             IndexMemorySizeBits = o.IndexMemorySizeBits,
             IndexSegmentSizeBits = o.IndexSegmentSizeBits,
             FlushInterval = TimeSpan.FromHours(1),
+            RelaxedCommitEvery = TimeSpan.FromHours(1),
         });
         long commitsBefore = t.Store.CommitCount;
         for (int i = 0; i < 20; i++)
@@ -59,6 +60,7 @@ public sealed class RelaxedDurabilityTests
             IndexMemorySizeBits = o.IndexMemorySizeBits,
             IndexSegmentSizeBits = o.IndexSegmentSizeBits,
             FlushInterval = TimeSpan.FromHours(1),
+            RelaxedCommitEvery = TimeSpan.FromHours(1),
         });
         string data = "{\"pad\":\"" + new string('p', 2000) + "\"}";
         const int Connections = 4;

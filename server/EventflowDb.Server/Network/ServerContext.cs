@@ -37,6 +37,13 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
         return new PipeOptions(pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, useSynchronizationContext: false);
     }
 
+    /// <summary>
+    /// The send loop runs inline when a session flushes: the socket write happens on the session's thread
+    /// instead of a hop to a pool thread per flush (about a fifth of the CPU time of a pipelined PING). The
+    /// send loop's own waits (a full socket buffer) stay asynchronous, so a session never blocks on a slow client.
+    /// </summary>
+    public static PipeOptions SendPipeOptions() => new(readerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
+
     private static RespLimits Limits(ServerOptions options) => new()
     {
         MaxBulkLength = options.MaxBulkBytes,
