@@ -12,12 +12,13 @@ internal static class CompareRun
     private const int EventflowPort = 16543;
     private const int RelaxedPort = 16544;
     private const int RedisPort = 16379;
+    private const int Rounds = 3;
 
     public static async Task<int> RunAsync(string[] args)
     {
         double scale = args.Length >= 2 && args[0] == "--scale" ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0;
         int N(int n) => Math.Max(1000, (int)(n * scale));
-        var seconds = TimeSpan.FromSeconds(Math.Max(2, 10 * scale));
+        var seconds = TimeSpan.FromSeconds(Math.Max(2, 4 * scale));
         var total = Stopwatch.StartNew();
         string root = Repo.Root();
         await Shell.EnsureRedisAsync().ConfigureAwait(false);
@@ -48,23 +49,30 @@ internal static class CompareRun
             facts.Add(("Redis", version.Output.Trim()));
 
             int order = 0;
-            async Task<ScenarioResult> Both(string name, string efCommand, string redisCommand, Func<Task<LoadResult>> runEf, Func<Task<LoadResult>> runRedis, string target, double ratio, double? events = null)
+            // Each scenario runs Rounds times on both servers, alternating which goes first; the median run of each
+            // side is reported (single runs of a few seconds on 2 shared cores varied by tens of percent).
+            async Task<ScenarioResult> Both(string name, string efCommand, string redisCommand, Func<Task<LoadResult>> runEf, Func<Task<LoadResult>> runRedis, string target, double ratio, double? events = null, int rounds = Rounds)
             {
                 Console.WriteLine($"== {name}");
-                LoadResult a;
-                LoadResult b;
-                if (order++ % 2 == 0)
+                var efRuns = new List<LoadResult>();
+                var redisRuns = new List<LoadResult>();
+                for (int round = 0; round < rounds; round++)
                 {
-                    a = await runEf().ConfigureAwait(false);
-                    b = await runRedis().ConfigureAwait(false);
-                }
-                else
-                {
-                    b = await runRedis().ConfigureAwait(false);
-                    a = await runEf().ConfigureAwait(false);
+                    if (order++ % 2 == 0)
+                    {
+                        efRuns.Add(await runEf().ConfigureAwait(false));
+                        redisRuns.Add(await runRedis().ConfigureAwait(false));
+                    }
+                    else
+                    {
+                        redisRuns.Add(await runRedis().ConfigureAwait(false));
+                        efRuns.Add(await runEf().ConfigureAwait(false));
+                    }
                 }
 
-                var result = new ScenarioResult(name, efCommand, redisCommand, a, b, target, ratio, events);
+                var a = Median(efRuns);
+                var b = Median(redisRuns);
+                var result = new ScenarioResult(name, efCommand, redisCommand, a, b, target, ratio, events, efRuns, redisRuns);
                 Console.WriteLine($"   EventflowDB {a.EventsPerSecond,12:N0}/s p50 {a.P50Ms:0.###} ms p99 {a.P99Ms:0.###} ms | Redis {b.EventsPerSecond,12:N0}/s p50 {b.P50Ms:0.###} ms p99 {b.P99Ms:0.###} ms | ratio {result.Ratio:0.00}");
                 results.Add(result);
                 return result;
@@ -75,12 +83,14 @@ internal static class CompareRun
 
             string[] add = ["ADD", "stream-__rand_int__", "any", "T", "{\"a\":1}"];
             string[] xadd = ["XADD", "stream-__rand_int__", "*", "a", "1"];
-            await Both("PING, 50 conns, pipeline 16", "PING", "PING", () => Bench(ef, 16, N(1_000_000), "PING"), () => Bench(redis, 16, N(1_000_000), "PING"), "≥ 0.8× Redis", 0.8).ConfigureAwait(false);
             // Warm-up, not recorded: JIT tiering on EventflowDB's side, and past the first log segment (the only one
             // not zero-filled ahead; appends sync about twice as fast into prefilled segments).
-            Console.WriteLine("Warm-up: ADD / XADD, pipeline 16, not recorded");
+            Console.WriteLine("Warm-up: PING and ADD / XADD, pipeline 16, not recorded");
+            await Bench(ef, 16, N(500_000), "PING").ConfigureAwait(false);
+            await Bench(redis, 16, N(500_000), "PING").ConfigureAwait(false);
             await Bench(ef, 16, N(300_000), add).ConfigureAwait(false);
             await Bench(redis, 16, N(300_000), xadd).ConfigureAwait(false);
+            await Both("PING, 50 conns, pipeline 16", "PING", "PING", () => Bench(ef, 16, N(1_000_000), "PING"), () => Bench(redis, 16, N(1_000_000), "PING"), "≥ 0.8× Redis", 0.8).ConfigureAwait(false);
             await Both("ADD 1 event, 50 conns, pipeline 16, fsync always", "ADD stream-N any T {\"a\":1}", "XADD stream-N * a 1 (appendfsync always)", () => Bench(ef, 16, N(500_000), add), () => Bench(redis, 16, N(500_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
             await Both("ADD 1 event, 50 conns, pipeline 1, fsync always", "ADD stream-N any T {\"a\":1}", "XADD stream-N * a 1 (appendfsync always)", () => Bench(ef, 1, N(50_000), add), () => Bench(redis, 1, N(50_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
             await Both("ADD batches of 100 events, 16 conns", "ADD batch-C any T {..} ×100", "MULTI + 100 XADD + EXEC", () => Task.Run(() => Workloads.AddBatchEventflow(ef.Port, 16, seconds)), () => Task.Run(() => Workloads.AddBatchRedis(redis.Port, 16, seconds)), "≥ 1,000,000 events/s", 0, 1_000_000).ConfigureAwait(false);
@@ -163,6 +173,9 @@ internal static class CompareRun
         Console.WriteLine($"Wrote docs/benchmarks.md in {total.Elapsed.TotalMinutes:0.0} min");
         return 0;
     }
+
+    /// <summary>The run with the median throughput (the upper middle one for an even count).</summary>
+    private static LoadResult Median(List<LoadResult> runs) => runs.OrderBy(r => r.EventsPerSecond).ElementAt(runs.Count / 2);
 
     public static string Mib(long bytes) => $"{bytes / 1024.0 / 1024.0:N0} MiB";
 }
