@@ -11,8 +11,19 @@ namespace EventflowDb.Server;
 
 internal static class Program
 {
+    private const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     public static async Task<int> Main(string[] args)
     {
+        // Socket completions run on the socket engine's event-loop thread, not handed to a pool thread; with the
+        // receive pipe's inline schedulers (ServerContext) a request is parsed, executed and answered right there,
+        // Redis-style (pipelined PING: 0.6 instead of 1.0 us of server CPU per command). Read by the runtime when
+        // the first socket is created, so it must be set before the listener starts; an operator's setting wins.
+        if (Environment.GetEnvironmentVariable(InlineSocketCompletions) is null)
+        {
+            Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
+        }
+
         var options = OptionsParser.Parse(args, Environment.GetEnvironmentVariable, out string? message, out bool help);
         if (options is null)
         {

@@ -1,4 +1,5 @@
 using EventflowDb.Server.Commands;
+using System.Runtime.CompilerServices;
 using EventflowDb.Storage;
 using NUlid;
 
@@ -36,6 +37,7 @@ internal sealed class GroupRegistry : IDisposable
     public async ValueTask CreateAsync(string name, string channel, Ulid? from, long ackTimeoutMs, int maxDeliveries)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
+        await OffTheNetworkThread();
         try
         {
             if (_groups.ContainsKey(name))
@@ -180,6 +182,7 @@ internal sealed class GroupRegistry : IDisposable
         }
 
         await _lock.WaitAsync().ConfigureAwait(false);
+        await OffTheNetworkThread();
         try
         {
             foreach (var g in _groups.Values.ToList())
@@ -199,6 +202,7 @@ internal sealed class GroupRegistry : IDisposable
     public async ValueTask<long?> UntilNextDeadlineAsync(string name)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
+        await OffTheNetworkThread();
         try
         {
             if (!_groups.TryGetValue(name, out var g) || g.Pending.Count == 0)
@@ -238,6 +242,7 @@ internal sealed class GroupRegistry : IDisposable
     private async ValueTask<T> LockedAsync<T>(string name, Func<ConsumerGroup, ValueTask<T>> action)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
+        await OffTheNetworkThread();
         try
         {
             if (!_groups.TryGetValue(name, out var group))
@@ -264,6 +269,12 @@ internal sealed class GroupRegistry : IDisposable
             Commit(new GroupRecord { Op = GroupOp.Park, Group = g.Name, Ids = exhausted });
         }
     }
+
+    /// <summary>
+    /// Group changes fsync their journal: continue on a pool thread so that the wait never holds up the
+    /// network event loop that runs commands (other connections).
+    /// </summary>
+    private static YieldAwaitable OffTheNetworkThread() => Task.Yield();
 
     /// <summary>Makes the change durable, then applies it.</summary>
     private void Commit(GroupRecord record)

@@ -30,11 +30,14 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     /// <summary>
     /// The receive pipe must be able to hold a whole request: a request is consumed only once all of it has
     /// arrived, so pausing the socket reader below that size would stall the connection for good.
+    /// Both schedulers are inline: received bytes are handed to the session and processed on the thread that
+    /// received them (with inline socket completions, the socket engine's event loop; see Program), instead
+    /// of a hop to a pool thread per read. Commands therefore must not block: anything slow awaits.
     /// </summary>
     public static PipeOptions ReceivePipeOptions(ServerOptions options)
     {
         long pause = Limits(options).MaxRequestBytes + (1024 * 1024);
-        return new PipeOptions(pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, useSynchronizationContext: false);
+        return new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, useSynchronizationContext: false);
     }
 
     /// <summary>
