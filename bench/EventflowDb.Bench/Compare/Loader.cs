@@ -21,17 +21,25 @@ internal static class Loader
             var histogram = new LongHistogram(60_000_000, 3);
             using var connection = new RespConnection(port);
             long i = 0;
+            long shortReplies = 0;
             while (watch.Elapsed < duration)
             {
                 var request = next(c, i++);
                 long start = Stopwatch.GetTimestamp();
                 connection.Call(request.Bytes, request.Replies);
                 histogram.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds));
+
+                // Throughput counts eventsPerOperation per request: check the reply really carried that many.
+                if (eventsPerOperation > 1 && connection.ArraySizes[0] != eventsPerOperation)
+                {
+                    shortReplies++;
+                    lastError = $"a reply of {connection.ArraySizes[0]} elements where {eventsPerOperation} were expected";
+                }
             }
 
             histograms[c] = histogram;
             counts[c] = i;
-            errors[c] = connection.Errors;
+            errors[c] = connection.Errors + shortReplies;
             if (connection.LastError is { } e)
             {
                 lastError = e;
