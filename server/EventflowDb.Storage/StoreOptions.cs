@@ -1,7 +1,7 @@
 namespace EventflowDb.Storage;
 
-/// <summary>Settings of the on-disk store.</summary>
-public sealed class StoreOptions
+/// <summary>Settings of the on-disk store (a record: variations are written with <c>with</c>).</summary>
+public sealed record StoreOptions
 {
     /// <summary>Directory holding the log, the index and checkpoints. Created when missing.</summary>
     public required string DataDirectory { get; init; }

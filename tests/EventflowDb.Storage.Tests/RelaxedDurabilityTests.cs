@@ -9,20 +9,7 @@ public sealed class RelaxedDurabilityTests
     [Fact]
     public async Task Appends_are_acknowledged_before_any_commit_and_persist_after_a_graceful_close()
     {
-        await using var t = await TestStore.CreateAsync(o => new StoreOptions
-        {
-            DataDirectory = o.DataDirectory,
-            CheckpointInterval = o.CheckpointInterval,
-            LogPageSizeBits = o.LogPageSizeBits,
-            LogMemorySizeBits = o.LogMemorySizeBits,
-            LogSegmentSizeBits = o.LogSegmentSizeBits,
-            IndexBucketBits = o.IndexBucketBits,
-            IndexPageSizeBits = o.IndexPageSizeBits,
-            IndexMemorySizeBits = o.IndexMemorySizeBits,
-            IndexSegmentSizeBits = o.IndexSegmentSizeBits,
-            FlushInterval = TimeSpan.FromHours(1),
-            RelaxedCommitEvery = TimeSpan.FromHours(1),
-        });
+        await using var t = await TestStore.CreateAsync(o => o with { FlushInterval = TimeSpan.FromHours(1), RelaxedCommitEvery = TimeSpan.FromHours(1) });
         long commitsBefore = t.Store.CommitCount;
         for (int i = 0; i < 20; i++)
         {
@@ -48,20 +35,7 @@ public sealed class RelaxedDurabilityTests
         // appends arriving meanwhile queue behind it. Each "connection" submits without awaiting (a pipeline)
         // with exact expected versions, so any reordering would answer WRONGVERSION, and a wait for a commit
         // that never comes would hang.
-        await using var t = await TestStore.CreateAsync(o => new StoreOptions
-        {
-            DataDirectory = o.DataDirectory,
-            CheckpointInterval = o.CheckpointInterval,
-            LogPageSizeBits = o.LogPageSizeBits,
-            LogMemorySizeBits = o.LogMemorySizeBits,
-            LogSegmentSizeBits = o.LogSegmentSizeBits,
-            IndexBucketBits = o.IndexBucketBits,
-            IndexPageSizeBits = o.IndexPageSizeBits,
-            IndexMemorySizeBits = o.IndexMemorySizeBits,
-            IndexSegmentSizeBits = o.IndexSegmentSizeBits,
-            FlushInterval = TimeSpan.FromHours(1),
-            RelaxedCommitEvery = TimeSpan.FromHours(1),
-        });
+        await using var t = await TestStore.CreateAsync(o => o with { FlushInterval = TimeSpan.FromHours(1), RelaxedCommitEvery = TimeSpan.FromHours(1) });
         string data = "{\"pad\":\"" + new string('p', 2000) + "\"}";
         const int Connections = 4;
         const int PerConnection = 300;
@@ -100,19 +74,7 @@ public sealed class RelaxedDurabilityTests
     public async Task Appends_become_readable_and_durable_within_the_flush_interval()
     {
         string directory = Path.Combine(Path.GetTempPath(), "efdb-tests", Guid.NewGuid().ToString("N"));
-        var relaxed = new TestStore.Configured(directory, o => new StoreOptions
-        {
-            DataDirectory = o.DataDirectory,
-            CheckpointInterval = o.CheckpointInterval,
-            LogPageSizeBits = o.LogPageSizeBits,
-            LogMemorySizeBits = o.LogMemorySizeBits,
-            LogSegmentSizeBits = o.LogSegmentSizeBits,
-            IndexBucketBits = o.IndexBucketBits,
-            IndexPageSizeBits = o.IndexPageSizeBits,
-            IndexMemorySizeBits = o.IndexMemorySizeBits,
-            IndexSegmentSizeBits = o.IndexSegmentSizeBits,
-            FlushInterval = TimeSpan.FromMilliseconds(20),
-        });
+        var relaxed = new TestStore.Configured(directory, o => o with { FlushInterval = TimeSpan.FromMilliseconds(20) });
         var store = await relaxed.OpenAsync();
         string copy = directory + "-copy";
         try

@@ -114,18 +114,7 @@ public sealed class RestartTests
             File.WriteAllBytes(meta, bytes);
         }
 
-        var smaller = new TestStore.Configured(t.Directory, o => new StoreOptions
-        {
-            DataDirectory = o.DataDirectory,
-            CheckpointInterval = o.CheckpointInterval,
-            LogPageSizeBits = o.LogPageSizeBits,
-            LogMemorySizeBits = o.LogMemorySizeBits,
-            LogSegmentSizeBits = 18,
-            IndexBucketBits = o.IndexBucketBits,
-            IndexPageSizeBits = o.IndexPageSizeBits,
-            IndexMemorySizeBits = o.IndexMemorySizeBits,
-            IndexSegmentSizeBits = o.IndexSegmentSizeBits,
-        });
+        var smaller = new TestStore.Configured(t.Directory, o => o with { LogSegmentSizeBits = 18 });
         for (int round = 0; round < 2; round++)
         {
             await using var store = await smaller.OpenAsync();
@@ -154,18 +143,7 @@ public sealed class RestartTests
     {
         await using var t = await TestStore.CreateAsync();
         await t.Store.DisposeAsync();
-        var fast = new TestStore.Configured(t.Directory, o => new StoreOptions
-        {
-            DataDirectory = o.DataDirectory,
-            CheckpointInterval = TimeSpan.FromMilliseconds(200),
-            LogPageSizeBits = o.LogPageSizeBits,
-            LogMemorySizeBits = o.LogMemorySizeBits,
-            LogSegmentSizeBits = o.LogSegmentSizeBits,
-            IndexBucketBits = o.IndexBucketBits,
-            IndexPageSizeBits = o.IndexPageSizeBits,
-            IndexMemorySizeBits = o.IndexMemorySizeBits,
-            IndexSegmentSizeBits = o.IndexSegmentSizeBits,
-        });
+        var fast = new TestStore.Configured(t.Directory, o => o with { CheckpointInterval = TimeSpan.FromMilliseconds(200) });
         await using var store = await fast.OpenAsync();
         long before = store.CheckpointsTaken;
         for (int i = 0; i < 20; i++)

@@ -8,19 +8,7 @@ public sealed class TornTailTests
 {
     private static async Task<(TestStore Store, long LastEntryEnd, StoreChecksum BeforeLast)> WriteAndCloseAsync(bool prefill = true)
     {
-        var t = await TestStore.CreateAsync(prefill ? null : o => new StoreOptions
-        {
-            DataDirectory = o.DataDirectory,
-            CheckpointInterval = o.CheckpointInterval,
-            LogPageSizeBits = o.LogPageSizeBits,
-            LogMemorySizeBits = o.LogMemorySizeBits,
-            LogSegmentSizeBits = o.LogSegmentSizeBits,
-            IndexBucketBits = o.IndexBucketBits,
-            IndexPageSizeBits = o.IndexPageSizeBits,
-            IndexMemorySizeBits = o.IndexMemorySizeBits,
-            IndexSegmentSizeBits = o.IndexSegmentSizeBits,
-            PrefillLogSegments = false,
-        });
+        var t = await TestStore.CreateAsync(prefill ? null : o => o with { PrefillLogSegments = false });
         for (int i = 0; i < 20; i++)
         {
             await t.AppendAsync($"s-{i % 3}", ExpectedVersion.Any, TestStore.Event(data: $"{{\"i\":{i},\"pad\":\"{new string('p', 40)}\"}}", messageId: $"m-{i}"));
