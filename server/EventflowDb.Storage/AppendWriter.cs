@@ -36,6 +36,7 @@ internal sealed class AppendWriter
     private readonly List<int> _offsets = [];
     private long _nextPosition;
     private bool _completed;
+    private bool _closed;
     private int _draining;
 
     public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, uint epoch, int maxEntryBytes, bool acknowledgeBeforeCommit, Serilog.ILogger logger)
@@ -94,6 +95,9 @@ internal sealed class AppendWriter
             TryDrain();
             await Task.Delay(1).ConfigureAwait(false);
         }
+
+        // A submitter that passed the check above just before it was set is answered, not run against a closing log.
+        Volatile.Write(ref _closed, true);
     }
 
     /// <summary>
@@ -140,6 +144,12 @@ internal sealed class AppendWriter
         var request = operation.Request;
         try
         {
+            if (Volatile.Read(ref _closed))
+            {
+                operation.TrySetException(new ObjectDisposedException(nameof(AppendWriter), "The store is closed."));
+                return;
+            }
+
             if (_committer.Fault is { } fault)
             {
                 operation.TrySetException(new InvalidOperationException("The store failed to commit and accepts no more appends.", fault));
