@@ -210,7 +210,12 @@ public sealed class FasterEventStore : IEventStore
             new DefaultCheckpointNamingScheme(logDirectory),
             removeOutdated: true,
             fastCommitThrottleFreq: 1000);
-        var logDevice = Devices.CreateLogDevice(logBase);
+        var logDevice = DirectLogDevice.Create(logBase, out bool directIo);
+        if (!directIo)
+        {
+            logger.Information("Direct I/O is not available for {Directory}; the log is written through the page cache", logDirectory);
+        }
+
         var log = new FasterLog(new FasterLogSettings
         {
             LogDevice = logDevice,

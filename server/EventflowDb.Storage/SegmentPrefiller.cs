@@ -62,31 +62,38 @@ internal sealed class SegmentPrefiller : IDisposable
                 return;
             }
 
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1))
+            if (!DirectZeroFill.TryWrite(temp, _layout.SegmentSize, _stop.Token))
             {
-                var zeros = new byte[1 << 20];
-                for (long written = 0; written < _layout.SegmentSize; written += zeros.Length)
-                {
-                    if (_stop.IsCancellationRequested)
-                    {
-                        throw new IOException("Prefill stopped.");
-                    }
-
-                    stream.Write(zeros, 0, (int)Math.Min(zeros.Length, _layout.SegmentSize - written));
-                }
-
-                stream.Flush(flushToDisk: true);
+                WriteZeros(temp);
             }
 
             // No overwrite: if FasterLog opened the segment meanwhile, its file wins and ours is dropped.
             File.Move(temp, path, overwrite: false);
             AtomicFile.SyncDirectory(Path.GetDirectoryName(path)!);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
             _logger.Debug(ex, "Segment {Segment} was not prefilled", segment);
             TryDelete(temp);
         }
+    }
+
+    /// <summary>The fallback without direct I/O: ordinary writes through the page cache, then fsync.</summary>
+    private void WriteZeros(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1);
+        var zeros = new byte[1 << 20];
+        for (long written = 0; written < _layout.SegmentSize; written += zeros.Length)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                throw new IOException("Prefill stopped.");
+            }
+
+            stream.Write(zeros, 0, (int)Math.Min(zeros.Length, _layout.SegmentSize - written));
+        }
+
+        stream.Flush(flushToDisk: true);
     }
 
     /// <summary>Stops any fill under way and waits for it.</summary>
