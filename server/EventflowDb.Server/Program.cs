@@ -65,7 +65,7 @@ internal static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
         logger.Information("EventflowDB {Version} starting, data directory {DataDirectory}", ServerContext.Version, Path.GetFullPath(options.DataDirectory));
-        var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval, FlushInterval = options.FlushInterval };
+        var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval, FlushInterval = options.FlushInterval, DirectIo = options.DirectIo };
         var store = await FasterEventStore.OpenAsync(storeOptions, logger, shutdown.Token).ConfigureAwait(false);
         try
         {

@@ -26,10 +26,12 @@ internal sealed class AppendWriter
     private readonly uint _epoch;
     private readonly Serilog.ILogger _logger;
     private readonly int _maxEntryBytes;
+    private readonly LogLayout _layout;
     private readonly bool _acknowledgeBeforeCommit;
     private readonly UlidGenerator _ids;
     private readonly ConcurrentDictionary<long, PendingEntry> _inFlightWithMessageIds = new();
     private readonly ByteBuffer _json = new(64 * 1024);
+    private readonly ByteBuffer _common = new(1024); // the ADD's stream name as JSON, then its timestamp
     private readonly List<int> _jsonEnds = [];
     private readonly List<byte[]?> _messageIds = [];
     private readonly List<UInt128> _eventIds = [];
@@ -39,8 +41,9 @@ internal sealed class AppendWriter
     private bool _closed;
     private int _draining;
 
-    public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, uint epoch, int maxEntryBytes, bool acknowledgeBeforeCommit, Serilog.ILogger logger)
+    public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, LogLayout layout, uint epoch, int maxEntryBytes, bool acknowledgeBeforeCommit, Serilog.ILogger logger)
     {
+        _layout = layout;
         _logger = logger;
         _log = log;
         _index = index;
@@ -256,6 +259,10 @@ internal sealed class AppendWriter
         _offsets.Clear();
         int size = LogEntryFormat.HeaderSize + Encoding.UTF8.GetByteCount(request.Stream);
         bool hasMessageIds = false;
+        _common.Clear();
+        EventJsonWriter.WriteString(_common, request.Stream);
+        int quotedStreamLength = _common.Length;
+        EventJsonWriter.WriteTimestamp(_common, addedAt);
         for (int i = 0; i < events.Count; i++)
         {
             var evt = events[i];
@@ -263,7 +270,8 @@ internal sealed class AppendWriter
             _eventIds.Add(id);
             var causation = evt.CausationId is { } c ? UlidCodec.FromUlid(c) : id;
             var correlation = evt.CorrelationId is { } r ? UlidCodec.FromUlid(r) : causation;
-            EventJsonWriter.WriteEvent(_json, id, firstPosition + i, request.Stream, count + i, evt, causation, correlation, addedAt);
+            var common = _common.WrittenSpan;
+            EventJsonWriter.WriteEvent(_json, id, firstPosition + i, common[..quotedStreamLength], count + i, evt, causation, correlation, common[quotedStreamLength..]);
             _jsonEnds.Add(_json.Length);
             byte[]? messageId = evt.MessageId is null ? null : Encoding.UTF8.GetBytes(evt.MessageId);
             hasMessageIds |= messageId is not null;
@@ -303,10 +311,15 @@ internal sealed class AppendWriter
         var append = encoded.Append;
         long count = append.Count;
         var stream = append.Stream ?? _state.Streams.Add(request.Stream, encoded.AddedAt);
+        bool sparse = VersionKeys.IsSparse(encoded.Bytes.Length, _layout);
         for (int i = 0; i < events.Count; i++)
         {
             var location = new IndexValue { Address = address, Offset = _offsets[i] };
-            _index.Upsert(IndexKey.ForVersion(append.StreamNumber, count + i), location);
+            if (VersionKeys.IsKeyed(count + i, count, sparse))
+            {
+                _index.Upsert(IndexKey.ForVersion(append.StreamNumber, count + i), location);
+            }
+
             if (events[i].MessageId is { } messageId)
             {
                 _index.Upsert(IndexKey.ForMessageId(append.StreamNumber, messageId), location);

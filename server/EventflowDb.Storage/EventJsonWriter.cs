@@ -20,12 +20,36 @@ internal static class EventJsonWriter
         UInt128 correlationId,
         long addedAtMs)
     {
+        var common = new ByteBuffer(512);
+        WriteString(common, stream);
+        int streamLength = common.Length;
+        WriteTimestamp(common, addedAtMs);
+        var rendered = common.WrittenSpan;
+        WriteEvent(output, id, position, rendered[..streamLength], version, evt, causationId, correlationId, rendered[streamLength..]);
+    }
+
+    /// <summary>
+    /// Writes one event with the parts every event of an ADD shares already rendered: the stream name as a JSON
+    /// string (<paramref name="quotedStream"/>) and the quoted timestamp (<paramref name="quotedAddedAt"/>), so a
+    /// batch escapes the name and formats the time once.
+    /// </summary>
+    public static void WriteEvent(
+        ByteBuffer output,
+        UInt128 id,
+        long position,
+        ReadOnlySpan<byte> quotedStream,
+        long version,
+        NewEvent evt,
+        UInt128 causationId,
+        UInt128 correlationId,
+        ReadOnlySpan<byte> quotedAddedAt)
+    {
         output.Write("{\"id\":"u8);
         WriteUlid(output, id);
         output.Write(",\"position\":"u8);
         WriteInt(output, position);
         output.Write(",\"stream\":"u8);
-        WriteString(output, stream);
+        output.Write(quotedStream);
         output.Write(",\"version\":"u8);
         WriteInt(output, version);
         output.Write(",\"type\":"u8);
@@ -49,7 +73,7 @@ internal static class EventJsonWriter
         }
 
         output.Write(",\"added_at\":"u8);
-        WriteTimestamp(output, addedAtMs);
+        output.Write(quotedAddedAt);
         output.Write((byte)'}');
     }
 

@@ -58,8 +58,8 @@ public sealed class FasterEventStore : IEventStore
         LastRecovery = recovery;
         _events = new LogEventReader(files, layout);
         _committer = new Committer(log, state, logger, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
-        _writer = new AppendWriter(log, index, state, _committer, _events, epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, logger);
-        _checkpoint = new IndexCheckpoint(state, index, Path.Combine(directory, SnapshotFileName), epoch, recovery.FromSnapshot ? recovery.IndexToken : Guid.Empty, options, logger);
+        _writer = new AppendWriter(log, index, state, _committer, _events, layout, epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, logger);
+        _checkpoint = new IndexCheckpoint(state, index, Path.Combine(directory, SnapshotFileName), epoch, recovery.FromSnapshot ? recovery.IndexToken : Guid.Empty, options, () => log.TailAddress, logger);
         if (options.PrefillLogSegments)
         {
             _committer.BatchApplied += _ => _prefiller.EnsureAhead(_log.TailAddress);
@@ -103,6 +103,9 @@ public sealed class FasterEventStore : IEventStore
 
     /// <summary>Number of FasterLog commits issued since open (group commit: many appends share one).</summary>
     internal long CommitCount => _committer.CommitCount;
+
+    /// <summary>True when the log is written with direct I/O (<see cref="DirectLogDevice"/>), false on FASTER's buffered device.</summary>
+    internal bool DirectIo => _logDevice is DirectLogDevice;
 
     /// <summary>End address of the last committed entry.</summary>
     internal long AppliedEnd => _state.AppliedEnd;
@@ -155,49 +158,20 @@ public sealed class FasterEventStore : IEventStore
         var files = new LogFileReader(logBase, layout);
 
         var snapshot = TryLoadSnapshot(Path.Combine(directory, SnapshotFileName), files, layout, logger);
-        EventIndex? index = null;
-        if (snapshot is not null)
-        {
-            index = new EventIndex(indexDirectory, options);
-            try
-            {
-                await index.RecoverAsync(snapshot.IndexToken, snapshot.LogToken, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.Warning(ex, "Index checkpoint {Token} could not be recovered; rebuilding the index from the whole log", snapshot.LogToken);
-                index.Dispose();
-                index = null;
-                snapshot = null;
-            }
-        }
-
-        if (index is null)
-        {
-            // No usable checkpoint: start the index from nothing and replay the whole log.
-            if (Directory.Exists(indexDirectory))
-            {
-                Directory.Delete(indexDirectory, recursive: true);
-            }
-
-            index = new EventIndex(indexDirectory, options);
-        }
-
-        var state = new CommittedState(new StreamTable(), new SparseIdIndex());
-        if (snapshot is not null)
-        {
-            Recovery.LoadSnapshot(snapshot, state);
-            logger.Information("Loaded snapshot: covered address {Address}, {Events} events, {Streams} streams", snapshot.CoveredAddress, snapshot.EventCount, snapshot.StreamNames.Length);
-        }
-        else
-        {
-            state.Restore(LogLayout.FirstValidAddress, 0, 0, 0, default, 0);
-        }
-
         uint validationEpoch = lastEpoch is { } e ? e + 1 : uint.MaxValue;
-        var report = await Task.Run(
-            () => Recovery.ReplayLog(files, layout, state, index, validationEpoch, snapshot, logger, cancellationToken),
-            cancellationToken).ConfigureAwait(false);
+        var (index, state, report) = await RecoverIndexAndStateAsync(options, logger, indexDirectory, files, layout, snapshot, validationEpoch, cancellationToken).ConfigureAwait(false);
+        if (report.FromSnapshot && report.Tail < snapshot!.IndexUpperAddress)
+        {
+            // The index checkpoint may hold keys of entries the log no longer has (lost in a crash, or cut as damaged).
+            // Sparse version keys are not all overwritten by the appends that take those versions again, so such a
+            // key could later be found instead of the right one: rebuild the index from the whole log.
+            logger.Warning(
+                "The log ends at {Tail}, below the {Upper} the index checkpoint may cover; rebuilding the index from the whole log",
+                report.Tail,
+                snapshot.IndexUpperAddress);
+            index.Dispose();
+            (index, state, report) = await RecoverIndexAndStateAsync(options, logger, indexDirectory, files, layout, snapshot: null, validationEpoch, cancellationToken).ConfigureAwait(false);
+        }
 
         // A new epoch, durable before anything is written, above every epoch that may be on disk.
         uint epoch = Math.Max(Math.Max(lastEpoch ?? 0, snapshot?.Epoch ?? 0), report.MaxEpoch) + 1;
@@ -210,8 +184,9 @@ public sealed class FasterEventStore : IEventStore
             new DefaultCheckpointNamingScheme(logDirectory),
             removeOutdated: true,
             fastCommitThrottleFreq: 1000);
-        var logDevice = DirectLogDevice.Create(logBase, out bool directIo);
-        if (!directIo)
+        bool directIo = false;
+        var logDevice = options.DirectIo ? DirectLogDevice.Create(logBase, out directIo) : Devices.CreateLogDevice(logBase);
+        if (options.DirectIo && !directIo)
         {
             logger.Information("Direct I/O is not available for {Directory}; the log is written through the page cache", logDirectory);
         }
@@ -274,7 +249,7 @@ public sealed class FasterEventStore : IEventStore
         long version = from;
         while (version < end)
         {
-            if (!_index.TryGet(IndexKey.ForVersion(stream.Number, version), out var location))
+            if (!TryFindEntry(stream.Number, version, out var location))
             {
                 throw new InvalidDataException($"The index has no entry for version {version} of stream '{stream.Name}' ({count} events).");
             }
@@ -283,6 +258,21 @@ public sealed class FasterEventStore : IEventStore
         }
 
         return new ValueTask<int>(page.Count);
+    }
+
+    /// <summary>The location of the entry holding <paramref name="version"/>: the nearest keyed version at or below it (<see cref="VersionKeys"/>).</summary>
+    private bool TryFindEntry(long streamNumber, long version, out IndexValue location)
+    {
+        for (long v = version, lowest = VersionKeys.LowestProbe(version); v >= lowest; v--)
+        {
+            if (_index.TryGet(IndexKey.ForVersion(streamNumber, v), out location))
+            {
+                return true;
+            }
+        }
+
+        location = default;
+        return false;
     }
 
     /// <inheritdoc />
@@ -500,6 +490,55 @@ public sealed class FasterEventStore : IEventStore
         {
             throw new InvalidOperationException($"FasterLog tail {log.TailAddress} is behind the recovered tail {report.Tail}.");
         }
+    }
+
+    /// <summary>Recovers the index checkpoint the snapshot names (or starts an empty index without one) and replays the log after it.</summary>
+    private static async Task<(EventIndex Index, CommittedState State, RecoveryReport Report)> RecoverIndexAndStateAsync(StoreOptions options, ILogger logger, string indexDirectory, LogFileReader files, LogLayout layout, StoreSnapshot? snapshot, uint validationEpoch, CancellationToken cancellationToken)
+    {
+        EventIndex? index = null;
+        if (snapshot is not null)
+        {
+            index = new EventIndex(indexDirectory, options);
+            try
+            {
+                await index.RecoverAsync(snapshot.IndexToken, snapshot.LogToken, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.Warning(ex, "Index checkpoint {Token} could not be recovered; rebuilding the index from the whole log", snapshot.LogToken);
+                index.Dispose();
+                index = null;
+                snapshot = null;
+            }
+        }
+
+        if (index is null)
+        {
+            // No usable checkpoint: start the index from nothing and replay the whole log.
+            if (Directory.Exists(indexDirectory))
+            {
+                Directory.Delete(indexDirectory, recursive: true);
+            }
+
+            index = new EventIndex(indexDirectory, options);
+        }
+
+        var state = new CommittedState(new StreamTable(), new SparseIdIndex());
+        if (snapshot is not null)
+        {
+            Recovery.LoadSnapshot(snapshot, state);
+            logger.Information("Loaded snapshot: covered address {Address}, {Events} events, {Streams} streams", snapshot.CoveredAddress, snapshot.EventCount, snapshot.StreamNames.Length);
+        }
+        else
+        {
+            state.Restore(LogLayout.FirstValidAddress, 0, 0, 0, default, 0);
+        }
+
+        var report = await Task.Run(
+            () => Recovery.ReplayLog(files, layout, state, index, validationEpoch, snapshot, logger, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+
+        return (index, state, report);
     }
 
     private static StoreSnapshot? TryLoadSnapshot(string path, LogFileReader files, LogLayout layout, ILogger logger)

@@ -20,6 +20,7 @@ internal sealed class IndexCheckpoint : IDisposable
     private readonly uint _epoch;
     private readonly StoreOptions _options;
     private readonly ILogger _logger;
+    private readonly Func<long> _logTail;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _lastCovered;
     private long _taken;
@@ -28,8 +29,10 @@ internal sealed class IndexCheckpoint : IDisposable
     private long _eventCountEstimate;
     private long _streamCountEstimate;
 
-    public IndexCheckpoint(CommittedState state, EventIndex index, string snapshotPath, uint epoch, Guid recoveredIndexToken, StoreOptions options, ILogger logger)
+    /// <param name="logTail">The log's tail address: read when the index checkpoint completes, an upper bound of what it indexes.</param>
+    public IndexCheckpoint(CommittedState state, EventIndex index, string snapshotPath, uint epoch, Guid recoveredIndexToken, StoreOptions options, Func<long> logTail, ILogger logger)
     {
+        _logTail = logTail;
         // A recovered hash-index checkpoint can serve later log-only checkpoints: full ones are slow.
         _indexToken = recoveredIndexToken;
         _fullCounter = recoveredIndexToken == Guid.Empty ? 0 : 1;
@@ -116,6 +119,7 @@ internal sealed class IndexCheckpoint : IDisposable
             var captureTime = watch.Elapsed;
             bool full = _indexToken == Guid.Empty || _fullCounter++ % Math.Max(1, _options.FullIndexCheckpointEvery) == 0;
             var (logToken, success) = await _index.CheckpointAsync(full, cancellationToken).ConfigureAwait(false);
+            long indexUpper = _logTail();
             if (!success)
             {
                 _logger.Warning("Index checkpoint did not complete; keeping the previous checkpoint");
@@ -128,7 +132,7 @@ internal sealed class IndexCheckpoint : IDisposable
             }
 
             var indexToken = _indexToken;
-            await Task.Run(() => StoreSnapshot.Write(_snapshotPath, capture, _state.Streams, _state.Sparse, indexToken, logToken), cancellationToken).ConfigureAwait(false);
+            await Task.Run(() => StoreSnapshot.Write(_snapshotPath, capture, _state.Streams, _state.Sparse, indexToken, logToken, indexUpper), cancellationToken).ConfigureAwait(false);
             _index.PurgeCheckpointsExcept(indexToken, logToken);
 
             Volatile.Write(ref _lastCovered, capture.CoveredAddress);

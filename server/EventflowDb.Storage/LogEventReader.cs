@@ -18,7 +18,7 @@ internal sealed class LogEventReader
     {
         _files = files;
         _maxRecord = layout.PageSize;
-        _wholeEntryReadLimit = Math.Min(64 * 1024, layout.PageSize / 2);
+        _wholeEntryReadLimit = layout.WholeEntryReadLimit;
     }
 
     /// <summary>Copies the JSON of the event at <paramref name="location"/> into <paramref name="page"/>.</summary>

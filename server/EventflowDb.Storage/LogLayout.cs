@@ -28,6 +28,9 @@ internal readonly struct LogLayout
 
     public long SegmentSize => 1L << SegmentSizeBits;
 
+    /// <summary>Entries up to this many bytes are read whole by stream reads and indexed sparsely (<see cref="VersionKeys"/>); larger ones event by event.</summary>
+    public int WholeEntryReadLimit => Math.Min(64 * 1024, PageSize / 2);
+
     public static int Align(int length) => (length + 3) & ~3;
 
     /// <summary>Address just past a record whose payload is <paramref name="payloadLength"/> bytes.</summary>

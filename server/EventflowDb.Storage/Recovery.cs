@@ -136,11 +136,16 @@ internal static class Recovery
                 ? state.Streams.Add(Encoding.UTF8.GetString(view.StreamName), view.AddedAtMs)
                 : state.Streams[view.StreamNumber];
             int offset = view.FirstEventOffset;
+            bool sparse = VersionKeys.IsSparse(payload.Length, layout);
             for (int i = 0; i < view.EventCount; i++)
             {
                 var record = new EventRecord(payload, offset);
                 var location = new IndexValue { Address = scanner.RecordAddress, Offset = offset };
-                index.Upsert(IndexKey.ForVersion(stream.Number, view.FirstVersion + i), location);
+                if (VersionKeys.IsKeyed(view.FirstVersion + i, view.FirstVersion, sparse))
+                {
+                    index.Upsert(IndexKey.ForVersion(stream.Number, view.FirstVersion + i), location);
+                }
+
                 if (record.MessageIdLength > 0)
                 {
                     index.Upsert(IndexKey.ForMessageId(stream.Number, Encoding.UTF8.GetString(record.MessageId)), location);

@@ -25,6 +25,13 @@ public sealed record StoreOptions
     /// <summary>Zero-fill the next log segment file ahead of time, off the hot path (syncs into written blocks are about twice as fast as into a growing file).</summary>
     public bool PrefillLogSegments { get; init; } = true;
 
+    /// <summary>
+    /// Write log segments with direct synchronous I/O (O_DIRECT | O_DSYNC) where the file system takes it: no copy
+    /// into the page cache and no write-back, about a fifth less server CPU under a steady ADD load. Falls back to
+    /// FASTER's buffered device when direct I/O is not available, or when this is false.
+    /// </summary>
+    public bool DirectIo { get; init; } = true;
+
     /// <summary>Hash index size of the event index as a power of two of 64-byte buckets (21: 128 MiB, room for about 16 M keys without overflow buckets).</summary>
     public int IndexBucketBits { get; init; } = 21;
 

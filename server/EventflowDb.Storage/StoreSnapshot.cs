@@ -7,11 +7,13 @@ namespace EventflowDb.Storage;
 /// <summary>
 /// snapshot.bin: the committed state at <see cref="CoveredAddress"/> (counters, checksum chain, stream
 /// table, sparse id index) plus the index checkpoint tokens it goes with. Little-endian, ending in an
-/// XxHash64 of everything before it.
+/// XxHash64 of everything before it. Version 2 adds <see cref="IndexUpperAddress"/>; a version 1 snapshot
+/// loads with it unknown (<see cref="long.MaxValue"/>).
 /// </summary>
 internal sealed class StoreSnapshot
 {
-    private const ulong Magic = 0x3150414E53464645; // "EFFSNAP1"
+    private const ulong MagicV1 = 0x3150414E53464645; // "EFFSNAP1"
+    private const ulong Magic = 0x3250414E53464645; // "EFFSNAP2"
 
     public long CoveredAddress { get; init; }
 
@@ -31,6 +33,13 @@ internal sealed class StoreSnapshot
 
     public long TakenAtMs { get; init; }
 
+    /// <summary>
+    /// The log's tail when the index checkpoint completed: every key the checkpoint holds points below it. Keys may
+    /// point past <see cref="CoveredAddress"/> (entries indexed after the capture); a recovery that ends the log
+    /// below this address cut entries the checkpoint may index, and must not trust it.
+    /// </summary>
+    public long IndexUpperAddress { get; init; } = long.MaxValue;
+
     public required string[] StreamNames { get; init; }
 
     public required long[] StreamCreated { get; init; }
@@ -42,7 +51,7 @@ internal sealed class StoreSnapshot
     public required (UInt128 Id, long Address)[] SparsePoints { get; init; }
 
     /// <summary>Writes the snapshot; stream names and creation times come from <paramref name="streams"/> (they never change).</summary>
-    public static void Write(string path, CheckpointCapture capture, StreamTable streams, SparseIdIndex sparse, Guid indexToken, Guid logToken)
+    public static void Write(string path, CheckpointCapture capture, StreamTable streams, SparseIdIndex sparse, Guid indexToken, Guid logToken, long indexUpperAddress)
     {
         AtomicFile.Write(path, file =>
         {
@@ -59,6 +68,7 @@ internal sealed class StoreSnapshot
                 w.Write(indexToken.ToByteArray());
                 w.Write(logToken.ToByteArray());
                 w.Write(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                w.Write(indexUpperAddress);
                 w.Write(capture.StreamCounts.LongLength);
                 for (long i = 0; i < capture.StreamCounts.LongLength; i++)
                 {
@@ -94,7 +104,8 @@ internal sealed class StoreSnapshot
         }
 
         using var r = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length - 8), Encoding.UTF8);
-        if (r.ReadUInt64() != Magic)
+        ulong magic = r.ReadUInt64();
+        if (magic != Magic && magic != MagicV1)
         {
             throw new InvalidDataException($"Snapshot {path} has an unknown format.");
         }
@@ -108,6 +119,7 @@ internal sealed class StoreSnapshot
         var indexToken = new Guid(r.ReadBytes(16));
         var logToken = new Guid(r.ReadBytes(16));
         long taken = r.ReadInt64();
+        long indexUpper = magic == Magic ? r.ReadInt64() : long.MaxValue;
         long streamCount = r.ReadInt64();
         var names = new string[streamCount];
         var created = new long[streamCount];
@@ -139,6 +151,7 @@ internal sealed class StoreSnapshot
             IndexToken = indexToken,
             LogToken = logToken,
             TakenAtMs = taken,
+            IndexUpperAddress = indexUpper,
             StreamNames = names,
             StreamCreated = created,
             StreamCounts = counts,

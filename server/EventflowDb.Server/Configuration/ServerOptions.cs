@@ -22,6 +22,9 @@ internal sealed class ServerOptions
     /// <summary>Null: acknowledge an ADD once it is fsynced. Set: acknowledge at once, fsync at least this often.</summary>
     public TimeSpan? FlushInterval { get; init; }
 
+    /// <summary>Write the log with direct synchronous I/O where the file system allows it.</summary>
+    public bool DirectIo { get; init; } = true;
+
     public int DefaultPage { get; init; } = 1000;
 
     public int MaxPage { get; init; } = 10_000;
