@@ -72,7 +72,9 @@ internal sealed class EventIndex : IDisposable
     public EventIndex(string directory, StoreOptions options)
     {
         Directory.CreateDirectory(directory);
-        _device = Devices.CreateLogDevice(Path.Combine(directory, "index.log"));
+        // The index's own log is flushed page by page as it grows: direct writes spare the page-cache copy there too.
+        string logPath = Path.Combine(directory, "index.log");
+        _device = options.DirectIo ? DirectLogDevice.Create(logPath, out _) : Devices.CreateLogDevice(logPath);
         _checkpointManager = new DeviceLogCommitCheckpointManager(
             new LocalStorageNamedDeviceFactory(),
             new DefaultCheckpointNamingScheme(directory),

@@ -62,7 +62,7 @@ public sealed record StoreOptions
     /// would carry a second of appends through garbage collections (about a third more CPU per ADD), and reads
     /// would not see an acknowledged append for up to a second. Committing sooner only narrows what a crash can lose.
     /// </summary>
-    public TimeSpan RelaxedCommitEvery { get; init; } = TimeSpan.FromMilliseconds(20);
+    public TimeSpan RelaxedCommitEvery { get; init; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Largest encoded ADD record in bytes; the network layer rejects larger requests with TOOLARGE.</summary>
     public int MaxAppendBytes => (1 << LogPageSizeBits) - 4096;
