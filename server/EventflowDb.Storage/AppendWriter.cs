@@ -37,6 +37,7 @@ internal sealed class AppendWriter
     private readonly List<UInt128> _eventIds = [];
     private readonly List<int> _offsets = [];
     private long _nextPosition;
+    private ulong _pendingHash; // the checksum chain through the last enqueued entry
     private bool _completed;
     private bool _closed;
     private int _draining;
@@ -55,6 +56,7 @@ internal sealed class AppendWriter
         _acknowledgeBeforeCommit = acknowledgeBeforeCommit;
         _ids = new UlidGenerator(state.LastId);
         _nextPosition = state.EventCount;
+        _pendingHash = state.Hash;
         committer.Applied += entry =>
         {
             if (entry.HasMessageIds)
@@ -329,14 +331,17 @@ internal sealed class AppendWriter
         stream.PendingCount = count + events.Count;
         _nextPosition += events.Count;
         var result = new AppendResult { Status = AppendStatus.Appended, StreamCount = count, Events = encoded.Results };
+        var summary = EntrySummary.Of(encoded.Bytes, _pendingHash);
+        _pendingHash = summary.HashAfter;
         var pending = new PendingEntry
         {
             Address = address,
             End = LogLayout.RecordEnd(address, encoded.Bytes.Length),
-            Bytes = encoded.Bytes,
+            Bytes = encoded.HasMessageIds ? encoded.Bytes : null,
+            Summary = summary,
             Stream = stream,
             HasMessageIds = encoded.HasMessageIds,
-            Result = result,
+            Result = _acknowledgeBeforeCommit ? null : result,
             Completion = _acknowledgeBeforeCommit ? null : operation,
         };
         if (encoded.HasMessageIds)
@@ -395,7 +400,7 @@ internal sealed class AppendWriter
 
         if (_inFlightWithMessageIds.TryGetValue(location.Address, out var pending))
         {
-            return pending.Stream.Number == streamNumber && LogEventReader.MatchesMessageId(pending.Bytes, location.Offset, messageId);
+            return pending.Stream.Number == streamNumber && LogEventReader.MatchesMessageId(pending.Bytes!, location.Offset, messageId);
         }
 
         // Applied between the two checks above, or a key left behind by a cut-off tail.

@@ -1,5 +1,3 @@
-using System.IO.Hashing;
-
 namespace EventflowDb.Storage;
 
 /// <summary>
@@ -61,37 +59,26 @@ internal sealed class CommittedState
 
     /// <summary>Applies one committed entry (already validated).</summary>
     public void Apply(ReadOnlySpan<byte> entry, long address, long end, StreamInfo stream)
+        => Apply(EntrySummary.Of(entry, _hash), address, end, stream);
+
+    /// <summary>Applies one committed entry from its summary, computed in log order against the hash chain before it.</summary>
+    public void Apply(in EntrySummary entry, long address, long end, StreamInfo stream)
     {
-        var view = new EntryView(entry);
-        int count = view.EventCount;
         if (stream.Count == 0)
         {
             Volatile.Write(ref _streamCount, _streamCount + 1);
         }
 
-        int offset = view.FirstEventOffset;
-        UInt128 firstId = default;
-        for (int i = 0; i < count; i++)
-        {
-            var record = new EventRecord(entry, offset);
-            _lastId = record.Id;
-            if (i == 0)
-            {
-                firstId = _lastId;
-            }
-
-            _hash = XxHash64.HashToUInt64(record.Json, (long)_hash);
-            offset += record.Size;
-        }
-
+        _lastId = entry.LastId;
+        _hash = entry.HashAfter;
         if (EntryCount % SparseIdIndex.Spacing == 0)
         {
-            Sparse.Add(firstId, address);
+            Sparse.Add(entry.FirstId, address);
         }
 
         EntryCount++;
-        stream.SetCommitted(stream.Count + count, view.AddedAtMs);
-        Volatile.Write(ref _eventCount, _eventCount + count);
+        stream.SetCommitted(stream.Count + entry.EventCount, entry.AddedAtMs);
+        Volatile.Write(ref _eventCount, _eventCount + entry.EventCount);
         Volatile.Write(ref _appliedEnd, end);
     }
 
@@ -103,4 +90,36 @@ internal sealed class CommittedState
     }
 
     private sealed record ChecksumBox(StoreChecksum Value);
+}
+
+/// <summary>
+/// What applying an entry needs: its first and last ids, event count, timestamp, and the checksum chain after it.
+/// The writer computes it at enqueue time (it sees entries in log order too), so a pending entry need not keep its
+/// bytes until the commit: in relaxed mode that kept every acknowledged ADD alive through garbage collections.
+/// </summary>
+internal readonly record struct EntrySummary(UInt128 FirstId, UInt128 LastId, int EventCount, long AddedAtMs, ulong HashAfter)
+{
+    public static EntrySummary Of(ReadOnlySpan<byte> entry, ulong hashBefore)
+    {
+        var view = new EntryView(entry);
+        int count = view.EventCount;
+        int offset = view.FirstEventOffset;
+        UInt128 first = default;
+        UInt128 last = default;
+        ulong hash = hashBefore;
+        for (int i = 0; i < count; i++)
+        {
+            var record = new EventRecord(entry, offset);
+            last = record.Id;
+            if (i == 0)
+            {
+                first = last;
+            }
+
+            hash = System.IO.Hashing.XxHash64.HashToUInt64(record.Json, (long)hash);
+            offset += record.Size;
+        }
+
+        return new EntrySummary(first, last, count, view.AddedAtMs, hash);
+    }
 }

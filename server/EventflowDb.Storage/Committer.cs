@@ -171,7 +171,7 @@ internal sealed class Committer
             while (_queue.TryPeek(out var entry) && entry.End <= committedUntil)
             {
                 _queue.TryDequeue(out _);
-                _state.Apply(entry.Bytes, entry.Address, entry.End, entry.Stream);
+                _state.Apply(entry.Summary, entry.Address, entry.End, entry.Stream);
                 _batch.Add(entry);
             }
 
@@ -181,7 +181,7 @@ internal sealed class Committer
         foreach (var entry in _batch)
         {
             Applied?.Invoke(entry);
-            entry.Completion?.TrySetResult(entry.Result);
+            entry.Completion?.TrySetResult(entry.Result!);
         }
 
         BatchApplied?.Invoke(_state.AppliedEnd);

@@ -44,8 +44,13 @@ internal static class EventJsonWriter
         UInt128 correlationId,
         ReadOnlySpan<byte> quotedAddedAt)
     {
+        // The causation and correlation ids default to the event's own id: render it once, copy it for them.
+        Span<byte> quotedId = stackalloc byte[UlidCodec.StringLength + 2];
+        quotedId[0] = (byte)'"';
+        UlidCodec.WriteString(id, quotedId[1..]);
+        quotedId[^1] = (byte)'"';
         output.Write("{\"id\":"u8);
-        WriteUlid(output, id);
+        output.Write(quotedId);
         output.Write(",\"position\":"u8);
         WriteInt(output, position);
         output.Write(",\"stream\":"u8);
@@ -63,9 +68,9 @@ internal static class EventJsonWriter
         }
 
         output.Write(",\"causation_id\":"u8);
-        WriteUlid(output, causationId);
+        WriteUlidOrCopy(output, causationId, id, quotedId);
         output.Write(",\"correlation_id\":"u8);
-        WriteUlid(output, correlationId);
+        WriteUlidOrCopy(output, correlationId, id, quotedId);
         if (evt.MessageId is not null)
         {
             output.Write(",\"message_id\":"u8);
@@ -90,6 +95,18 @@ internal static class EventJsonWriter
         output.Write(",\"updated_at\":"u8);
         WriteTimestamp(output, updatedMs);
         output.Write((byte)'}');
+    }
+
+    private static void WriteUlidOrCopy(ByteBuffer output, UInt128 value, UInt128 id, ReadOnlySpan<byte> quotedId)
+    {
+        if (value == id)
+        {
+            output.Write(quotedId);
+        }
+        else
+        {
+            WriteUlid(output, value);
+        }
     }
 
     public static void WriteUlid(ByteBuffer output, UInt128 id)
