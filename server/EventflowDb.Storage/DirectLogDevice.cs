@@ -15,13 +15,16 @@ namespace EventflowDb.Storage;
 /// </summary>
 internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
 {
-    private const int Sector = 512;
+    // Flushes are rounded to whole 4 KiB blocks: on drives with 512-byte logical and 4 KiB physical sectors a
+    // 512-byte write would make the drive rewrite a physical sector holding acknowledged data.
+    private const int Sector = 4096;
+    private const int WillNeed = 3; // POSIX_FADV_WILLNEED
     private const int ReadWrite = 0x2;
     private const int ReadOnly = 0x0;
     private const int CreateFile = 0x40;
     private const int CloseOnExec = 0x80000;
     private const int Interrupted = 4; // EINTR
-    private readonly ConcurrentDictionary<int, Segment> _segments = new();
+    private readonly ConcurrentDictionary<int, Lazy<Segment>> _segments = new();
     private readonly int _directFlags;
     private int _disposed;
     private int _inFlight;
@@ -61,9 +64,9 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
 
     public override void RemoveSegment(int segment)
     {
-        if (_segments.TryRemove(segment, out var open))
+        if (_segments.TryRemove(segment, out var open) && open.IsValueCreated)
         {
-            open.Dispose();
+            open.Value.Dispose();
         }
 
         File.Delete(GetSegmentFilename(FileName, segment));
@@ -95,9 +98,9 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
             return;
         }
 
-        // Descriptors are closed only once no I/O uses them: a closed number can be reused by another file at once.
-        var deadline = Environment.TickCount64 + 10_000;
-        while (Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 < deadline)
+        // Descriptors are closed only once no I/O uses them: a closed number can be reused by another file at once,
+        // and a late write would land there.
+        while (Volatile.Read(ref _inFlight) > 0)
         {
             Thread.Sleep(1);
         }
@@ -122,9 +125,9 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
     {
         foreach (var key in _segments.Keys)
         {
-            if (_segments.TryRemove(key, out var open))
+            if (_segments.TryRemove(key, out var open) && open.IsValueCreated)
             {
-                open.Dispose();
+                open.Value.Dispose();
             }
         }
     }
@@ -136,7 +139,7 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
         uint done = 0;
         try
         {
-            var segment = _segments.GetOrAdd(io.SegmentId, static (id, device) => device.OpenSegment(id), this);
+            var segment = _segments.GetOrAdd(io.SegmentId, static (id, device) => new Lazy<Segment>(() => device.OpenSegment(id)), this).Value;
             int fd = io.Write ? segment.DirectFd : segment.BufferedFd;
             while (done < io.Length)
             {
@@ -156,6 +159,12 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
                     break;
                 }
 
+                if (result == 0 && io.Write)
+                {
+                    error = uint.MaxValue; // a write that makes no progress
+                    break;
+                }
+
                 if (result == 0)
                 {
                     // Reading past the end of a segment: the rest is zeros, as in FASTER's devices.
@@ -165,6 +174,13 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
                 }
 
                 done += (uint)result;
+            }
+
+            if (io.Write && error == 0)
+            {
+                // Direct writes leave the page cache without the data, and readers follow the tail closely
+                // (subscriptions, GETALL, GET of fresh events): ask the kernel to read it back in the background.
+                _ = Fadvise(segment.BufferedFd, io.FileOffset, io.Length, WillNeed);
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
@@ -206,7 +222,16 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
     /// <summary>True when a sector-aligned direct synchronous write to a file at <paramref name="path"/> works.</summary>
     private static bool Probe(string path, int flags)
     {
-        int fd = Open(path, ReadWrite | CreateFile | CloseOnExec | flags, 0x1A4);
+        int fd;
+        try
+        {
+            fd = Open(path, ReadWrite | CreateFile | CloseOnExec | flags, 0x1A4);
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+
         if (fd < 0)
         {
             return false;
@@ -234,6 +259,9 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
 
     [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
     private static partial nint Pread(int fd, byte* buffer, nint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+    private static partial int Fadvise(int fd, long offset, long length, int advice);
 
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);

@@ -68,6 +68,7 @@ internal sealed class EventIndex : IDisposable
     private readonly SimpleFunctions<IndexKey, IndexValue> _functions = new();
     private IndexSession? _writeSession;
     private IndexSession? _checkpointSession;
+    private static readonly TimeSpan CheckpointLimit = TimeSpan.FromMinutes(5);
 
     public EventIndex(string directory, StoreOptions options)
     {
@@ -157,12 +158,30 @@ internal sealed class EventIndex : IDisposable
     private async Task WaitForCheckpointAsync()
     {
         var session = _checkpointSession ??= NewSession();
+        var unsafeContext = session.UnsafeContext;
+        var deadline = DateTime.UtcNow + CheckpointLimit;
         while (true)
         {
-            session.Refresh();
+            // A step that throws must still leave the epoch, or every later drain and checkpoint would stall.
+            unsafeContext.BeginUnsafe();
+            try
+            {
+                unsafeContext.Refresh();
+            }
+            finally
+            {
+                unsafeContext.EndUnsafe();
+            }
+
             if (_kv.SystemState.Phase == Phase.REST)
             {
                 return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                // A failed index flush never completes; report it rather than wait for ever (shutdown waits on this).
+                throw new TimeoutException($"The index checkpoint did not complete within {CheckpointLimit.TotalMinutes} minutes.");
             }
 
             await Task.Delay(1).ConfigureAwait(false);

@@ -249,29 +249,31 @@ public sealed class FasterEventStore : IEventStore
         long version = from;
         while (version < end)
         {
-            if (!TryFindEntry(stream.Number, version, out var location))
+            if (!TryFindEntry(stream.Number, version, out var location, out long keyed))
             {
                 throw new InvalidDataException($"The index has no entry for version {version} of stream '{stream.Name}' ({count} events).");
             }
 
-            version += _events.ReadEntryEventsInto(location, stream.Number, version, end, page);
+            version += _events.ReadEntryEventsInto(location, exact: keyed == version, stream.Number, version, end, page);
         }
 
         return new ValueTask<int>(page.Count);
     }
 
     /// <summary>The location of the entry holding <paramref name="version"/>: the nearest keyed version at or below it (<see cref="VersionKeys"/>).</summary>
-    private bool TryFindEntry(long streamNumber, long version, out IndexValue location)
+    private bool TryFindEntry(long streamNumber, long version, out IndexValue location, out long keyedVersion)
     {
         for (long v = version, lowest = VersionKeys.LowestProbe(version); v >= lowest; v--)
         {
             if (_index.TryGet(IndexKey.ForVersion(streamNumber, v), out location))
             {
+                keyedVersion = v;
                 return true;
             }
         }
 
         location = default;
+        keyedVersion = -1;
         return false;
     }
 

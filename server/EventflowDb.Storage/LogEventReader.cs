@@ -55,7 +55,9 @@ internal sealed class LogEventReader
     /// entry once: the events of one ADD are adjacent, so a stream read costs one read per entry, not per event.
     /// Returns how many events were added (at least one). Large entries are read event by event.
     /// </summary>
-    public int ReadEntryEventsInto(IndexValue location, long streamNumber, long version, long endVersion, EventPage page)
+    /// <param name="exact">True when <paramref name="location"/> is the record of <paramref name="version"/> itself (not of an
+    /// earlier keyed version of the same entry): only then may a large entry be read event by event from it.</param>
+    public int ReadEntryEventsInto(IndexValue location, bool exact, long streamNumber, long version, long endVersion, EventPage page)
     {
         Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize];
         _files.Read(location.Address, header);
@@ -65,7 +67,7 @@ internal sealed class LogEventReader
             throw new InvalidDataException($"Entry at {location.Address} has an impossible length {length}.");
         }
 
-        if (length > _wholeEntryReadLimit)
+        if (length > _wholeEntryReadLimit && exact)
         {
             ReadEventInto(location, page);
             return 1;
