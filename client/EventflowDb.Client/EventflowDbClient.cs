@@ -29,12 +29,24 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     private readonly ConfigurationOptions _configuration;
     private int _disposed;
 
+    // The server's refusal of the password, kept until a connection is restored: with abortConnect=false a command can
+    // time out in the backlog carrying only the last reconnect's failure (a cancelled connect), not the refusal.
+    private Exception? _authenticationFailure;
+
     private EventflowDbClient(ConnectionMultiplexer multiplexer, ConfigurationOptions configuration, EventflowDbClientOptions options)
     {
         _multiplexer = multiplexer;
         _configuration = configuration;
         _database = multiplexer.GetDatabase();
         Options = options;
+        multiplexer.ConnectionFailed += (_, e) =>
+        {
+            if (e.FailureType == ConnectionFailureType.AuthenticationFailure)
+            {
+                Volatile.Write(ref _authenticationFailure, e.Exception ?? new InvalidOperationException("The server refused the password."));
+            }
+        };
+        multiplexer.ConnectionRestored += (_, _) => Volatile.Write(ref _authenticationFailure, null);
     }
 
     /// <summary>The options this client was created with.</summary>
@@ -435,6 +447,12 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
+            if (database.Multiplexer == _multiplexer && !_multiplexer.IsConnected && Volatile.Read(ref _authenticationFailure) is { } refusedBefore)
+            {
+                // Not connected because the server refused the password: say so now rather than after the time-out.
+                throw AuthenticationFailure($"{command} failed: {connectionName} could not authenticate", refusedBefore);
+            }
+
             var pending = database.ExecuteAsync(command, arguments, CommandFlags.None);
             Exception failure;
             try
@@ -454,6 +472,10 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
             {
                 throw AuthenticationFailure($"{command} failed: {connectionName} could not authenticate", e);
             }
+            catch (Exception e) when ((e is RedisConnectionException or RedisTimeoutException) && database.Multiplexer == _multiplexer && Volatile.Read(ref _authenticationFailure) is { } refused)
+            {
+                throw AuthenticationFailure($"{command} failed: {connectionName} could not authenticate", refused);
+            }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
             {
                 failure = e;
@@ -467,7 +489,7 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     }
 
     /// <summary>An <see cref="AuthenticationException"/> with the server's code (NOAUTH, WRONGPASS) when StackExchange.Redis kept the server's reply.</summary>
-    private static AuthenticationException AuthenticationFailure(string what, RedisConnectionException e)
+    private static AuthenticationException AuthenticationFailure(string what, Exception e)
     {
         string? code = null;
         for (Exception? inner = e; inner is not null && code is null; inner = inner.InnerException)
