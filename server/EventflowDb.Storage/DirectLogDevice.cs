@@ -13,17 +13,11 @@ namespace EventflowDb.Storage;
 /// buffered, so that the store's own readers and FASTER's agree on one cache.
 /// Segment files are named as FASTER names them (<c>base.N</c>), so a store opens with either device.
 /// </summary>
-internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
+internal sealed unsafe class DirectLogDevice : StorageDeviceBase
 {
     // Flushes are rounded to whole 4 KiB blocks: on drives with 512-byte logical and 4 KiB physical sectors a
     // 512-byte write would make the drive rewrite a physical sector holding acknowledged data.
     private const int Sector = 4096;
-    private const int WillNeed = 3; // POSIX_FADV_WILLNEED
-    private const int ReadWrite = 0x2;
-    private const int ReadOnly = 0x0;
-    private const int CreateFile = 0x40;
-    private const int CloseOnExec = 0x80000;
-    private const int Interrupted = 4; // EINTR
     private readonly ConcurrentDictionary<int, Lazy<Segment>> _segments = new();
     private readonly int _directFlags;
     private int _disposed;
@@ -36,19 +30,19 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
     }
 
     /// <summary>
-    /// A direct device for segments named <paramref name="baseName"/>.N when this file system takes direct
-    /// synchronous writes (probed with a scratch file beside them); otherwise FASTER's default device.
+    /// A direct device for segments named <paramref name="baseName"/>.N when <paramref name="enabled"/> and this file
+    /// system takes direct synchronous writes (probed with a scratch file beside them); otherwise FASTER's default device.
     /// </summary>
-    public static IDevice Create(string baseName, out bool direct)
+    public static IDevice Create(string baseName, bool enabled, out bool direct)
     {
         direct = false;
-        if (!OperatingSystem.IsLinux() || DirectFlags() is not { } flags || !Probe(baseName + ".probe", flags))
+        if (!enabled || LinuxFile.Direct is not { } flag || !Probe(baseName + ".probe", flag | LinuxFile.Sync))
         {
             return Devices.CreateLogDevice(baseName);
         }
 
         direct = true;
-        return new DirectLogDevice(baseName, flags);
+        return new DirectLogDevice(baseName, flag | LinuxFile.Sync);
     }
 
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
@@ -145,12 +139,12 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
             {
                 nint count = (nint)(io.Length - done);
                 nint result = io.Write
-                    ? Pwrite(fd, io.Buffer + done, count, io.FileOffset + done)
-                    : Pread(fd, io.Buffer + done, count, io.FileOffset + done);
+                    ? LinuxFile.Pwrite(fd, io.Buffer + done, count, io.FileOffset + done)
+                    : LinuxFile.Pread(fd, io.Buffer + done, count, io.FileOffset + done);
                 if (result < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
-                    if (errno == Interrupted)
+                    if (errno == LinuxFile.Interrupted)
                     {
                         continue;
                     }
@@ -180,7 +174,7 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
             {
                 // Direct writes leave the page cache without the data, and readers follow the tail closely
                 // (subscriptions, GETALL, GET of fresh events): ask the kernel to read it back in the background.
-                _ = Fadvise(segment.BufferedFd, io.FileOffset, io.Length, WillNeed);
+                _ = LinuxFile.Fadvise(segment.BufferedFd, io.FileOffset, io.Length, LinuxFile.WillNeed);
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
@@ -195,29 +189,21 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
     private Segment OpenSegment(int segmentId)
     {
         string path = GetSegmentFilename(FileName, segmentId);
-        int direct = Open(path, ReadWrite | CreateFile | CloseOnExec | _directFlags, 0x1A4 /* 0644 */);
+        int direct = LinuxFile.Open(path, LinuxFile.ReadWrite | LinuxFile.Create | LinuxFile.CloseOnExec | _directFlags, LinuxFile.Mode644);
         if (direct < 0)
         {
             throw new IOException($"Cannot open {path} for direct writes (errno {Marshal.GetLastPInvokeError()}).");
         }
 
-        int buffered = Open(path, ReadOnly | CloseOnExec, 0);
+        int buffered = LinuxFile.Open(path, LinuxFile.ReadOnly | LinuxFile.CloseOnExec, 0);
         if (buffered < 0)
         {
-            _ = Close(direct);
+            _ = LinuxFile.Close(direct);
             throw new IOException($"Cannot open {path} for reading (errno {Marshal.GetLastPInvokeError()}).");
         }
 
         return new Segment(direct, buffered);
     }
-
-    /// <summary>O_DIRECT | O_DSYNC for this processor's Linux ABI.</summary>
-    private static int? DirectFlags() => RuntimeInformation.ProcessArchitecture switch
-    {
-        Architecture.X64 or Architecture.X86 => 0x4000 | 0x1000,
-        Architecture.Arm64 or Architecture.Arm => 0x10000 | 0x1000,
-        _ => null,
-    };
 
     /// <summary>True when a sector-aligned direct synchronous write to a file at <paramref name="path"/> works.</summary>
     private static bool Probe(string path, int flags)
@@ -225,7 +211,7 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
         int fd;
         try
         {
-            fd = Open(path, ReadWrite | CreateFile | CloseOnExec | flags, 0x1A4);
+            fd = LinuxFile.Open(path, LinuxFile.ReadWrite | LinuxFile.Create | LinuxFile.CloseOnExec | flags, LinuxFile.Mode644);
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -241,30 +227,15 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
         try
         {
             NativeMemory.Clear(buffer, 4096);
-            return Pwrite(fd, buffer, Sector, 0) == Sector;
+            return LinuxFile.Pwrite(fd, buffer, Sector, 0) == Sector;
         }
         finally
         {
             NativeMemory.AlignedFree(buffer);
-            _ = Close(fd);
+            _ = LinuxFile.Close(fd);
             File.Delete(path);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int Open(string path, int flags, int mode);
-
-    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
-    private static partial nint Pwrite(int fd, byte* buffer, nint count, long offset);
-
-    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
-    private static partial nint Pread(int fd, byte* buffer, nint count, long offset);
-
-    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
-    private static partial int Fadvise(int fd, long offset, long length, int advice);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 
     /// <summary>The two descriptors of one open segment: direct for writes, buffered for reads.</summary>
     private sealed class Segment(int directFd, int bufferedFd) : IDisposable
@@ -275,8 +246,8 @@ internal sealed unsafe partial class DirectLogDevice : StorageDeviceBase
 
         public void Dispose()
         {
-            _ = Close(DirectFd);
-            _ = Close(BufferedFd);
+            _ = LinuxFile.Close(DirectFd);
+            _ = LinuxFile.Close(BufferedFd);
         }
     }
 

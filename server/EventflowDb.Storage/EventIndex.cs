@@ -75,7 +75,7 @@ internal sealed class EventIndex : IDisposable
         Directory.CreateDirectory(directory);
         // The index's own log is flushed page by page as it grows: direct writes spare the page-cache copy there too.
         string logPath = Path.Combine(directory, "index.log");
-        _device = options.DirectIo ? DirectLogDevice.Create(logPath, out _) : Devices.CreateLogDevice(logPath);
+        _device = DirectLogDevice.Create(logPath, options.DirectIo, out _);
         _checkpointManager = new DeviceLogCommitCheckpointManager(
             new LocalStorageNamedDeviceFactory(),
             new DefaultCheckpointNamingScheme(directory),

@@ -9,25 +9,6 @@ internal static class EventJsonWriter
     /// <summary>Length of an RFC 3339 UTC timestamp with milliseconds: 2026-11-23T20:51:57.123Z.</summary>
     public const int TimestampLength = 24;
 
-    public static void WriteEvent(
-        ByteBuffer output,
-        UInt128 id,
-        long position,
-        string stream,
-        long version,
-        NewEvent evt,
-        UInt128 causationId,
-        UInt128 correlationId,
-        long addedAtMs)
-    {
-        var common = new ByteBuffer(512);
-        WriteString(common, stream);
-        int streamLength = common.Length;
-        WriteTimestamp(common, addedAtMs);
-        var rendered = common.WrittenSpan;
-        WriteEvent(output, id, position, rendered[..streamLength], version, evt, causationId, correlationId, rendered[streamLength..]);
-    }
-
     /// <summary>
     /// Writes one event with the parts every event of an ADD shares already rendered: the stream name as a JSON
     /// string (<paramref name="quotedStream"/>) and the quoted timestamp (<paramref name="quotedAddedAt"/>), so a

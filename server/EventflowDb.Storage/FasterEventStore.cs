@@ -184,8 +184,7 @@ public sealed class FasterEventStore : IEventStore
             new DefaultCheckpointNamingScheme(logDirectory),
             removeOutdated: true,
             fastCommitThrottleFreq: 1000);
-        bool directIo = false;
-        var logDevice = options.DirectIo ? DirectLogDevice.Create(logBase, out directIo) : Devices.CreateLogDevice(logBase);
+        var logDevice = DirectLogDevice.Create(logBase, options.DirectIo, out bool directIo);
         if (options.DirectIo && !directIo)
         {
             logger.Information("Direct I/O is not available for {Directory}; the log is written through the page cache", logDirectory);

@@ -148,27 +148,25 @@ public sealed class SparseIndexTests
         return (BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(CoveredOffset)), BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(UpperOffset)));
     }
 
-    private static void RewriteAsVersion1(string path)
+    private static void RewriteAsVersion1(string path) => RewriteBody(path, body =>
     {
-        var bytes = File.ReadAllBytes(path);
-        var body = bytes.AsSpan(0, bytes.Length - 8).ToArray().ToList();
-        body.RemoveRange(UpperOffset, 8);
-        var v1 = body.ToArray();
+        var v1 = body.Take(UpperOffset).Concat(body.Skip(UpperOffset + 8)).ToArray();
         BinaryPrimitives.WriteUInt64LittleEndian(v1, 0x3150414E53464645UL);
-        WriteWithHash(path, v1);
-    }
+        return v1;
+    });
 
-    private static void RewriteIndexUpperAddress(string path, Func<long, long> change)
+    private static void RewriteIndexUpperAddress(string path, Func<long, long> change) => RewriteBody(path, body =>
     {
-        var bytes = File.ReadAllBytes(path);
-        var body = bytes.AsSpan(0, bytes.Length - 8).ToArray();
         long upper = BinaryPrimitives.ReadInt64LittleEndian(body.AsSpan(UpperOffset));
         BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(UpperOffset), change(upper));
-        WriteWithHash(path, body);
-    }
+        return body;
+    });
 
-    private static void WriteWithHash(string path, byte[] body)
+    /// <summary>Rewrites the snapshot's body (everything before its closing hash) and seals it with a new hash.</summary>
+    private static void RewriteBody(string path, Func<byte[], byte[]> rewrite)
     {
+        var bytes = File.ReadAllBytes(path);
+        var body = rewrite(bytes.AsSpan(0, bytes.Length - 8).ToArray());
         var file = new byte[body.Length + 8];
         body.CopyTo(file, 0);
         BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(body.Length), XxHash64.HashToUInt64(body));
