@@ -1,9 +1,7 @@
-using System.Runtime.InteropServices;
-
 namespace EventflowDb.Storage;
 
 /// <summary>Replaces a file so that a crash leaves either the old or the new version: temp file, fsync, rename, fsync of the directory.</summary>
-internal static partial class AtomicFile
+internal static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {
@@ -18,31 +16,12 @@ internal static partial class AtomicFile
         SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
-    /// <summary>Makes a rename or a new file in <paramref name="directory"/> durable (Linux; a no-op elsewhere).</summary>
+    /// <summary>Makes a rename or a new file in <paramref name="directory"/> durable (Linux; a no-op elsewhere); failures throw <see cref="IOException"/>.</summary>
     public static void SyncDirectory(string directory)
     {
-        if (!OperatingSystem.IsLinux())
+        if (OperatingSystem.IsLinux())
         {
-            return;
+            LinuxFile.SyncDirectory(directory);
         }
-
-        const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
-        int fd = Open(directory, ReadOnlyDirectory);
-        if (fd < 0)
-        {
-            return;
-        }
-
-        _ = Fsync(fd);
-        _ = Close(fd);
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync")]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using FASTER.core;
 
@@ -18,7 +17,8 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
     // Flushes are rounded to whole 4 KiB blocks: on drives with 512-byte logical and 4 KiB physical sectors a
     // 512-byte write would make the drive rewrite a physical sector holding acknowledged data.
     private const int Sector = 4096;
-    private readonly ConcurrentDictionary<int, Lazy<Segment>> _segments = new();
+    private readonly Dictionary<int, Segment> _segments = new();
+    private readonly Lock _segmentsLock = new();
     private readonly int _directFlags;
     private int _disposed;
     private int _inFlight;
@@ -58,9 +58,12 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
 
     public override void RemoveSegment(int segment)
     {
-        if (_segments.TryRemove(segment, out var open) && open.IsValueCreated)
+        lock (_segmentsLock)
         {
-            open.Value.Dispose();
+            if (_segments.Remove(segment, out var open))
+            {
+                open.Dispose();
+            }
         }
 
         File.Delete(GetSegmentFilename(FileName, segment));
@@ -117,12 +120,14 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
 
     private void CloseAll()
     {
-        foreach (var key in _segments.Keys)
+        lock (_segmentsLock)
         {
-            if (_segments.TryRemove(key, out var open) && open.IsValueCreated)
+            foreach (var open in _segments.Values)
             {
-                open.Value.Dispose();
+                open.Dispose();
             }
+
+            _segments.Clear();
         }
     }
 
@@ -133,7 +138,7 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
         uint done = 0;
         try
         {
-            var segment = _segments.GetOrAdd(io.SegmentId, static (id, device) => new Lazy<Segment>(() => device.OpenSegment(id)), this).Value;
+            var segment = GetSegment(io.SegmentId);
             int fd = io.Write ? segment.DirectFd : segment.BufferedFd;
             while (done < io.Length)
             {
@@ -186,9 +191,43 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
         io.Callback(error, error == 0 ? done : 0, io.Context);
     }
 
-    private Segment OpenSegment(int segmentId)
+    /// <summary>
+    /// The open segment, opened on first use under one lock (an open that fails is tried again by the next I/O, not
+    /// remembered). A segment file this device creates is made durable with a directory fsync before any write to
+    /// it is acknowledged: O_DSYNC covers the file's data and size, not its name.
+    /// </summary>
+    private Segment GetSegment(int segmentId)
     {
-        string path = GetSegmentFilename(FileName, segmentId);
+        lock (_segmentsLock)
+        {
+            if (_segments.TryGetValue(segmentId, out var open))
+            {
+                return open;
+            }
+
+            string path = GetSegmentFilename(FileName, segmentId);
+            bool existed = File.Exists(path);
+            var segment = OpenSegment(path);
+            if (!existed)
+            {
+                try
+                {
+                    LinuxFile.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                }
+                catch (IOException)
+                {
+                    segment.Dispose();
+                    throw;
+                }
+            }
+
+            _segments[segmentId] = segment;
+            return segment;
+        }
+    }
+
+    private Segment OpenSegment(string path)
+    {
         int direct = LinuxFile.Open(path, LinuxFile.ReadWrite | LinuxFile.Create | LinuxFile.CloseOnExec | _directFlags, LinuxFile.Mode644);
         if (direct < 0)
         {

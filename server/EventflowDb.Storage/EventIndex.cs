@@ -233,7 +233,13 @@ internal sealed class EventIndex : IDisposable
             }
         }
 
-        return status.Found;
+        if (status.Found)
+        {
+            return true;
+        }
+
+        // A failed read of the index log is not "not found": that answer would let a duplicate id be stored twice.
+        return status.NotFound ? false : throw new IOException($"Reading the event index failed ({status}).");
     }
 
     private IndexSession NewSession() => _kv.For(_functions).NewSession<SimpleFunctions<IndexKey, IndexValue>>();

@@ -15,6 +15,12 @@ internal static unsafe partial class LinuxFile
     public const int Mode644 = 0x1A4;
     public const int Interrupted = 4; // EINTR
     public const int WillNeed = 3; // POSIX_FADV_WILLNEED
+    public const int AlreadyExists = 17; // EEXIST
+    private const int CurrentDirectory = -100; // AT_FDCWD
+    private const int NoReplace = 1; // RENAME_NOREPLACE
+
+    /// <summary>O_DIRECTORY for this processor's Linux ABI.</summary>
+    private static int DirectoryFlag => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x4000 : 0x10000;
 
     /// <summary>O_DIRECT for this processor's Linux ABI; null where the store does not know it (direct I/O is then not used).</summary>
     public static int? Direct => !OperatingSystem.IsLinux() ? null : RuntimeInformation.ProcessArchitecture switch
@@ -23,6 +29,64 @@ internal static unsafe partial class LinuxFile
         Architecture.Arm64 or Architecture.Arm => 0x10000,
         _ => null,
     };
+
+    /// <summary>
+    /// Renames <paramref name="source"/> to <paramref name="target"/> only if the target does not exist, in one atomic
+    /// step (renameat2 RENAME_NOREPLACE; where the file system does not take it, link then unlink, also atomic).
+    /// Returns false when the target exists; other failures throw.
+    /// </summary>
+    public static bool RenameNoReplace(string source, string target)
+    {
+        if (Renameat2(CurrentDirectory, source, CurrentDirectory, target, NoReplace) == 0)
+        {
+            return true;
+        }
+
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == AlreadyExists)
+        {
+            return false;
+        }
+
+        if (Link(source, target) != 0)
+        {
+            int linkErrno = Marshal.GetLastPInvokeError();
+            return linkErrno == AlreadyExists
+                ? false
+                : throw new IOException($"Cannot move {source} to {target} (renameat2 errno {errno}, link errno {linkErrno}).");
+        }
+
+        File.Delete(source);
+        return true;
+    }
+
+    /// <summary>Makes a rename or a new file in <paramref name="directory"/> durable; throws when the directory cannot be opened or synced.</summary>
+    public static void SyncDirectory(string directory)
+    {
+        int fd = Open(directory, ReadOnly | CloseOnExec | DirectoryFlag, 0);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open directory {directory} to sync it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"Cannot sync directory {directory} (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "renameat2", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Renameat2(int sourceDirectory, string source, int targetDirectory, string target, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Link(string source, string target);
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int Open(string path, int flags, int mode);

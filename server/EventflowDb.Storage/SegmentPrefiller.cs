@@ -67,14 +67,38 @@ internal sealed class SegmentPrefiller : IDisposable
                 WriteZeros(temp);
             }
 
-            // No overwrite: if FasterLog opened the segment meanwhile, its file wins and ours is dropped.
-            File.Move(temp, path, overwrite: false);
-            AtomicFile.SyncDirectory(Path.GetDirectoryName(path)!);
+            // If the device created the segment meanwhile, its file (perhaps holding acknowledged commits) wins and ours
+            // is dropped: the check and the rename are one atomic step, never a check then a rename.
+            if (!MoveNoReplace(temp, path))
+            {
+                TryDelete(temp);
+                return;
+            }
+
+            AtomicFile.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
             _logger.Debug(ex, "Segment {Segment} was not prefilled", segment);
             TryDelete(temp);
+        }
+    }
+
+    private static bool MoveNoReplace(string source, string target)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            return LinuxFile.RenameNoReplace(source, target);
+        }
+
+        try
+        {
+            File.Move(source, target, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(target))
+        {
+            return false;
         }
     }
 
