@@ -11,6 +11,9 @@ namespace EventflowDb.Server;
 
 internal static class Program
 {
+    /// <summary>Exit status when the store is damaged and --repair was not given (SPEC.md, "Storage integrity").</summary>
+    private const int StoreDamagedExitCode = 3;
+
     private const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
     public static async Task<int> Main(string[] args)
@@ -65,8 +68,18 @@ internal static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
         logger.Information("EventflowDB {Version} starting, data directory {DataDirectory}", ServerContext.Version, Path.GetFullPath(options.DataDirectory));
-        var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval, FlushInterval = options.FlushInterval, DirectIo = options.DirectIo };
-        var store = await FasterEventStore.OpenAsync(storeOptions, logger, shutdown.Token).ConfigureAwait(false);
+        var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval, FlushInterval = options.FlushInterval, DirectIo = options.DirectIo, Repair = options.Repair };
+        FasterEventStore store;
+        try
+        {
+            store = await FasterEventStore.OpenAsync(storeOptions, logger, shutdown.Token).ConfigureAwait(false);
+        }
+        catch (StoreDamagedException)
+        {
+            // The store logged the file, the offset and what to do; a distinct status lets supervisors tell it apart.
+            return StoreDamagedExitCode;
+        }
+
         try
         {
             var context = new ServerContext(options, store, CommandCatalog.Create(storeOptions.MaxAppendBytes), logger);

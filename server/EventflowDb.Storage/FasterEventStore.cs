@@ -12,10 +12,6 @@ namespace EventflowDb.Storage;
 /// </summary>
 public sealed class FasterEventStore : IEventStore
 {
-    private const string SnapshotFileName = "snapshot.bin";
-    private const string MetaFileName = "store.meta";
-    private const string LogFileName = "events.log";
-
     private readonly StoreOptions _options;
     private readonly ILogger _logger;
     private readonly string _directory;
@@ -31,6 +27,7 @@ public sealed class FasterEventStore : IEventStore
     private readonly AppendWriter _writer;
     private readonly IndexCheckpoint _checkpoint;
     private readonly SegmentPrefiller _prefiller;
+    private readonly long _staleKeysFrom;
     private readonly ConcurrentBag<LogRecordScanner> _scanners = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task _committerTask = Task.CompletedTask;
@@ -42,24 +39,26 @@ public sealed class FasterEventStore : IEventStore
     [ThreadStatic]
     private static ByteBuffer? t_summary;
 
-    private FasterEventStore(StoreOptions options, ILogger logger, string directory, LogLayout layout, LogFileReader files, FasterLog log, IDevice logDevice, DeviceLogCommitCheckpointManager commitManager, EventIndex index, CommittedState state, uint epoch, SegmentPrefiller prefiller, RecoveryReport recovery)
+    private FasterEventStore(OpenedStore opened, ILogger logger)
     {
+        var options = opened.Options;
         _options = options;
         _logger = logger;
-        _directory = directory;
-        _layout = layout;
-        _files = files;
-        _log = log;
-        _logDevice = logDevice;
-        _commitManager = commitManager;
-        _index = index;
-        _state = state;
-        _prefiller = prefiller;
-        LastRecovery = recovery;
-        _events = new LogEventReader(files, layout);
-        _committer = new Committer(log, state, logger, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
-        _writer = new AppendWriter(log, index, state, _committer, _events, layout, epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, logger);
-        _checkpoint = new IndexCheckpoint(state, index, Path.Combine(directory, SnapshotFileName), epoch, recovery.FromSnapshot ? recovery.IndexToken : Guid.Empty, options, () => log.TailAddress, logger);
+        _directory = opened.Directory;
+        _layout = opened.Layout;
+        _files = opened.Files;
+        _log = opened.Log;
+        _logDevice = opened.LogDevice;
+        _commitManager = opened.CommitManager;
+        _index = opened.Index;
+        _state = opened.State;
+        _prefiller = opened.Prefiller;
+        _staleKeysFrom = opened.StaleKeysFrom;
+        LastRecovery = opened.Recovery;
+        _events = new LogEventReader(_files, _layout);
+        _committer = new Committer(_log, _state, logger, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
+        _writer = new AppendWriter(_log, _index, _state, _committer, _events, _layout, opened.Epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, logger);
+        _checkpoint = new IndexCheckpoint(_state, _index, Path.Combine(_directory, StoreOpener.SnapshotFileName), opened.Epoch, LastRecovery.FromSnapshot ? LastRecovery.IndexToken : Guid.Empty, options, () => _log.TailAddress, logger);
         if (options.PrefillLogSegments)
         {
             _committer.BatchApplied += _ => _prefiller.EnsureAhead(_log.TailAddress);
@@ -110,9 +109,6 @@ public sealed class FasterEventStore : IEventStore
     /// <summary>End address of the last committed entry.</summary>
     internal long AppliedEnd => _state.AppliedEnd;
 
-    /// <summary>Test hook: close without the final checkpoint, so the next open must replay.</summary>
-    internal bool SkipFinalCheckpoint { get; set; }
-
     /// <summary>Index checkpoints taken since open.</summary>
     internal long CheckpointsTaken => _checkpoint.Taken;
 
@@ -124,85 +120,12 @@ public sealed class FasterEventStore : IEventStore
         => _state.Notifier.WaitAsync(() => _state.EventCount > eventCount || Volatile.Read(ref _disposed) != 0, cancellationToken);
 
     /// <summary>Opens (creating when missing) the store in <see cref="StoreOptions.DataDirectory"/> and recovers it before returning.</summary>
+    /// <exception cref="StoreDamagedException">The log is damaged in a way only <see cref="StoreOptions.Repair"/> may cut.</exception>
     public static async Task<FasterEventStore> OpenAsync(StoreOptions options, ILogger logger, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(logger);
-        ValidateOptions(options);
-        var watch = Stopwatch.StartNew();
-        string directory = Path.GetFullPath(options.DataDirectory);
-        string logDirectory = Path.Combine(directory, "log");
-        string indexDirectory = Path.Combine(directory, "index");
-        Directory.CreateDirectory(logDirectory);
-        DeleteLeftovers(directory, logDirectory);
-        logger.Information("Opening event store in {Directory}", directory);
-
-        string logBase = Path.Combine(logDirectory, LogFileName);
-        string metaPath = Path.Combine(directory, MetaFileName);
-        var meta = StoreMetaFile.TryRead(metaPath);
-        uint? lastEpoch = meta?.Epoch;
-        bool hasLog = File.Exists(LogFileReader.SegmentPath(logBase, 0));
-        if (lastEpoch is null && hasLog)
-        {
-            logger.Warning("{File} is missing or damaged; accepting log entries of any epoch", MetaFileName);
-        }
-
-        // The segment size is the store's, fixed at creation: addresses map to files through it.
-        int segmentBits = meta?.SegmentSizeBits ?? InferSegmentBits(logBase, options.LogSegmentSizeBits);
-        if (segmentBits != options.LogSegmentSizeBits)
-        {
-            logger.Information("Log segments of this store are {Size} MiB, as when it was created", (1L << segmentBits) >> 20);
-        }
-
-        var layout = new LogLayout(options.LogPageSizeBits, segmentBits);
-        var files = new LogFileReader(logBase, layout);
-
-        var snapshot = TryLoadSnapshot(Path.Combine(directory, SnapshotFileName), files, layout, logger);
-        uint validationEpoch = lastEpoch is { } e ? e + 1 : uint.MaxValue;
-        var (index, state, report) = await RecoverIndexAndStateAsync(options, logger, indexDirectory, files, layout, snapshot, validationEpoch, cancellationToken).ConfigureAwait(false);
-        if (report.FromSnapshot && report.Tail < snapshot!.IndexUpperAddress)
-        {
-            // The index checkpoint may hold keys of entries the log no longer has (lost in a crash, or cut as damaged).
-            // Sparse version keys are not all overwritten by the appends that take those versions again, so such a
-            // key could later be found instead of the right one: rebuild the index from the whole log.
-            logger.Warning(
-                "The log ends at {Tail}, below the {Upper} the index checkpoint may cover; rebuilding the index from the whole log",
-                report.Tail,
-                snapshot.IndexUpperAddress);
-            index.Dispose();
-            (index, state, report) = await RecoverIndexAndStateAsync(options, logger, indexDirectory, files, layout, snapshot: null, validationEpoch, cancellationToken).ConfigureAwait(false);
-        }
-
-        // A new epoch, durable before anything is written, above every epoch that may be on disk.
-        uint epoch = Math.Max(Math.Max(lastEpoch ?? 0, snapshot?.Epoch ?? 0), report.MaxEpoch) + 1;
-        StoreMetaFile.Write(metaPath, epoch, segmentBits);
-
-        var prefiller = new SegmentPrefiller(logBase, layout, logger);
-
-        var commitManager = new DeviceLogCommitCheckpointManager(
-            new LocalStorageNamedDeviceFactory(),
-            new DefaultCheckpointNamingScheme(logDirectory),
-            removeOutdated: true,
-            fastCommitThrottleFreq: 1000);
-        var logDevice = DirectLogDevice.Create(logBase, options.DirectIo, out bool directIo);
-        if (options.DirectIo && !directIo)
-        {
-            logger.Information("Direct I/O is not available for {Directory}; the log is written through the page cache", logDirectory);
-        }
-
-        var log = new FasterLog(new FasterLogSettings
-        {
-            LogDevice = logDevice,
-            PageSizeBits = options.LogPageSizeBits,
-            MemorySizeBits = options.LogMemorySizeBits,
-            SegmentSizeBits = segmentBits,
-            LogCommitManager = commitManager,
-            FastCommitMode = true,
-            TryRecoverLatest = false,
-        });
-        await PositionLogAsync(log, commitManager, files, layout, report, cancellationToken).ConfigureAwait(false);
-
-        var store = new FasterEventStore(options, logger, directory, layout, files, log, logDevice, commitManager, index, state, epoch, prefiller, report);
+        var opened = await StoreOpener.OpenAsync(options, logger, cancellationToken).ConfigureAwait(false);
+        var report = opened.Recovery;
+        var store = new FasterEventStore(opened, logger);
         store.Start();
         if (report.ReplayedEntries > 0 || report.TailProblem is not null)
         {
@@ -210,16 +133,15 @@ public sealed class FasterEventStore : IEventStore
             await store._checkpoint.TakeAsync(force: true, cancellationToken).ConfigureAwait(false);
         }
 
-        report.ElapsedMs = watch.ElapsedMilliseconds;
         logger.Information(
             "Event store open: {Events} events, {Streams} streams, tail {Tail}; replayed {Entries} entries from address {From} ({Mode}); epoch {Epoch}; took {Ms} ms",
-            state.EventCount,
-            state.StreamCount,
+            store.EventCount,
+            store.StreamCount,
             report.Tail,
             report.ReplayedEntries,
             report.ReplayedFrom,
             report.FromSnapshot ? "from snapshot" : "full replay",
-            epoch,
+            opened.Epoch,
             report.ElapsedMs);
         return store;
     }
@@ -264,7 +186,10 @@ public sealed class FasterEventStore : IEventStore
     {
         for (long v = version, lowest = VersionKeys.LowestProbe(version); v >= lowest; v--)
         {
-            if (_index.TryGet(IndexKey.ForVersion(streamNumber, v), out location))
+            // A key at or above the stale-key floor may be left from an entry a crash lost: trust it only if the entry it
+            // points at is committed and holds the version.
+            if (_index.TryGet(IndexKey.ForVersion(streamNumber, v), out location)
+                && (location.Address < _staleKeysFrom || (location.Address < _state.AppliedEnd && _events.HoldsVersion(location, streamNumber, v))))
             {
                 keyedVersion = v;
                 return true;
@@ -427,7 +352,7 @@ public sealed class FasterEventStore : IEventStore
         await _committerTask.ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _checkpointTask.ConfigureAwait(false);
-        if (_committer.Fault is null && !SkipFinalCheckpoint)
+        if (_committer.Fault is null)
         {
             try
             {
@@ -459,195 +384,6 @@ public sealed class FasterEventStore : IEventStore
         if (_options.PrefillLogSegments)
         {
             _prefiller.EnsureAhead(_log.TailAddress);
-        }
-    }
-
-    /// <summary>
-    /// Puts FasterLog's tail exactly at the recovered tail. FasterLog.Initialize at a mid-page address
-    /// would leave that page's start zero in memory and a later partial flush would overwrite committed
-    /// bytes with zeros, so initialize at the page start and enqueue the page's valid bytes again as
-    /// raw records: same bytes, same addresses.
-    /// </summary>
-    private static async Task PositionLogAsync(FasterLog log, DeviceLogCommitCheckpointManager commitManager, LogFileReader files, LogLayout layout, RecoveryReport report, CancellationToken cancellationToken)
-    {
-        long pageStart = layout.PageStart(report.Tail);
-        long lastCommit = Math.Max(report.MaxCommitNumber, commitManager.ListCommits().DefaultIfEmpty(0).Max());
-        log.Initialize(0, pageStart, lastCommit);
-        long rawStart = Math.Max(pageStart, LogLayout.FirstValidAddress);
-        if (report.Tail > rawStart)
-        {
-            var bytes = new byte[report.Tail - rawStart];
-            files.Read(rawStart, bytes);
-            long address = log.UnsafeEnqueueRaw(bytes, noCommit: true);
-            if (address != rawStart)
-            {
-                throw new InvalidOperationException($"FasterLog placed the recovered tail page at {address}, expected {rawStart}.");
-            }
-
-            await log.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (log.TailAddress < report.Tail)
-        {
-            throw new InvalidOperationException($"FasterLog tail {log.TailAddress} is behind the recovered tail {report.Tail}.");
-        }
-    }
-
-    /// <summary>Recovers the index checkpoint the snapshot names (or starts an empty index without one) and replays the log after it.</summary>
-    private static async Task<(EventIndex Index, CommittedState State, RecoveryReport Report)> RecoverIndexAndStateAsync(StoreOptions options, ILogger logger, string indexDirectory, LogFileReader files, LogLayout layout, StoreSnapshot? snapshot, uint validationEpoch, CancellationToken cancellationToken)
-    {
-        EventIndex? index = null;
-        if (snapshot is not null)
-        {
-            index = new EventIndex(indexDirectory, options);
-            try
-            {
-                await index.RecoverAsync(snapshot.IndexToken, snapshot.LogToken, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.Warning(ex, "Index checkpoint {Token} could not be recovered; rebuilding the index from the whole log", snapshot.LogToken);
-                index.Dispose();
-                index = null;
-                snapshot = null;
-            }
-        }
-
-        if (index is null)
-        {
-            // No usable checkpoint: start the index from nothing and replay the whole log.
-            if (Directory.Exists(indexDirectory))
-            {
-                Directory.Delete(indexDirectory, recursive: true);
-            }
-
-            index = new EventIndex(indexDirectory, options);
-        }
-
-        var state = new CommittedState(new StreamTable(), new SparseIdIndex());
-        if (snapshot is not null)
-        {
-            Recovery.LoadSnapshot(snapshot, state);
-            logger.Information("Loaded snapshot: covered address {Address}, {Events} events, {Streams} streams", snapshot.CoveredAddress, snapshot.EventCount, snapshot.StreamNames.Length);
-        }
-        else
-        {
-            state.Restore(LogLayout.FirstValidAddress, 0, 0, 0, default, 0);
-        }
-
-        var report = await Task.Run(
-            () => Recovery.ReplayLog(files, layout, state, index, validationEpoch, snapshot, logger, cancellationToken),
-            cancellationToken).ConfigureAwait(false);
-
-        return (index, state, report);
-    }
-
-    private static StoreSnapshot? TryLoadSnapshot(string path, LogFileReader files, LogLayout layout, ILogger logger)
-    {
-        if (!File.Exists(path))
-        {
-            return null;
-        }
-
-        try
-        {
-            var snapshot = StoreSnapshot.Load(path);
-            if (snapshot.CoveredAddress > LogLayout.FirstValidAddress
-                && !File.Exists(files.SegmentPath(layout.Segment(snapshot.CoveredAddress - 1))))
-            {
-                throw new InvalidDataException($"The snapshot covers the log up to {snapshot.CoveredAddress} but segment {layout.Segment(snapshot.CoveredAddress - 1)} is missing.");
-            }
-
-            VerifyCoveredTail(snapshot.CoveredAddress, files, layout);
-            return snapshot;
-        }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
-        {
-            if (ex.Message.Contains("segment", StringComparison.Ordinal))
-            {
-                throw;
-            }
-
-            logger.Warning(ex, "Snapshot {Path} is unusable; replaying the whole log", path);
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// Checks the entries of the last page the snapshot covers. Replay only verifies what follows the
-    /// snapshot, so a tail damaged after a clean shutdown would otherwise be served; when it is damaged,
-    /// the snapshot is dropped and a full replay cuts the log at the first bad entry.
-    /// </summary>
-    private static void VerifyCoveredTail(long coveredAddress, LogFileReader files, LogLayout layout)
-    {
-        if (coveredAddress <= LogLayout.FirstValidAddress)
-        {
-            return;
-        }
-
-        long start = Math.Max(LogLayout.FirstValidAddress, layout.PageStart(coveredAddress - 1));
-        var scanner = new LogRecordScanner(files, layout, layout.PageSize) { Address = start };
-        while (true)
-        {
-            var kind = scanner.Next(coveredAddress);
-            switch (kind)
-            {
-                case RecordKind.End:
-                    return;
-                case RecordKind.Zero:
-                    scanner.SkipToNextPage();
-                    break;
-                case RecordKind.Invalid:
-                    throw new InvalidDataException($"The log before the snapshot's covered address is damaged: {scanner.Problem} at address {scanner.RecordAddress}.");
-                case RecordKind.Entry when LogEntryFormat.Validate(scanner.Payload) is { } problem:
-                    throw new InvalidDataException($"The log before the snapshot's covered address is damaged: {problem} in the entry at address {scanner.RecordAddress}.");
-                default:
-                    break;
-            }
-        }
-    }
-
-    /// <summary>
-    /// A store whose store.meta does not record its segment size (written before it did, or lost): a first
-    /// segment longer than the configured size was written with larger segments, whose files are prefilled
-    /// to their full size once a later segment exists.
-    /// </summary>
-    private static int InferSegmentBits(string logBase, int configured)
-    {
-        var first = new FileInfo(LogFileReader.SegmentPath(logBase, 0));
-        int bits = configured;
-        if (first.Exists)
-        {
-            while (bits < 30 && first.Length > 1L << bits)
-            {
-                bits++;
-            }
-        }
-
-        return bits;
-    }
-
-    private static void ValidateOptions(StoreOptions options)
-    {
-        if (options.LogPageSizeBits is < 12 or > 30 || options.LogSegmentSizeBits < options.LogPageSizeBits || options.LogMemorySizeBits < options.LogPageSizeBits + 1)
-        {
-            throw new ArgumentException("Log sizes must satisfy 12 <= page bits <= 30, segment bits >= page bits, memory bits > page bits.", nameof(options));
-        }
-
-        if (options.FlushInterval is { } flush && flush <= TimeSpan.Zero)
-        {
-            throw new ArgumentException("The flush interval must be positive.", nameof(options));
-        }
-    }
-
-    private static void DeleteLeftovers(params string[] directories)
-    {
-        foreach (var directory in directories)
-        {
-            foreach (var file in Directory.EnumerateFiles(directory).Where(f => f.EndsWith(".tmp", StringComparison.Ordinal) || f.EndsWith(".prefill", StringComparison.Ordinal)))
-            {
-                File.Delete(file);
-            }
         }
     }
 

@@ -112,6 +112,22 @@ internal sealed class LogEventReader
         return added;
     }
 
+    /// <summary>True when a valid entry of the stream starts at the location's address and holds <paramref name="version"/>.</summary>
+    public bool HoldsVersion(IndexValue location, long streamNumber, long version)
+    {
+        Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize + LogEntryFormat.HeaderSize];
+        _files.Read(location.Address, header);
+        int length = BinaryPrimitives.ReadInt32LittleEndian(header);
+        if (length < LogEntryFormat.HeaderSize || length > _maxRecord
+            || BinaryPrimitives.ReadUInt32LittleEndian(header[(LogLayout.RecordHeaderSize + LogEntryFormat.MagicOffset)..]) != LogEntryFormat.Magic)
+        {
+            return false;
+        }
+
+        var view = new EntryView(header[LogLayout.RecordHeaderSize..]);
+        return view.StreamNumber == streamNumber && version >= view.FirstVersion && version < view.FirstVersion + view.EventCount;
+    }
+
     /// <summary>The JSON of the event at <paramref name="location"/> as a new array.</summary>
     public byte[] ReadEventJson(IndexValue location)
     {

@@ -25,6 +25,24 @@ internal sealed class LogFileReader : IDisposable
 
     public string SegmentPath(int segment) => SegmentPath(_basePath, segment);
 
+    /// <summary>The numbers of the segment files on disk, in order.</summary>
+    public IReadOnlyList<int> ExistingSegments()
+    {
+        string directory = Path.GetDirectoryName(_basePath)!;
+        string prefix = Path.GetFileName(_basePath) + ".";
+        var numbers = new List<int>();
+        foreach (var path in Directory.EnumerateFiles(directory, prefix + "*"))
+        {
+            if (int.TryParse(Path.GetFileName(path).AsSpan(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number))
+            {
+                numbers.Add(number);
+            }
+        }
+
+        numbers.Sort();
+        return numbers;
+    }
+
     /// <summary>Fills <paramref name="destination"/> from <paramref name="address"/>; bytes past the end of a file read as zero.</summary>
     public void Read(long address, Span<byte> destination)
     {

@@ -32,6 +32,13 @@ public sealed record StoreOptions
     /// </summary>
     public bool DirectIo { get; init; } = true;
 
+    /// <summary>
+    /// Open a damaged store anyway (<c>--repair</c>): the damaged segment files are first copied to
+    /// <c>damaged-&lt;UTC timestamp&gt;/</c> in the data directory, then the log is cut at the damage and the events lost
+    /// are logged. Without it a damaged store refuses to open (<see cref="StoreDamagedException"/>).
+    /// </summary>
+    public bool Repair { get; init; }
+
     /// <summary>Hash index size of the event index as a power of two of 64-byte buckets (21: 128 MiB, room for about 16 M keys without overflow buckets).</summary>
     public int IndexBucketBits { get; init; } = 21;
 

@@ -45,8 +45,8 @@ public sealed class AbandonedStoreTests
 
         var before = acknowledged.ToList();
         string copy = t.Directory + "-copy";
-        CopyDirectory(t.Directory, copy, skip: "log");
-        CopyDirectory(Path.Combine(t.Directory, "log"), Path.Combine(copy, "log"), skip: null);
+        TestStore.CopyDirectory(t.Directory, copy, skip: "log");
+        TestStore.CopyDirectory(Path.Combine(t.Directory, "log"), Path.Combine(copy, "log"), skip: null);
         await Task.Delay(100);
         stop.Cancel();
         await Task.WhenAll(writers);
@@ -84,32 +84,6 @@ public sealed class AbandonedStoreTests
         {
             await recovered.DisposeAsync();
             TestStore.TryDelete(copy);
-        }
-    }
-
-    private static void CopyDirectory(string from, string to, string? skip)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            try
-            {
-                using var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                using var target = new FileStream(Path.Combine(to, Path.GetFileName(file)), FileMode.Create);
-                source.CopyTo(target);
-            }
-            catch (FileNotFoundException)
-            {
-            }
-        }
-
-        foreach (var directory in Directory.GetDirectories(from))
-        {
-            string name = Path.GetFileName(directory);
-            if (name != skip)
-            {
-                CopyDirectory(directory, Path.Combine(to, name), skip: null);
-            }
         }
     }
 }

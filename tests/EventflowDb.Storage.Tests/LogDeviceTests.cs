@@ -17,8 +17,7 @@ public sealed class LogDeviceTests
 
         var checksum = t.Store.Checksum;
         Assert.True(File.Exists(t.LogSegment(1)), "the log never reached segment 1");
-        t.Store.SkipFinalCheckpoint = true;
-        await t.ReopenAsync();
+        await t.CrashAndReopenAsync();
         Assert.Equal(checksum, t.Store.Checksum);
         Assert.Equal(2000, (await t.ReadAllAsync(Ulid.Empty)).Count);
         Assert.Equal(670, (await t.ReadStreamAsync("s-0", 0, 10_000)).Count);

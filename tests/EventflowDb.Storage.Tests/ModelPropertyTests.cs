@@ -27,8 +27,14 @@ public sealed class ModelPropertyTests
                     if (i == reopenAt)
                     {
                         var checksum = t.Store.Checksum;
-                        t.Store.SkipFinalCheckpoint = i % 2 == 0;
-                        await t.ReopenAsync();
+                        if (i % 2 == 0)
+                        {
+                            await t.CrashAndReopenAsync();
+                        }
+                        else
+                        {
+                            await t.ReopenAsync();
+                        }
                         Assert.Equal(checksum, t.Store.Checksum);
                     }
 

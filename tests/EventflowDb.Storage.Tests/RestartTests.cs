@@ -45,9 +45,7 @@ public sealed class RestartTests
         await WriteAsync(t, 7, "b");
         var checksum = t.Store.Checksum;
         Assert.Equal(60, t.Store.EventCountEstimate);
-        t.Store.SkipFinalCheckpoint = true;
-
-        await t.ReopenAsync();
+        await t.CrashAndReopenAsync();
         Assert.True(t.Store.LastRecovery.FromSnapshot);
         Assert.Equal(7, t.Store.LastRecovery.ReplayedEntries);
         Assert.Equal(14, t.Store.LastRecovery.ReplayedEvents);
@@ -73,8 +71,7 @@ public sealed class RestartTests
         await using var t = await TestStore.CreateAsync();
         await WriteAsync(t, 25, "a");
         var checksum = t.Store.Checksum;
-        t.Store.SkipFinalCheckpoint = true;
-        await t.Store.DisposeAsync();
+        await t.CrashAsync();
         File.Delete(Path.Combine(t.Directory, "snapshot.bin"));
 
         await t.OpenAsync();
@@ -134,7 +131,7 @@ public sealed class RestartTests
         }
 
         Assert.False(File.Exists(Path.Combine(t.Directory, "log", "events.log.4")), "1 MiB segments: 1.5 MB of events fit in two");
-        Assert.Equal(24, new FileInfo(meta).Length);
+        Assert.Equal(32, new FileInfo(meta).Length);
         await t.OpenAsync();
     }
 

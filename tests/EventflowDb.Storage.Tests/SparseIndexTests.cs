@@ -68,14 +68,12 @@ public sealed class SparseIndexTests
         await t.Store.CheckpointAsync();
         await t.AppendAsync(Stream, ExpectedVersion.Exact(count), Enumerable.Range(0, 30).Select(_ => TestStore.Event()).ToArray());
         count += 30;
-        t.Store.SkipFinalCheckpoint = true;
-        await t.ReopenAsync();
+        await t.CrashAndReopenAsync();
         Assert.Equal(1, t.Store.LastRecovery.ReplayedEntries);
         await AssertEveryStartReadsAsync(t, count);
 
         // A whole-log replay into an empty index.
-        t.Store.SkipFinalCheckpoint = true;
-        await t.Store.DisposeAsync();
+        await t.CrashAsync();
         File.Delete(Path.Combine(t.Directory, "snapshot.bin"));
         await t.OpenAsync();
         Assert.False(t.Store.LastRecovery.FromSnapshot);
@@ -87,41 +85,85 @@ public sealed class SparseIndexTests
     }
 
     [Fact]
-    public async Task A_version_1_snapshot_is_read_and_the_index_is_rebuilt_from_the_whole_log()
+    public async Task A_version_1_snapshot_and_its_index_are_used_without_a_rebuild()
     {
         await using var t = await TestStore.CreateAsync();
         int count = await WriteMixedAsync(t);
         var checksum = t.Store.Checksum;
         await t.Store.DisposeAsync();
-        RewriteAsVersion1(Path.Combine(t.Directory, "snapshot.bin"));
 
+        // A version 1 snapshot does not record how far its index reaches: keys past the log's end are checked on read.
+        RewriteAsVersion1(Path.Combine(t.Directory, "snapshot.bin"));
         await t.OpenAsync();
-        Assert.False(t.Store.LastRecovery.FromSnapshot);
-        Assert.Contains(t.Log.Messages(LogEventLevel.Warning), m => m.Contains("rebuilding the index from the whole log", StringComparison.Ordinal));
+        Assert.True(t.Store.LastRecovery.FromSnapshot);
+        Assert.Equal(0, t.Store.LastRecovery.ReplayedEntries);
+        Assert.DoesNotContain(t.Log.Messages(LogEventLevel.Warning), m => m.Contains("rebuilding", StringComparison.Ordinal));
         Assert.Equal(checksum, t.Store.Checksum);
         Assert.Equal(count + 50, t.Store.EventCount);
         await AssertEveryStartReadsAsync(t, count);
 
-        // The open checkpointed in the new format: the next one trusts it.
         await t.ReopenAsync();
         Assert.True(t.Store.LastRecovery.FromSnapshot);
-        Assert.DoesNotContain(t.Log.Messages(LogEventLevel.Warning), m => m.Contains("rebuilding", StringComparison.Ordinal));
         await AssertEveryStartReadsAsync(t, count);
     }
 
     [Fact]
-    public async Task A_snapshot_whose_index_may_cover_entries_past_the_log_end_is_not_trusted()
+    public async Task Index_keys_of_entries_a_crash_lost_are_never_served_and_need_no_rebuild()
     {
         await using var t = await TestStore.CreateAsync();
         int count = await WriteMixedAsync(t);
-        await t.Store.DisposeAsync();
+        await t.Store.CheckpointAsync();
+        string snapshotPath = Path.Combine(t.Directory, "snapshot.bin");
+        var first = File.ReadAllBytes(snapshotPath);
+        long covered = BinaryPrimitives.ReadInt64LittleEndian(first.AsSpan(CoveredOffset));
 
-        // As if the index checkpoint had indexed entries that a crash then lost: its upper bound lies past the log.
-        RewriteIndexUpperAddress(Path.Combine(t.Directory, "snapshot.bin"), upper => upper + 4096);
+        // Entries the index checkpoint will hold keys of: one event each, so every version is keyed, and message ids.
+        for (int i = 0; i < 40; i++)
+        {
+            var lost = await t.AppendAsync(Stream, ExpectedVersion.Any, TestStore.Event(data: $"{{\"lost\":{i}}}", messageId: $"lost-{i}"));
+            Assert.Equal(AppendStatus.Appended, lost.Status);
+        }
+
+        await t.Store.CheckpointAsync();
+        var second = File.ReadAllBytes(snapshotPath);
+        await t.CrashAsync();
+
+        // As if the crash had come after the index checkpoint but before those entries reached the disk: the first
+        // snapshot, naming the second index checkpoint (which holds keys of the lost entries), and a log that ends
+        // where the first snapshot does.
+        RewriteBody(snapshotPath, _ =>
+        {
+            var body = first.AsSpan(0, first.Length - 8).ToArray();
+            second.AsSpan(TokensOffset, 32).CopyTo(body.AsSpan(TokensOffset));
+            second.AsSpan(UpperOffset, 8).CopyTo(body.AsSpan(UpperOffset));
+            return body;
+        });
+        using (var log = new FileStream(Path.Combine(t.Directory, "log", "events.log.0"), FileMode.Open, FileAccess.Write))
+        {
+            log.Position = covered;
+            log.Write(new byte[log.Length - covered]);
+        }
 
         await t.OpenAsync();
-        Assert.False(t.Store.LastRecovery.FromSnapshot);
-        Assert.Contains(t.Log.Messages(LogEventLevel.Warning), m => m.Contains("below the", StringComparison.Ordinal));
+        Assert.True(t.Store.LastRecovery.FromSnapshot);
+        Assert.Equal(covered, t.Store.LastRecovery.Tail);
+        Assert.DoesNotContain(t.Log.Messages(LogEventLevel.Warning), m => m.Contains("rebuilding", StringComparison.Ordinal));
+        Assert.Equal(count, (await t.ReadStreamAsync(Stream, 0, 10_000)).Count);
+
+        // New entries take the lost versions and addresses, keyed sparsely: the lost keys in between must not be used.
+        var batch = Enumerable.Range(0, 40).Select(i => TestStore.Event(data: $"{{\"new\":{i}}}")).ToArray();
+        Assert.Equal(AppendStatus.Appended, (await t.AppendAsync(Stream, ExpectedVersion.Exact(count), batch)).Status);
+        count += 40;
+        await AssertEveryStartReadsAsync(t, count);
+        var tail = await t.ReadStreamAsync(Stream, count - 40, 40);
+        Assert.All(tail, e => Assert.True(e.GetProperty("data").TryGetProperty("new", out _)));
+
+        // A lost event's message id is free again.
+        Assert.Equal(AppendStatus.Appended, (await t.AppendAsync(Stream, ExpectedVersion.Any, TestStore.Event(messageId: "lost-3"))).Status);
+        count++;
+
+        // The floor under which keys are trusted survives a restart.
+        await t.ReopenAsync();
         await AssertEveryStartReadsAsync(t, count);
     }
 
@@ -139,7 +181,8 @@ public sealed class SparseIndexTests
     // Layout of version 2: magic, covered, events, entries, last id (16), hash, epoch (4), two tokens (16 each),
     // taken-at, index upper bound, then the tables; an XxHash64 of everything before it closes the file.
     private const int CoveredOffset = 8;
-    private const int UpperOffset = 8 + 8 + 8 + 8 + 16 + 8 + 4 + 16 + 16 + 8;
+    private const int TokensOffset = 8 + 8 + 8 + 8 + 16 + 8 + 4;
+    private const int UpperOffset = TokensOffset + 16 + 16 + 8;
 
     private static (long Covered, long Upper) ReadAddresses(string path)
     {
@@ -153,13 +196,6 @@ public sealed class SparseIndexTests
         var v1 = body.Take(UpperOffset).Concat(body.Skip(UpperOffset + 8)).ToArray();
         BinaryPrimitives.WriteUInt64LittleEndian(v1, 0x3150414E53464645UL);
         return v1;
-    });
-
-    private static void RewriteIndexUpperAddress(string path, Func<long, long> change) => RewriteBody(path, body =>
-    {
-        long upper = BinaryPrimitives.ReadInt64LittleEndian(body.AsSpan(UpperOffset));
-        BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(UpperOffset), change(upper));
-        return body;
     });
 
     /// <summary>Rewrites the snapshot's body (everything before its closing hash) and seals it with a new hash.</summary>

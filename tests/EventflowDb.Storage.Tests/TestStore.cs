@@ -47,10 +47,11 @@ internal sealed class TestStore : IAsyncDisposable
         return Configure is null ? options : Configure(options);
     }
 
-    public async Task OpenAsync()
+    /// <param name="repair">Open with <see cref="StoreOptions.Repair"/> (<c>--repair</c>).</param>
+    public async Task OpenAsync(bool repair = false)
     {
         Log.Clear();
-        Store = await FasterEventStore.OpenAsync(CurrentOptions(), Log.Logger);
+        Store = await FasterEventStore.OpenAsync(CurrentOptions() with { Repair = repair }, Log.Logger);
     }
 
     public async Task ReopenAsync()
@@ -67,7 +68,8 @@ internal sealed class TestStore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Store.DisposeAsync();
+        await Store.DisposeAsync(); // after a refused open: the earlier store, already closed
+
         TryDelete(Directory);
     }
 
@@ -77,6 +79,53 @@ internal sealed class TestStore : IAsyncDisposable
         public LogCollector Log { get; } = new();
 
         public Task<FasterEventStore> OpenAsync() => FasterEventStore.OpenAsync(configure(Options(directory)), Log.Logger);
+    }
+
+    /// <summary>
+    /// Closes the store as a crash would leave it: the files as they were before the close (copied while the store is
+    /// open, state files first and the append-only log last), so no final commit or checkpoint reaches them.
+    /// </summary>
+    public async Task CrashAsync()
+    {
+        string copy = Directory + "-crash";
+        CopyDirectory(Directory, copy, skip: "log");
+        CopyDirectory(Path.Combine(Directory, "log"), Path.Combine(copy, "log"), skip: null);
+        await Store.DisposeAsync();
+        System.IO.Directory.Delete(Directory, recursive: true);
+        System.IO.Directory.Move(copy, Directory);
+    }
+
+    /// <summary><see cref="CrashAsync"/>, then opens the store again.</summary>
+    public async Task CrashAndReopenAsync()
+    {
+        await CrashAsync();
+        await OpenAsync();
+    }
+
+    public static void CopyDirectory(string from, string to, string? skip)
+    {
+        System.IO.Directory.CreateDirectory(to);
+        foreach (var file in System.IO.Directory.GetFiles(from))
+        {
+            try
+            {
+                using var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var target = new FileStream(Path.Combine(to, Path.GetFileName(file)), FileMode.Create);
+                source.CopyTo(target);
+            }
+            catch (FileNotFoundException)
+            {
+            }
+        }
+
+        foreach (var directory in System.IO.Directory.GetDirectories(from))
+        {
+            string name = Path.GetFileName(directory);
+            if (name != skip)
+            {
+                CopyDirectory(directory, Path.Combine(to, name), skip: null);
+            }
+        }
     }
 
     public static void TryDelete(string directory)

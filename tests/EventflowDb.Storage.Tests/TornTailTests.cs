@@ -17,8 +17,7 @@ public sealed class TornTailTests
         var beforeLast = t.Store.Checksum;
         await t.AppendAsync("s-last", ExpectedVersion.Any, TestStore.Event(data: $"{{\"last\":\"{new string('q', 100)}\"}}", messageId: "m-last"));
         long end = t.Store.AppliedEnd;
-        t.Store.SkipFinalCheckpoint = true;
-        await t.Store.DisposeAsync();
+        await t.CrashAsync();
         return (t, end, beforeLast);
     }
 
@@ -39,8 +38,7 @@ public sealed class TornTailTests
         var added = await t.AppendAsync("after", ExpectedVersion.NoStream, TestStore.Event(messageId: "after-1"), TestStore.Event());
         Assert.Equal(AppendStatus.Appended, added.Status);
         var checksum = t.Store.Checksum;
-        t.Store.SkipFinalCheckpoint = true;
-        await t.ReopenAsync();
+        await t.CrashAndReopenAsync();
         Assert.Null(t.Store.LastRecovery.TailProblem);
         Assert.Equal(checksum, t.Store.Checksum);
         Assert.Equal(expectedEvents + 2, t.Store.EventCount);
@@ -50,8 +48,11 @@ public sealed class TornTailTests
         Assert.Equal(expectedEvents + 2, t.Store.EventCount);
     }
 
+    private static void AssertCutLogged(TestStore t)
+        => Assert.Contains(t.Log.Messages(LogEventLevel.Warning), m => m.Contains("cut a torn tail", StringComparison.Ordinal) && m.Contains(t.LogSegment(), StringComparison.Ordinal));
+
     [Fact]
-    public async Task Garbage_appended_to_the_end_of_the_segment_file_is_ignored_and_reported()
+    public async Task Garbage_appended_to_the_end_of_the_segment_file_is_cut_and_reported()
     {
         var (t, _, _) = await WriteAndCloseAsync(prefill: false);
         await using var _t = t;
@@ -65,57 +66,82 @@ public sealed class TornTailTests
         await t.OpenAsync();
         Assert.NotNull(t.Store.LastRecovery.TailProblem);
         Assert.True(t.Store.LastRecovery.IgnoredBytes > 0);
-        Assert.Contains(t.Log.Messages(LogEventLevel.Warning), m => m.Contains("torn or corrupt", StringComparison.Ordinal));
+        AssertCutLogged(t);
         await AssertRepairedAndUsableAsync(t, 21);
     }
 
     [Fact]
-    public async Task Garbage_right_after_the_last_record_is_ignored_and_reported()
+    public async Task Garbage_right_after_the_last_record_is_cut_and_reported()
     {
         var (t, end, _) = await WriteAndCloseAsync();
         await using var _t = t;
 
         // Past the last entry lies FasterLog's closing commit record; write a plausible-looking record after that too.
-        Patch(t.LogSegment(), end, [0x40, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        Patch(t.LogSegment(), end + 64, [0x40, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
         await t.OpenAsync();
-        Assert.Contains("at address", t.Store.LastRecovery.TailProblem, StringComparison.Ordinal);
-        Assert.Contains(t.Log.Messages(LogEventLevel.Warning), m => m.Contains("torn or corrupt", StringComparison.Ordinal));
+        Assert.NotNull(t.Store.LastRecovery.TailProblem);
+        AssertCutLogged(t);
         await AssertRepairedAndUsableAsync(t, 21);
     }
 
-    [Fact]
-    public async Task Bytes_overwritten_inside_the_last_entry_drop_that_entry_only()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_last_entry_written_only_in_part_is_a_torn_tail_and_cut(bool tornLength)
     {
         var (t, end, beforeLast) = await WriteAndCloseAsync();
         await using var _t = t;
-        Patch(t.LogSegment(), end - 40, [(byte)'X', (byte)'Y', (byte)'Z']);
+
+        // The crash interrupted the last write: the entry's second half and its commit record never reached the disk.
+        long start = StartOfLast(t, end);
+        long half = start + ((end - start) / 2);
+        Patch(t.LogSegment(), half, new byte[PageEnd(end) - half]);
+        if (tornLength)
+        {
+            Patch(t.LogSegment(), start, [0xFF, 0xFF, 0x7F, 0x00]);
+        }
+
         await t.OpenAsync();
-        Assert.Contains("checksum mismatch", t.Store.LastRecovery.TailProblem, StringComparison.Ordinal);
-        Assert.True(t.Store.LastRecovery.IgnoredBytes > 0);
-        Assert.Contains(t.Log.Messages(LogEventLevel.Warning), m => m.Contains("torn or corrupt", StringComparison.Ordinal));
+        Assert.Contains(tornLength ? "does not fit" : "checksum mismatch", t.Store.LastRecovery.TailProblem!, StringComparison.Ordinal);
+        AssertCutLogged(t);
         Assert.Equal(beforeLast, t.Store.Checksum);
         Assert.Empty(await t.ReadStreamAsync("s-last"));
-        Assert.Equal(3, t.Store.StreamCount);
 
-        // The dropped event's message id is free again.
+        // The lost event's message id is free again.
         Assert.Equal(AppendStatus.Appended, (await t.AppendAsync("s-last", ExpectedVersion.NoStream, TestStore.Event(messageId: "m-last"))).Status);
         await AssertRepairedAndUsableAsync(t, 21);
     }
 
     [Fact]
-    public async Task A_torn_entry_length_header_ends_the_log_there()
+    public async Task A_damaged_entry_followed_by_its_commit_record_refuses_to_open_until_repaired()
     {
         var (t, end, beforeLast) = await WriteAndCloseAsync();
         await using var _t = t;
 
+        // The commit record after the entry survived, so the entry was acknowledged: this is damage, not a torn write.
         long start = StartOfLast(t, end);
-        Patch(t.LogSegment(), start, [0xFF, 0xFF, 0x7F, 0x00]);
+        Patch(t.LogSegment(), end - 40, [(byte)'X', (byte)'Y', (byte)'Z']);
+        var damaged = File.ReadAllBytes(t.LogSegment());
 
-        await t.OpenAsync();
-        Assert.Contains("does not fit", t.Store.LastRecovery.TailProblem!, StringComparison.Ordinal);
+        var refused = await Assert.ThrowsAsync<StoreDamagedException>(() => t.OpenAsync());
+        Assert.Equal(t.LogSegment(), refused.Path);
+        Assert.Equal(start, refused.Offset);
+        Assert.Contains("checksum mismatch", refused.Reason, StringComparison.Ordinal);
+        Assert.Contains(t.Log.Messages(LogEventLevel.Error), m => m.Contains(t.LogSegment(), StringComparison.Ordinal) && m.Contains($"offset {start}", StringComparison.Ordinal));
+        Assert.Equal(damaged, File.ReadAllBytes(t.LogSegment()));
+
+        await t.OpenAsync(repair: true);
+        var report = t.Store.LastRecovery;
+        Assert.Equal(1, report.EventsLostByRepair);
+        Assert.NotNull(report.DamagedFilesDirectory);
+        Assert.StartsWith(Path.Combine(t.Directory, "damaged-"), report.DamagedFilesDirectory, StringComparison.Ordinal);
+        Assert.Equal(damaged, File.ReadAllBytes(Path.Combine(report.DamagedFilesDirectory, "events.log.0")));
+        Assert.Contains(t.Log.Messages(LogEventLevel.Error), m => m.Contains("1 events", StringComparison.Ordinal));
         Assert.Equal(beforeLast, t.Store.Checksum);
         await AssertRepairedAndUsableAsync(t, 20);
     }
+
+    private static long PageEnd(long address) => (address | 0xFFFF) + 1;
 
     private static long StartOfLast(TestStore t, long end)
     {

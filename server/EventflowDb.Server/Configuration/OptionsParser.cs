@@ -12,7 +12,8 @@ namespace EventflowDb.Server.Configuration;
 /// </summary>
 internal static class OptionsParser
 {
-    private sealed record Setting(string Flag, string Env, string Default, string Help);
+    /// <param name="Switch">A yes/no flag that may be given bare (<c>--repair</c> means <c>--repair yes</c>).</param>
+    private sealed record Setting(string Flag, string Env, string Default, string Help, bool Switch = false);
 
     private static readonly Setting[] Settings =
     [
@@ -24,6 +25,7 @@ internal static class OptionsParser
         new("checkpoint-interval", "CHECKPOINT_INTERVAL", "5", "Seconds between index checkpoints while writes go on (bounds restart replay and the *EST counters' age)."),
         new("fsync", "FSYNC", "always", "always: acknowledge an ADD once it is on disk (fsync). every-ms=N: acknowledge at once and fsync at least every N ms; a crash may lose the last N ms of ADDs."),
         new("direct-io", "DIRECT_IO", "yes", "yes: write the log with direct synchronous I/O where the file system allows it (less CPU per write). no: write through the page cache."),
+        new("repair", "REPAIR", "no", "yes: start even if the event log is damaged: copy the damaged files to <data>/damaged-<UTC time>/, cut the log at the damage and log the events lost. Without it a damaged store refuses to start (exit status 3).", Switch: true),
         new("default-page", "DEFAULT_PAGE", "1000", "Events returned by GET/GETALL when limit is 0 or missing."),
         new("max-page", "MAX_PAGE", "10000", "Most events returned in one reply; larger limits are clamped."),
         new("max-bulk-bytes", "MAX_BULK_BYTES", "67108864", "Largest RESP bulk string accepted; a larger one is a protocol error."),
@@ -61,10 +63,16 @@ internal static class OptionsParser
                 name = name[..eq];
             }
 
-            if (Array.Find(Settings, s => s.Flag == name) is null)
+            var setting = Array.Find(Settings, s => s.Flag == name);
+            if (setting is null)
             {
                 message = $"Unknown flag '--{name}'. See --help.";
                 return null;
+            }
+
+            if (value is null && setting.Switch)
+            {
+                value = i + 1 < args.Length && IsYesNo(args[i + 1]) ? args[++i] : "yes";
             }
 
             if (value is null)
@@ -107,6 +115,7 @@ internal static class OptionsParser
                 CheckpointInterval = TimeSpan.FromSeconds(ParseInt(Get("checkpoint-interval"), "checkpoint-interval", 1, 86_400)),
                 FlushInterval = ParseFsync(Get("fsync")),
                 DirectIo = ParseYesNo(Get("direct-io"), "direct-io"),
+                Repair = ParseYesNo(Get("repair"), "repair"),
                 DefaultPage = ParseInt(Get("default-page"), "default-page", 1, 1_000_000),
                 MaxPage = ParseInt(Get("max-page"), "max-page", 1, 1_000_000),
                 MaxBulkBytes = ParseInt(Get("max-bulk-bytes"), "max-bulk-bytes", 1024, 512 * 1024 * 1024),
@@ -139,6 +148,8 @@ internal static class OptionsParser
             ? TimeSpan.FromMilliseconds(ParseInt(text[EveryMs.Length..], "fsync every-ms", 1, 60_000))
             : throw new FormatException($"fsync: '{text}' must be always or every-ms=N");
     }
+
+    private static bool IsYesNo(string text) => text.ToUpperInvariant() is "YES" or "TRUE" or "1" or "NO" or "FALSE" or "0";
 
     private static bool ParseYesNo(string text, string name) => text.ToUpperInvariant() switch
     {

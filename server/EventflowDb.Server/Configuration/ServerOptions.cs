@@ -25,6 +25,9 @@ internal sealed class ServerOptions
     /// <summary>Write the log with direct synchronous I/O where the file system allows it.</summary>
     public bool DirectIo { get; init; } = true;
 
+    /// <summary>Start on a damaged store: copy the damaged files aside and cut the log at the damage (<c>--repair</c>).</summary>
+    public bool Repair { get; init; }
+
     public int DefaultPage { get; init; } = 1000;
 
     public int MaxPage { get; init; } = 10_000;

@@ -275,7 +275,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the server again on the same port and data directory (stopping it gracefully first if it still runs).</summary>
-    public async Task RestartAsync()
+    /// <param name="onceArgs">Extra arguments for this run only (e.g. --repair).</param>
+    public async Task RestartAsync(params string[] onceArgs)
     {
         if (IsRunning)
         {
@@ -286,7 +287,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             }
         }
 
-        await RunAsync();
+        await RunAsync(onceArgs);
     }
 
     /// <summary>A StackExchange.Redis multiplexer connected to this server (with its password).</summary>
@@ -437,7 +438,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return all;
     }
 
-    private async Task RunAsync()
+    private async Task RunAsync(IReadOnlyList<string>? onceArgs = null)
     {
         _runs++;
         AppendOutput($"--- run {_runs}: port {Port}, data {DataDirectory} ---");
@@ -463,6 +464,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         args.AddRange(_settings.ExtraArgs);
+        args.AddRange(onceArgs ?? []);
         _process?.Dispose();
         var process = CreateProcess(args, environment, DataDirectory);
         process.OutputDataReceived += (_, e) => AppendOutput(e.Data);
@@ -483,7 +485,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             if (process.HasExited)
             {
                 await process.WaitForExitAsync();
-                throw new ServerStartException($"server exited with code {process.ExitCode} before answering PING; output:\n{Output}");
+                throw new ServerStartException($"server exited with code {process.ExitCode} before answering PING; output:\n{Output}", process.ExitCode);
             }
 
             try
@@ -603,7 +605,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
 }
 
 /// <summary>The server did not come up.</summary>
-public sealed class ServerStartException(string message) : Exception(message);
+public sealed class ServerStartException(string message, int? exitCode = null) : Exception(message)
+{
+    /// <summary>The server's exit status when it exited instead of answering, else null.</summary>
+    public int? ExitCode { get; } = exitCode;
+}
 
 /// <summary>Outcome of one redis-cli run.</summary>
 public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
