@@ -38,7 +38,20 @@ public class OptionsParserTests
         Assert.Equal(50, options.MaxPage);
     }
 
+    [Fact]
+    public void Repair_is_off_by_default_and_a_bare_flag_turns_it_on()
+    {
+        Assert.False(Parse([]).Repair);
+        Assert.True(Parse(["--repair"]).Repair);
+        Assert.True(Parse(["--repair", "--port", "7000"]).Repair);
+        Assert.Equal(7000, Parse(["--repair", "--port", "7000"]).Port);
+        Assert.False(Parse(["--repair", "no"]).Repair);
+        Assert.True(Parse(["--repair=yes"]).Repair);
+        Assert.True(Parse([], new Dictionary<string, string> { ["REPAIR"] = "yes" }).Repair);
+    }
+
     [Theory]
+    [InlineData("--repair", "maybe")]
     [InlineData("--port", "70000")]
     [InlineData("--port", "abc")]
     [InlineData("--bind", "not-an-ip")]
