@@ -1,93 +1,91 @@
 namespace EventflowDb.Server.Commands;
 
-/// <summary>Redis glob matching: * ? [abc] [^a-z] and backslash escapes (CONFIG GET, PSUBSCRIBE).</summary>
+/// <summary>
+/// Redis glob matching: * ? [abc] [^a-z] and backslash escapes (CONFIG GET, PSUBSCRIBE), in time linear in
+/// pattern × text. A mismatch goes back only to the last star seen and lets it take one more character: a later
+/// star can absorb whatever an earlier one would have, so no other choice needs revisiting (the recursive matcher
+/// this replaces was exponential on patterns like <c>*a*a*a…*b</c>, as in Redis CVE-2022-36021).
+/// </summary>
 internal static class GlobPattern
 {
     public static bool IsMatch(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text, bool ignoreCase = false)
     {
-        while (pattern.Length > 0)
+        int p = 0;
+        int t = 0;
+        int starPattern = -1;
+        int starText = 0;
+        while (t < text.Length)
         {
-            switch (pattern[0])
+            if (p < pattern.Length && pattern[p] == '*')
             {
-                case '*':
-                    while (pattern.Length > 1 && pattern[1] == '*')
-                    {
-                        pattern = pattern[1..];
-                    }
-
-                    if (pattern.Length == 1)
-                    {
-                        return true;
-                    }
-
-                    for (int i = 0; i <= text.Length; i++)
-                    {
-                        if (IsMatch(pattern[1..], text[i..], ignoreCase))
-                        {
-                            return true;
-                        }
-                    }
-
-                    return false;
-                case '?':
-                    if (text.Length == 0)
-                    {
-                        return false;
-                    }
-
-                    break;
-                case '[':
-                    if (text.Length == 0 || !MatchClass(ref pattern, text[0], ignoreCase))
-                    {
-                        return false;
-                    }
-
-                    break;
-                case '\\' when pattern.Length > 1:
-                    pattern = pattern[1..];
-                    if (text.Length == 0 || !Same(pattern[0], text[0], ignoreCase))
-                    {
-                        return false;
-                    }
-
-                    break;
-                default:
-                    if (text.Length == 0 || !Same(pattern[0], text[0], ignoreCase))
-                    {
-                        return false;
-                    }
-
-                    break;
+                starPattern = p++;
+                starText = t;
+                continue;
             }
 
-            pattern = pattern[1..];
-            text = text[1..];
+            if (p < pattern.Length && MatchOne(pattern, p, text[t], ignoreCase, out int next))
+            {
+                p = next;
+                t++;
+                continue;
+            }
+
+            if (starPattern < 0)
+            {
+                return false;
+            }
+
+            p = starPattern + 1;
+            t = ++starText;
         }
 
-        return text.Length == 0;
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+
+        return p == pattern.Length;
     }
 
-    /// <summary>Matches one character against a [class]; leaves <paramref name="pattern"/> on the closing bracket.</summary>
-    private static bool MatchClass(ref ReadOnlySpan<char> pattern, char c, bool ignoreCase)
+    /// <summary>Matches the single-character token at <paramref name="p"/> (not a star); <paramref name="next"/> is the token after it.</summary>
+    private static bool MatchOne(ReadOnlySpan<char> pattern, int p, char c, bool ignoreCase, out int next)
     {
-        pattern = pattern[1..];
-        bool negate = pattern.Length > 0 && pattern[0] == '^';
+        switch (pattern[p])
+        {
+            case '?':
+                next = p + 1;
+                return true;
+            case '[':
+                return MatchClass(pattern, p + 1, c, ignoreCase, out next);
+            case '\\' when p + 1 < pattern.Length:
+                next = p + 2;
+                return Same(pattern[p + 1], c, ignoreCase);
+            default:
+                next = p + 1;
+                return Same(pattern[p], c, ignoreCase);
+        }
+    }
+
+    /// <summary>Matches one character against the [class] whose body starts at <paramref name="p"/>; <paramref name="next"/> is past its closing bracket.</summary>
+    private static bool MatchClass(ReadOnlySpan<char> pattern, int p, char c, bool ignoreCase, out int next)
+    {
+        bool negate = p < pattern.Length && pattern[p] == '^';
         if (negate)
         {
-            pattern = pattern[1..];
+            p++;
         }
 
         bool matched = false;
-        while (pattern.Length > 0 && pattern[0] != ']')
+        while (p < pattern.Length && pattern[p] != ']')
         {
-            if (pattern[0] == '\\' && pattern.Length > 1)
+            if (pattern[p] == '\\' && p + 1 < pattern.Length)
             {
-                pattern = pattern[1..];
-                matched |= Same(pattern[0], c, ignoreCase);
+                p++;
+                matched |= Same(pattern[p], c, ignoreCase);
             }
-            else if (pattern.Length > 2 && pattern[1] == '-' && pattern[2] != ']')
+            else if (p + 2 < pattern.Length && pattern[p + 1] == '-' && pattern[p + 2] != ']')
             {
-                char low = pattern[0], high = pattern[2];
+                char low = pattern[p], high = pattern[p + 2];
                 if (low > high)
                 {
                     (low, high) = (high, low);
@@ -95,22 +93,18 @@ internal static class GlobPattern
 
                 char x = ignoreCase ? char.ToLowerInvariant(c) : c;
                 matched |= (x >= low && x <= high) || (c >= low && c <= high);
-                pattern = pattern[2..];
+                p += 2;
             }
             else
             {
-                matched |= Same(pattern[0], c, ignoreCase);
+                matched |= Same(pattern[p], c, ignoreCase);
             }
 
-            pattern = pattern[1..];
+            p++;
         }
 
-        if (pattern.Length == 0)
-        {
-            // Unterminated class: Redis treats the end of the pattern as the end of the class.
-            pattern = "]".AsSpan();
-        }
-
+        // An unterminated class ends with the pattern, as in Redis.
+        next = Math.Min(p + 1, pattern.Length);
         return matched != negate;
     }
 
