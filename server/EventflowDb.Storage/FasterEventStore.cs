@@ -31,6 +31,7 @@ public sealed class FasterEventStore : IEventStore
     private readonly AppendWriter _writer;
     private readonly IndexCheckpoint _checkpoint;
     private readonly SegmentPrefiller _prefiller;
+    private readonly DeviceMonitor _monitor;
     private readonly ConcurrentBag<LogRecordScanner> _scanners = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task _committerTask = Task.CompletedTask;
@@ -42,8 +43,9 @@ public sealed class FasterEventStore : IEventStore
     [ThreadStatic]
     private static ByteBuffer? t_summary;
 
-    private FasterEventStore(StoreOptions options, ILogger logger, string directory, LogLayout layout, LogFileReader files, FasterLog log, IDevice logDevice, DeviceLogCommitCheckpointManager commitManager, EventIndex index, CommittedState state, uint epoch, SegmentPrefiller prefiller, RecoveryReport recovery)
+    private FasterEventStore(StoreOptions options, ILogger logger, string directory, LogLayout layout, LogFileReader files, FasterLog log, IDevice logDevice, DeviceLogCommitCheckpointManager commitManager, EventIndex index, CommittedState state, uint epoch, SegmentPrefiller prefiller, RecoveryReport recovery, DeviceMonitor monitor)
     {
+        _monitor = monitor;
         _options = options;
         _logger = logger;
         _directory = directory;
@@ -57,9 +59,9 @@ public sealed class FasterEventStore : IEventStore
         _prefiller = prefiller;
         LastRecovery = recovery;
         _events = new LogEventReader(files, layout);
-        _committer = new Committer(log, state, logger, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
-        _writer = new AppendWriter(log, index, state, _committer, _events, layout, epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, logger);
-        _checkpoint = new IndexCheckpoint(state, index, Path.Combine(directory, SnapshotFileName), epoch, recovery.FromSnapshot ? recovery.IndexToken : Guid.Empty, options, () => log.TailAddress, logger);
+        _committer = new Committer(log, state, logger, monitor, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
+        _writer = new AppendWriter(log, index, state, _committer, _events, layout, epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, monitor, logger);
+        _checkpoint = new IndexCheckpoint(state, index, Path.Combine(directory, SnapshotFileName), epoch, recovery.FromSnapshot ? recovery.IndexToken : Guid.Empty, options, () => log.TailAddress, monitor, logger);
         if (options.PrefillLogSegments)
         {
             _committer.BatchApplied += _ => _prefiller.EnsureAhead(_log.TailAddress);
@@ -85,6 +87,9 @@ public sealed class FasterEventStore : IEventStore
     public StoreChecksum Checksum => _state.Checksum;
 
     /// <inheritdoc />
+    public string? ReadOnlyReason => _monitor.ReadOnlyReason;
+
+    /// <inheritdoc />
     public long SizeOnDisk
     {
         get
@@ -105,7 +110,7 @@ public sealed class FasterEventStore : IEventStore
     internal long CommitCount => _committer.CommitCount;
 
     /// <summary>True when the log is written with direct I/O (<see cref="DirectLogDevice"/>), false on FASTER's buffered device.</summary>
-    internal bool DirectIo => _logDevice is DirectLogDevice;
+    internal bool DirectIo => ForwardingDevice.Unwrap(_logDevice) is DirectLogDevice;
 
     /// <summary>End address of the last committed entry.</summary>
     internal long AppliedEnd => _state.AppliedEnd;
@@ -136,6 +141,7 @@ public sealed class FasterEventStore : IEventStore
         Directory.CreateDirectory(logDirectory);
         DeleteLeftovers(directory, logDirectory);
         logger.Information("Opening event store in {Directory}", directory);
+        var monitor = new DeviceMonitor(logger);
 
         string logBase = Path.Combine(logDirectory, LogFileName);
         string metaPath = Path.Combine(directory, MetaFileName);
@@ -159,7 +165,7 @@ public sealed class FasterEventStore : IEventStore
 
         var snapshot = TryLoadSnapshot(Path.Combine(directory, SnapshotFileName), files, layout, logger);
         uint validationEpoch = lastEpoch is { } e ? e + 1 : uint.MaxValue;
-        var (index, state, report) = await RecoverIndexAndStateAsync(options, logger, indexDirectory, files, layout, snapshot, validationEpoch, cancellationToken).ConfigureAwait(false);
+        var (index, state, report) = await RecoverIndexAndStateAsync(options, logger, indexDirectory, files, layout, snapshot, validationEpoch, monitor, cancellationToken).ConfigureAwait(false);
         if (report.FromSnapshot && report.Tail < snapshot!.IndexUpperAddress)
         {
             // The index checkpoint may hold keys of entries the log no longer has (lost in a crash, or cut as damaged).
@@ -170,7 +176,7 @@ public sealed class FasterEventStore : IEventStore
                 report.Tail,
                 snapshot.IndexUpperAddress);
             index.Dispose();
-            (index, state, report) = await RecoverIndexAndStateAsync(options, logger, indexDirectory, files, layout, snapshot: null, validationEpoch, cancellationToken).ConfigureAwait(false);
+            (index, state, report) = await RecoverIndexAndStateAsync(options, logger, indexDirectory, files, layout, snapshot: null, validationEpoch, monitor, cancellationToken).ConfigureAwait(false);
         }
 
         // A new epoch, durable before anything is written, above every epoch that may be on disk.
@@ -184,7 +190,7 @@ public sealed class FasterEventStore : IEventStore
             new DefaultCheckpointNamingScheme(logDirectory),
             removeOutdated: true,
             fastCommitThrottleFreq: 1000);
-        var logDevice = DirectLogDevice.Create(logBase, options.DirectIo, out bool directIo);
+        var logDevice = EventLogDevice.Create(logBase, options, monitor, out bool directIo);
         if (options.DirectIo && !directIo)
         {
             logger.Information("Direct I/O is not available for {Directory}; the log is written through the page cache", logDirectory);
@@ -202,7 +208,7 @@ public sealed class FasterEventStore : IEventStore
         });
         await PositionLogAsync(log, commitManager, files, layout, report, cancellationToken).ConfigureAwait(false);
 
-        var store = new FasterEventStore(options, logger, directory, layout, files, log, logDevice, commitManager, index, state, epoch, prefiller, report);
+        var store = new FasterEventStore(options, logger, directory, layout, files, log, logDevice, commitManager, index, state, epoch, prefiller, report, monitor);
         store.Start();
         if (report.ReplayedEntries > 0 || report.TailProblem is not null)
         {
@@ -228,6 +234,11 @@ public sealed class FasterEventStore : IEventStore
     public ValueTask<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_monitor.ReadOnlyReason is { } reason)
+        {
+            return ValueTask.FromException<AppendResult>(new StoreReadOnlyException(reason));
+        }
+
         return _writer.SubmitAsync(request, cancellationToken);
     }
 
@@ -494,12 +505,12 @@ public sealed class FasterEventStore : IEventStore
     }
 
     /// <summary>Recovers the index checkpoint the snapshot names (or starts an empty index without one) and replays the log after it.</summary>
-    private static async Task<(EventIndex Index, CommittedState State, RecoveryReport Report)> RecoverIndexAndStateAsync(StoreOptions options, ILogger logger, string indexDirectory, LogFileReader files, LogLayout layout, StoreSnapshot? snapshot, uint validationEpoch, CancellationToken cancellationToken)
+    private static async Task<(EventIndex Index, CommittedState State, RecoveryReport Report)> RecoverIndexAndStateAsync(StoreOptions options, ILogger logger, string indexDirectory, LogFileReader files, LogLayout layout, StoreSnapshot? snapshot, uint validationEpoch, DeviceMonitor monitor, CancellationToken cancellationToken)
     {
         EventIndex? index = null;
         if (snapshot is not null)
         {
-            index = new EventIndex(indexDirectory, options);
+            index = new EventIndex(indexDirectory, options, monitor);
             try
             {
                 await index.RecoverAsync(snapshot.IndexToken, snapshot.LogToken, cancellationToken).ConfigureAwait(false);
@@ -521,7 +532,7 @@ public sealed class FasterEventStore : IEventStore
                 Directory.Delete(indexDirectory, recursive: true);
             }
 
-            index = new EventIndex(indexDirectory, options);
+            index = new EventIndex(indexDirectory, options, monitor);
         }
 
         var state = new CommittedState(new StreamTable(), new SparseIdIndex());
