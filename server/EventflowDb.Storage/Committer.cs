@@ -148,7 +148,11 @@ internal sealed class Committer
         catch (Exception ex)
         {
             // The device usually said what failed (ENOSPC, EIO, which segment); else the commit's own error is the reason.
-            _logger.Warning(ex, "Log commit failed at applied address {Address}", _state.AppliedEnd);
+            if (ex is not StoreReadOnlyException)
+            {
+                _logger.Warning(ex, "Log commit failed at applied address {Address}", _state.AppliedEnd);
+            }
+
             _monitor.EnterReadOnly($"the event log commit failed ({ex.Message})");
             Interlocked.CompareExchange(ref _fault, ex, null);
             ApplyDurable();
