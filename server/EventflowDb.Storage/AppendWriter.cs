@@ -25,6 +25,7 @@ internal sealed class AppendWriter
     private readonly LogEventReader _events;
     private readonly uint _epoch;
     private readonly Serilog.ILogger _logger;
+    private readonly DeviceMonitor _monitor;
     private readonly int _maxEntryBytes;
     private readonly LogLayout _layout;
     private readonly bool _acknowledgeBeforeCommit;
@@ -42,8 +43,9 @@ internal sealed class AppendWriter
     private bool _closed;
     private int _draining;
 
-    public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, LogLayout layout, uint epoch, int maxEntryBytes, bool acknowledgeBeforeCommit, Serilog.ILogger logger)
+    public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, LogLayout layout, uint epoch, int maxEntryBytes, bool acknowledgeBeforeCommit, DeviceMonitor monitor, Serilog.ILogger logger)
     {
+        _monitor = monitor;
         _layout = layout;
         _logger = logger;
         _log = log;
@@ -155,13 +157,25 @@ internal sealed class AppendWriter
                 return;
             }
 
-            if (_committer.Fault is { } fault)
+            if (ReadOnlyError() is { } readOnly)
             {
-                operation.TrySetException(new InvalidOperationException("The store failed to commit and accepts no more appends.", fault));
+                operation.TrySetException(readOnly);
                 return;
             }
 
-            var checkedAppend = Check(request, out var answered);
+            CheckedAppend? checkedAppend;
+            ValueTask<AppendResult> answered;
+            try
+            {
+                checkedAppend = Check(request, out answered);
+            }
+            catch (IOException ex)
+            {
+                // A failed index read (the idempotency check): nothing was written, so only this append fails.
+                operation.TrySetException(new IOException($"The append was not stored: {ex.Message}", ex));
+                return;
+            }
+
             if (checkedAppend is not { } append)
             {
                 Forward(answered, operation);
@@ -214,12 +228,25 @@ internal sealed class AppendWriter
         }
     }
 
-    /// <summary>Past the checks the writer's view may no longer match the log: stop taking appends.</summary>
-    private Exception Fail(AppendRequest request, Exception ex)
+    /// <summary>Past the checks the writer's view may no longer match the log: the store goes read-only.</summary>
+    private StoreReadOnlyException Fail(AppendRequest request, Exception ex)
     {
-        _logger.Error(ex, "Append to stream {Stream} failed; the store accepts no more appends", request.Stream);
-        _committer.SetFault(ex);
-        return ex;
+        _logger.Error(ex, "Append to stream {Stream} failed after its checks", request.Stream);
+        _monitor.EnterReadOnly($"an append failed after its checks ({ex.Message})");
+        var readOnly = new StoreReadOnlyException(_monitor.ReadOnlyReason!, ex);
+        _committer.SetFault(readOnly);
+        return readOnly;
+    }
+
+    /// <summary>Null while appends are accepted; else the error every append gets.</summary>
+    private StoreReadOnlyException? ReadOnlyError()
+    {
+        if (_monitor.ReadOnlyReason is { } reason)
+        {
+            return new StoreReadOnlyException(reason);
+        }
+
+        return _committer.Fault is { } fault ? new StoreReadOnlyException(fault.Message, fault) : null;
     }
 
     /// <summary>Idempotency and expected-version checks; null with <paramref name="answered"/> set when the append is answered without writing.</summary>
@@ -413,9 +440,9 @@ internal sealed class AppendWriter
         long last = locations.Max(l => l.Address);
         while (_state.AppliedEnd <= last)
         {
-            if (_committer.Fault is { } fault)
+            if (_committer.Fault is not null)
             {
-                throw new InvalidOperationException("The store failed to commit.", fault);
+                throw ReadOnlyError()!;
             }
 
             await _state.Notifier.WaitAsync(() => _state.AppliedEnd > last || _committer.Fault is not null, CancellationToken.None).ConfigureAwait(false);

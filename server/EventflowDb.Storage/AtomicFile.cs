@@ -6,10 +6,17 @@ internal static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        try
         {
+            using var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
             write(stream);
             stream.Flush(flushToDisk: true);
+        }
+        catch
+        {
+            // A failed write (disk full) leaves the old file in place; the partial one would only hold on to space.
+            File.Delete(temp);
+            throw;
         }
 
         File.Move(temp, path, overwrite: true);

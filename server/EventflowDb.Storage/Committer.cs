@@ -9,6 +9,9 @@ namespace EventflowDb.Storage;
 /// that covers everything enqueued so far, waits until it is durable past the last entry's end
 /// address, applies the covered entries to the committed state in log order and completes their
 /// appends. Appends that arrive meanwhile share the next commit.
+/// A failed commit (a failed log write makes FasterLog's commit fail, or never complete) puts the store into
+/// read-only mode: what is durable is still acknowledged, every other queued append fails with
+/// <see cref="StoreReadOnlyException"/>. Only the committer dequeues, so that failing and applying never race.
 /// In relaxed mode (a flush interval is set) the writer acknowledged appends already and the committer
 /// wakes on a timer instead: the covered entries are still applied (made readable) only once durable.
 /// </summary>
@@ -19,6 +22,7 @@ internal sealed class Committer
     private readonly FasterLog _log;
     private readonly CommittedState _state;
     private readonly ILogger _logger;
+    private readonly DeviceMonitor _monitor;
     private readonly ConcurrentQueue<PendingEntry> _queue = new();
     private readonly WakeSignal _signal = new();
     private readonly List<PendingEntry> _batch = [];
@@ -26,8 +30,9 @@ internal sealed class Committer
     private long _lastEnqueuedEnd;
     private Exception? _fault;
 
-    public Committer(FasterLog log, CommittedState state, ILogger logger, TimeSpan? flushInterval = null)
+    public Committer(FasterLog log, CommittedState state, ILogger logger, DeviceMonitor monitor, TimeSpan? flushInterval = null)
     {
+        _monitor = monitor;
         _flushInterval = flushInterval;
         _log = log;
         _state = state;
@@ -41,7 +46,7 @@ internal sealed class Committer
     /// <summary>Raised after each applied batch with the applied end address (segment prefill, metrics).</summary>
     public event Action<long>? BatchApplied;
 
-    /// <summary>Set once a commit failed; the store then rejects appends.</summary>
+    /// <summary>Set once a commit failed or the store went read-only; the store then rejects appends.</summary>
     public Exception? Fault => Volatile.Read(ref _fault);
 
     /// <summary>Number of FasterLog commits issued (tests, metrics).</summary>
@@ -64,36 +69,30 @@ internal sealed class Committer
     /// <summary>Finishes after committing what was added before this call.</summary>
     public void Complete() => _signal.Complete();
 
+    /// <summary>Stops committing; the committer fails what is queued (from any thread: it wakes the committer).</summary>
     public void SetFault(Exception exception)
     {
         Interlocked.CompareExchange(ref _fault, exception, null);
-        FailQueued(exception);
+        Signal();
     }
 
+    /// <summary>Commits until <see cref="Complete"/>; after a failure it keeps running, to fail what is still queued.</summary>
     public async Task RunAsync()
     {
-        try
+        if (_flushInterval is { } interval)
         {
-            if (_flushInterval is { } interval)
+            await RunTimedAsync(interval).ConfigureAwait(false);
+        }
+        else
+        {
+            while (!_signal.IsCompleted)
             {
-                await RunTimedAsync(interval).ConfigureAwait(false);
+                await _signal.WaitAsync().ConfigureAwait(false);
+                await CommitOnceAsync().ConfigureAwait(false);
             }
-            else
-            {
-                while (!_signal.IsCompleted)
-                {
-                    await _signal.WaitAsync().ConfigureAwait(false);
-                    await CommitOnceAsync().ConfigureAwait(false);
-                }
-            }
+        }
 
-            await CommitOnceAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            _logger.Error(ex, "Log commit failed at applied address {Address}; the store accepts no more appends", _state.AppliedEnd);
-            SetFault(ex);
-        }
+        await CommitOnceAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -130,11 +129,39 @@ internal sealed class Committer
 
     private async Task CommitOnceAsync()
     {
+        if (Fault is null && _monitor.ReadOnlyReason is { } reason)
+        {
+            // Read-only since the last commit (a failed index write, say): what is queued may never be durable.
+            Interlocked.CompareExchange(ref _fault, new StoreReadOnlyException(reason), null);
+        }
+
         if (Fault is not null)
         {
+            FailQueued();
             return;
         }
 
+        try
+        {
+            await CommitQueuedAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The device usually said what failed (ENOSPC, EIO, which segment); else the commit's own error is the reason.
+            if (ex is not StoreReadOnlyException)
+            {
+                _logger.Warning(ex, "Log commit failed at applied address {Address}", _state.AppliedEnd);
+            }
+
+            _monitor.EnterReadOnly($"the event log commit failed ({ex.Message})");
+            Interlocked.CompareExchange(ref _fault, ex, null);
+            ApplyDurable();
+            FailQueued();
+        }
+    }
+
+    private async Task CommitQueuedAsync()
+    {
         long target = Volatile.Read(ref _lastEnqueuedEnd);
         if (target <= _state.AppliedEnd)
         {
@@ -149,7 +176,20 @@ internal sealed class Committer
             {
                 // commitNum 0: wait on the address only. The default (-1) also waits for the newest commit number,
                 // which a commit filtered as redundant never persists, stalling the wait.
-                await _log.WaitForCommitAsync(target, commitNum: 0).AsTask().WaitAsync(CommitStallRetry).ConfigureAwait(false);
+                var commit = _log.WaitForCommitAsync(target, commitNum: 0);
+                if (!commit.IsCompletedSuccessfully)
+                {
+                    // A failed write may leave the commit waiting for ever: read-only mode ends the wait.
+                    var committed = commit.AsTask();
+                    await Task.WhenAny(committed, _monitor.ReadOnlyEntered).WaitAsync(CommitStallRetry).ConfigureAwait(false);
+                    if (!committed.IsCompleted)
+                    {
+                        throw new StoreReadOnlyException(_monitor.ReadOnlyReason!);
+                    }
+
+                    await committed.ConfigureAwait(false);
+                }
+
                 break;
             }
             catch (TimeoutException)
@@ -187,11 +227,25 @@ internal sealed class Committer
         BatchApplied?.Invoke(_state.AppliedEnd);
     }
 
-    private void FailQueued(Exception exception)
+    /// <summary>Acknowledges the queued entries that are durable after all (a commit failed after an earlier one landed).</summary>
+    private void ApplyDurable()
     {
+        try
+        {
+            Apply(_log.CommittedUntilAddress);
+        }
+        catch (Exception ex)
+        {
+            _logger.Warning(ex, "Applying the durable part of the log after a failed commit failed");
+        }
+    }
+
+    private void FailQueued()
+    {
+        string reason = _monitor.ReadOnlyReason ?? Fault?.Message ?? "the log commit failed";
         while (_queue.TryDequeue(out var entry))
         {
-            entry.Completion?.TrySetException(new InvalidOperationException("The append was not committed.", exception));
+            entry.Completion?.TrySetException(new StoreReadOnlyException(reason, Fault));
         }
 
         _state.Notifier.Publish();

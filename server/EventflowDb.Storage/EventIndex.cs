@@ -62,22 +62,26 @@ internal sealed class IndexKeyComparer : IFasterEqualityComparer<IndexKey>
 internal sealed class EventIndex : IDisposable
 {
     private readonly FasterKV<IndexKey, IndexValue> _kv;
-    private readonly IDevice _device;
+    private readonly MonitoredDevice _device;
     private readonly DeviceLogCommitCheckpointManager _checkpointManager;
+    private readonly DeviceMonitor _monitor;
     private readonly ConcurrentBag<IndexSession> _readSessions = [];
     private readonly SimpleFunctions<IndexKey, IndexValue> _functions = new();
     private IndexSession? _writeSession;
     private IndexSession? _checkpointSession;
     private static readonly TimeSpan CheckpointLimit = TimeSpan.FromMinutes(5);
 
-    public EventIndex(string directory, StoreOptions options)
+    public EventIndex(string directory, StoreOptions options, DeviceMonitor monitor)
     {
+        _monitor = monitor;
         Directory.CreateDirectory(directory);
         // The index's own log is flushed page by page as it grows: direct writes spare the page-cache copy there too.
+        // Its failed writes make the store read-only (the index must not silently miss keys), its failed reads fail the lookup.
         string logPath = Path.Combine(directory, "index.log");
-        _device = DirectLogDevice.Create(logPath, options.DirectIo, out _);
+        var device = DirectLogDevice.Create(logPath, options.DirectIo, out _);
+        _device = new MonitoredDevice(EventLogDevice.Decorate(options, StoreDeviceRole.IndexLog, device), monitor, StoreDeviceRole.IndexLog);
         _checkpointManager = new DeviceLogCommitCheckpointManager(
-            new LocalStorageNamedDeviceFactory(),
+            new MonitoredDeviceFactory(options, monitor),
             new DefaultCheckpointNamingScheme(directory),
             removeOutdated: false);
         _kv = new FasterKV<IndexKey, IndexValue>(
@@ -178,6 +182,12 @@ internal sealed class EventIndex : IDisposable
                 return;
             }
 
+            if (_monitor.ReadOnlyReason is { } reason)
+            {
+                // An index log flush failed: the checkpoint waits for it for ever.
+                throw new StoreReadOnlyException(reason);
+            }
+
             if (DateTime.UtcNow > deadline)
             {
                 // A failed index flush never completes; report it rather than wait for ever (shutdown waits on this).
@@ -202,6 +212,9 @@ internal sealed class EventIndex : IDisposable
         }
     }
 
+    /// <summary>Deletes one checkpoint (index and log parts): one whose files could not all be written.</summary>
+    public void PurgeCheckpoint(Guid token) => _checkpointManager.Purge(token);
+
     public void Dispose()
     {
         _writeSession?.Dispose();
@@ -216,9 +229,10 @@ internal sealed class EventIndex : IDisposable
         _checkpointManager.Dispose();
     }
 
-    private static bool TryGet(IndexSession session, IndexKey key, out IndexValue value)
+    private bool TryGet(IndexSession session, IndexKey key, out IndexValue value)
     {
         value = default;
+        long readFailures = _monitor.IndexReadFailures;
         var status = session.Read(ref key, ref value);
         if (status.IsPending)
         {
@@ -230,6 +244,13 @@ internal sealed class EventIndex : IDisposable
                     status = outputs.Current.Status;
                     value = outputs.Current.Output;
                 }
+            }
+
+            // FASTER parses whatever is in the buffer of a failed disk read; the device told the monitor. (A failure of a
+            // concurrent lookup fails this one too: rare, and safe.)
+            if (_monitor.IndexReadFailures != readFailures)
+            {
+                throw new IOException("Reading the event index from disk failed (I/O error).");
             }
         }
 

@@ -28,6 +28,7 @@ public sealed class FasterEventStore : IEventStore
     private readonly IndexCheckpoint _checkpoint;
     private readonly SegmentPrefiller _prefiller;
     private readonly long _staleKeysFrom;
+    private readonly DeviceMonitor _monitor;
     private readonly ConcurrentBag<LogRecordScanner> _scanners = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task _committerTask = Task.CompletedTask;
@@ -54,11 +55,12 @@ public sealed class FasterEventStore : IEventStore
         _state = opened.State;
         _prefiller = opened.Prefiller;
         _staleKeysFrom = opened.StaleKeysFrom;
+        _monitor = opened.Monitor;
         LastRecovery = opened.Recovery;
         _events = new LogEventReader(_files, _layout);
-        _committer = new Committer(_log, _state, logger, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
-        _writer = new AppendWriter(_log, _index, _state, _committer, _events, _layout, opened.Epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, logger);
-        _checkpoint = new IndexCheckpoint(_state, _index, Path.Combine(_directory, StoreOpener.SnapshotFileName), opened.Epoch, LastRecovery.FromSnapshot ? LastRecovery.IndexToken : Guid.Empty, options, () => _log.TailAddress, logger);
+        _committer = new Committer(_log, _state, logger, _monitor, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
+        _writer = new AppendWriter(_log, _index, _state, _committer, _events, _layout, opened.Epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, _monitor, logger);
+        _checkpoint = new IndexCheckpoint(_state, _index, Path.Combine(_directory, StoreOpener.SnapshotFileName), opened.Epoch, LastRecovery.FromSnapshot ? LastRecovery.IndexToken : Guid.Empty, options, () => _log.TailAddress, _monitor, logger);
         if (options.PrefillLogSegments)
         {
             _committer.BatchApplied += _ => _prefiller.EnsureAhead(_log.TailAddress);
@@ -84,6 +86,9 @@ public sealed class FasterEventStore : IEventStore
     public StoreChecksum Checksum => _state.Checksum;
 
     /// <inheritdoc />
+    public string? ReadOnlyReason => _monitor.ReadOnlyReason;
+
+    /// <inheritdoc />
     public long SizeOnDisk
     {
         get
@@ -104,7 +109,7 @@ public sealed class FasterEventStore : IEventStore
     internal long CommitCount => _committer.CommitCount;
 
     /// <summary>True when the log is written with direct I/O (<see cref="DirectLogDevice"/>), false on FASTER's buffered device.</summary>
-    internal bool DirectIo => _logDevice is DirectLogDevice;
+    internal bool DirectIo => ForwardingDevice.Unwrap(_logDevice) is DirectLogDevice;
 
     /// <summary>End address of the last committed entry.</summary>
     internal long AppliedEnd => _state.AppliedEnd;
@@ -150,6 +155,11 @@ public sealed class FasterEventStore : IEventStore
     public ValueTask<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_monitor.ReadOnlyReason is { } reason)
+        {
+            return ValueTask.FromException<AppendResult>(new StoreReadOnlyException(reason));
+        }
+
         return _writer.SubmitAsync(request, cancellationToken);
     }
 

@@ -52,6 +52,12 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>Id of the last committed event (Ulid.Empty when none) and the chained 64-bit checksum over all committed events.</summary>
     StoreChecksum Checksum { get; }
 
+    /// <summary>
+    /// Null while the store accepts appends; otherwise why it went read-only (a failed write: disk full, I/O error).
+    /// Read-only lasts until restart; every append then fails with <see cref="StoreReadOnlyException"/>, reads go on.
+    /// </summary>
+    string? ReadOnlyReason { get; }
+
     /// <summary>Bytes the store occupies on disk (log, index, checkpoints).</summary>
     long SizeOnDisk { get; }
 

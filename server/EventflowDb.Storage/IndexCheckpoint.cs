@@ -11,6 +11,9 @@ namespace EventflowDb.Storage;
 /// 3. write snapshot.bin atomically with C, the counters, the checksum chain, the stream table, the sparse
 ///    id index and the index tokens;
 /// 4. delete index checkpoints the new snapshot no longer needs.
+/// A checkpoint any of whose files failed to write is deleted and the previous one stays in use (FASTER itself
+/// ignores failed checkpoint writes). While the store is read-only no checkpoint is taken: the index may hold keys of
+/// appends that never became durable.
 /// </summary>
 internal sealed class IndexCheckpoint : IDisposable
 {
@@ -21,6 +24,7 @@ internal sealed class IndexCheckpoint : IDisposable
     private readonly StoreOptions _options;
     private readonly ILogger _logger;
     private readonly Func<long> _logTail;
+    private readonly DeviceMonitor _monitor;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _lastCovered;
     private long _taken;
@@ -30,8 +34,9 @@ internal sealed class IndexCheckpoint : IDisposable
     private long _streamCountEstimate;
 
     /// <param name="logTail">The log's tail address: read when the index checkpoint completes, an upper bound of what it indexes.</param>
-    public IndexCheckpoint(CommittedState state, EventIndex index, string snapshotPath, uint epoch, Guid recoveredIndexToken, StoreOptions options, Func<long> logTail, ILogger logger)
+    public IndexCheckpoint(CommittedState state, EventIndex index, string snapshotPath, uint epoch, Guid recoveredIndexToken, StoreOptions options, Func<long> logTail, DeviceMonitor monitor, ILogger logger)
     {
+        _monitor = monitor;
         _logTail = logTail;
         // A recovered hash-index checkpoint can serve later log-only checkpoints: full ones are slow.
         _indexToken = recoveredIndexToken;
@@ -66,6 +71,10 @@ internal sealed class IndexCheckpoint : IDisposable
                 {
                     await TakeAsync(force: false, cancellationToken).ConfigureAwait(false);
                 }
+                catch (StoreReadOnlyException)
+                {
+                    // Logged once when the store went read-only; checkpoints stop until restart.
+                }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     _logger.Error(ex, "Checkpoint failed; the previous one stays in use");
@@ -83,6 +92,11 @@ internal sealed class IndexCheckpoint : IDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_monitor.ReadOnlyReason is not null)
+            {
+                return false;
+            }
+
             var watch = Stopwatch.StartNew();
             CheckpointCapture capture;
             lock (_state.ApplyLock)
@@ -118,6 +132,7 @@ internal sealed class IndexCheckpoint : IDisposable
 
             var captureTime = watch.Elapsed;
             bool full = _indexToken == Guid.Empty || _fullCounter++ % Math.Max(1, _options.FullIndexCheckpointEvery) == 0;
+            long writeFailures = _monitor.CheckpointWriteFailures;
             var (logToken, success) = await _index.CheckpointAsync(full, cancellationToken).ConfigureAwait(false);
             long indexUpper = _logTail();
             if (!success)
@@ -126,13 +141,26 @@ internal sealed class IndexCheckpoint : IDisposable
                 return false;
             }
 
-            if (full)
+            if (_monitor.CheckpointWriteFailures != writeFailures || _monitor.ReadOnlyReason is not null)
             {
-                _indexToken = logToken;
+                _logger.Warning("Index checkpoint {Token} was not fully written; deleted, the previous checkpoint stays in use", logToken);
+                _index.PurgeCheckpoint(logToken);
+                return false;
             }
 
-            var indexToken = _indexToken;
-            await Task.Run(() => StoreSnapshot.Write(_snapshotPath, capture, _state.Streams, _state.Sparse, indexToken, logToken, indexUpper), cancellationToken).ConfigureAwait(false);
+            var indexToken = full ? logToken : _indexToken;
+            try
+            {
+                await Task.Run(() => StoreSnapshot.Write(_snapshotPath, capture, _state.Streams, _state.Sparse, indexToken, logToken, indexUpper), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // snapshot.bin still names the previous checkpoint (written atomically): this one is of no use.
+                _index.PurgeCheckpoint(logToken);
+                throw;
+            }
+
+            _indexToken = indexToken;
             _index.PurgeCheckpointsExcept(indexToken, logToken);
 
             Volatile.Write(ref _lastCovered, capture.CoveredAddress);

@@ -10,6 +10,9 @@ namespace EventflowDb.Storage;
 /// halfway through the first, so a small store (every test, a fresh ./data) never writes a segment's
 /// worth of zeros; from then on the next segment is filled as soon as the tail enters a segment, which
 /// leaves a whole segment's time for the fill.
+/// Prefill is only an optimization: a fill that fails (disk full, any I/O error) is logged once at Warning, its partial
+/// file deleted, and the log goes on growing its segments itself; a fill that would take the disk's last free space
+/// (the log's own writes need it more) is not started.
 /// </summary>
 internal sealed class SegmentPrefiller : IDisposable
 {
@@ -19,6 +22,7 @@ internal sealed class SegmentPrefiller : IDisposable
     private int _requested = -1;
     private readonly CancellationTokenSource _stop = new();
     private Task _running = Task.CompletedTask;
+    private int _warned;
 
     public SegmentPrefiller(string basePath, LogLayout layout, ILogger logger)
     {
@@ -62,6 +66,13 @@ internal sealed class SegmentPrefiller : IDisposable
                 return;
             }
 
+            long free = FreeSpace(path);
+            if (free < 2 * _layout.SegmentSize)
+            {
+                WarnOnce(null, "Segment {Segment} not prefilled: only {Free} bytes free on the log's disk", segment, free);
+                return;
+            }
+
             if (!DirectZeroFill.TryWrite(temp, _layout.SegmentSize, _stop.Token))
             {
                 WriteZeros(temp);
@@ -77,10 +88,39 @@ internal sealed class SegmentPrefiller : IDisposable
 
             AtomicFile.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            _logger.Debug(ex, "Segment {Segment} was not prefilled", segment);
             TryDelete(temp);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            WarnOnce(ex, "Segment {Segment} was not prefilled ({Error}); the log grows it as it writes", segment, ex.Message);
+            TryDelete(temp);
+        }
+    }
+
+    private void WarnOnce(Exception? ex, string template, int segment, object detail)
+    {
+        if (Interlocked.Exchange(ref _warned, 1) == 0)
+        {
+            _logger.Warning(ex, template, segment, detail);
+        }
+        else
+        {
+            _logger.Debug(ex, template, segment, detail);
+        }
+    }
+
+    /// <summary>Bytes free for an unprivileged writer on the file system holding <paramref name="path"/>; unknown counts as plenty.</summary>
+    private static long FreeSpace(string path)
+    {
+        try
+        {
+            return new DriveInfo(Path.GetDirectoryName(Path.GetFullPath(path))!).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return long.MaxValue;
         }
     }
 
@@ -135,7 +175,7 @@ internal sealed class SegmentPrefiller : IDisposable
         {
             File.Delete(path);
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
         }
     }

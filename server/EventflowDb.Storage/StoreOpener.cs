@@ -33,6 +33,9 @@ internal sealed class OpenedStore
     public required SegmentPrefiller Prefiller { get; init; }
 
     public required RecoveryReport Recovery { get; init; }
+
+    /// <summary>Where the devices report failed writes; it holds the store's read-only reason.</summary>
+    public required DeviceMonitor Monitor { get; init; }
 }
 
 /// <summary>
@@ -66,6 +69,7 @@ internal static class StoreOpener
         Directory.CreateDirectory(logDirectory);
         DeleteLeftovers(directory, logDirectory);
         logger.Information("Opening event store in {Directory}", directory);
+        var monitor = new DeviceMonitor(logger);
 
         string logBase = Path.Combine(logDirectory, LogFileName);
         string metaPath = Path.Combine(directory, MetaFileName);
@@ -91,7 +95,7 @@ internal static class StoreOpener
             var files = new LogFileReader(logBase, layout);
             try
             {
-                recovered = await RecoverAsync(options, logger, indexDirectory, snapshotPath, files, layout, validationEpoch, cancellationToken).ConfigureAwait(false);
+                recovered = await RecoverAsync(options, logger, monitor, indexDirectory, snapshotPath, files, layout, validationEpoch, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -177,7 +181,7 @@ internal static class StoreOpener
             new DefaultCheckpointNamingScheme(logDirectory),
             removeOutdated: true,
             fastCommitThrottleFreq: 1000);
-        var logDevice = DirectLogDevice.Create(logBase, options.DirectIo, out bool directIo);
+        var logDevice = EventLogDevice.Create(logBase, options, monitor, out bool directIo);
         if (options.DirectIo && !directIo)
         {
             logger.Information("Direct I/O is not available for {Directory}; the log is written through the page cache", logDirectory);
@@ -211,11 +215,12 @@ internal static class StoreOpener
             StaleKeysFrom = staleKeysFrom,
             Prefiller = new SegmentPrefiller(logBase, layout, logger),
             Recovery = report,
+            Monitor = monitor,
         };
     }
 
     /// <summary>One recovery attempt: checks, index, replay, and the damage verdict on what follows the tail.</summary>
-    private static async Task<Recovered> RecoverAsync(StoreOptions options, ILogger logger, string indexDirectory, string snapshotPath, LogFileReader files, LogLayout layout, uint validationEpoch, CancellationToken cancellationToken)
+    private static async Task<Recovered> RecoverAsync(StoreOptions options, ILogger logger, DeviceMonitor monitor, string indexDirectory, string snapshotPath, LogFileReader files, LogLayout layout, uint validationEpoch, CancellationToken cancellationToken)
     {
         var segments = files.ExistingSegments();
         var snapshot = TryLoadSnapshot(snapshotPath, logger);
@@ -231,7 +236,7 @@ internal static class StoreOpener
             return new Recovered(files, Index: null, new CommittedState(new StreamTable(), new SparseIdIndex()), Outcome: null, snapshot, covered, damage);
         }
 
-        var (recoveredIndex, usable) = await RecoverIndexAsync(options, logger, indexDirectory, snapshot, cancellationToken).ConfigureAwait(false);
+        var (recoveredIndex, usable) = await RecoverIndexAsync(options, logger, monitor, indexDirectory, snapshot, cancellationToken).ConfigureAwait(false);
         var state = new CommittedState(new StreamTable(), new SparseIdIndex());
         if (usable is not null)
         {
@@ -260,11 +265,11 @@ internal static class StoreOpener
     }
 
     /// <summary>Recovers the index checkpoint the snapshot names, or starts an empty index when there is none or it is unusable.</summary>
-    private static async Task<(EventIndex Index, StoreSnapshot? Snapshot)> RecoverIndexAsync(StoreOptions options, ILogger logger, string indexDirectory, StoreSnapshot? snapshot, CancellationToken cancellationToken)
+    private static async Task<(EventIndex Index, StoreSnapshot? Snapshot)> RecoverIndexAsync(StoreOptions options, ILogger logger, DeviceMonitor monitor, string indexDirectory, StoreSnapshot? snapshot, CancellationToken cancellationToken)
     {
         if (snapshot is not null)
         {
-            var index = new EventIndex(indexDirectory, options);
+            var index = new EventIndex(indexDirectory, options, monitor);
             try
             {
                 await index.RecoverAsync(snapshot.IndexToken, snapshot.LogToken, cancellationToken).ConfigureAwait(false);
@@ -283,7 +288,7 @@ internal static class StoreOpener
             Directory.Delete(indexDirectory, recursive: true);
         }
 
-        return (new EventIndex(indexDirectory, options), null);
+        return (new EventIndex(indexDirectory, options, monitor), null);
     }
 
     /// <summary>Loads snapshot.bin; a damaged one only costs a replay of the whole log.</summary>

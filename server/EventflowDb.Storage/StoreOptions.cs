@@ -71,6 +71,12 @@ public sealed record StoreOptions
     /// </summary>
     public TimeSpan RelaxedCommitEvery { get; init; } = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>
+    /// Wraps each FASTER device the store creates (event log, index log, index checkpoint files) before use; null: none.
+    /// The fault-injection seam of the tests (failed, short or slow writes and reads); production leaves it unset.
+    /// </summary>
+    public Func<StoreDeviceRole, FASTER.core.IDevice, FASTER.core.IDevice>? DeviceDecorator { get; init; }
+
     /// <summary>Largest encoded ADD record in bytes; the network layer rejects larger requests with TOOLARGE.</summary>
     public int MaxAppendBytes => (1 << LogPageSizeBits) - 4096;
 }

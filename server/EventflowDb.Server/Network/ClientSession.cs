@@ -360,6 +360,20 @@ internal sealed class ClientSession : IDisposable
                 Writer.WriteError($"TOOLARGE {e.Message}");
                 continue;
             }
+            catch (StoreReadOnlyException e)
+            {
+                // "store is read-only: <reason>"; the store logged the reason once when it went read-only.
+                _server.Logger.Debug("Append from client {ClientId} refused: {Error}", Id, e.Message);
+                Writer.WriteError($"ERR {e.Message}");
+                continue;
+            }
+            catch (IOException e)
+            {
+                // A failed read (the idempotency check): this append was not stored, the store goes on.
+                _server.Logger.Warning(e, "Append from client {ClientId} {Remote} failed", Id, Remote);
+                Writer.WriteError($"ERR {e.Message}");
+                continue;
+            }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 _server.Logger.Error(e, "Append from client {ClientId} {Remote} failed", Id, Remote);

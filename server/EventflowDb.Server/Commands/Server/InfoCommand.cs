@@ -93,6 +93,8 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
                 Line("aof_enabled", 1);
                 Line("data_directory", Path.GetFullPath(options.DataDirectory));
                 Line("size_on_disk", store.SizeOnDisk);
+                Line("read_only", store.ReadOnlyReason is null ? 0 : 1);
+                Line("read_only_reason", store.ReadOnlyReason?.ReplaceLineEndings(" ") ?? "");
                 break;
             case "stats":
                 Line("total_connections_received", Interlocked.Read(ref server.TotalConnections));
