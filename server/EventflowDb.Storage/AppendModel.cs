@@ -5,14 +5,18 @@ namespace EventflowDb.Storage;
 /// <summary>Expected version of an append: an exact stream length, or one of the special values.</summary>
 public readonly record struct ExpectedVersion(long Value)
 {
+    private const long AnyValue = -1;
+    private const long NoStreamValue = -2;
+    private const long ExistsValue = -3;
+
     /// <summary>No check.</summary>
-    public static ExpectedVersion Any => new(-1);
+    public static ExpectedVersion Any => new(AnyValue);
 
     /// <summary>The stream must not exist yet.</summary>
-    public static ExpectedVersion NoStream => new(-2);
+    public static ExpectedVersion NoStream => new(NoStreamValue);
 
     /// <summary>The stream must hold at least one event.</summary>
-    public static ExpectedVersion Exists => new(-3);
+    public static ExpectedVersion Exists => new(ExistsValue);
 
     /// <summary>The stream must hold exactly <paramref name="count"/> events.</summary>
     public static ExpectedVersion Exact(long count) => new(count);
@@ -20,12 +24,23 @@ public readonly record struct ExpectedVersion(long Value)
     /// <summary>True for an exact count.</summary>
     public bool IsExact => Value >= 0;
 
+    /// <summary>Whether a stream holding <paramref name="count"/> events meets this expectation: Appended, or which conflict.</summary>
+    public AppendStatus Check(long count) => Value switch
+    {
+        AnyValue => AppendStatus.Appended,
+        NoStreamValue => count == 0 ? AppendStatus.Appended : AppendStatus.WrongVersionConflict,
+        ExistsValue => count >= 1 ? AppendStatus.Appended : AppendStatus.WrongVersionGap,
+        long n when n < count => AppendStatus.WrongVersionConflict,
+        long n when n > count => AppendStatus.WrongVersionGap,
+        _ => AppendStatus.Appended,
+    };
+
     /// <inheritdoc />
     public override string ToString() => Value switch
     {
-        -1 => "any",
-        -2 => "no_stream",
-        -3 => "exists",
+        AnyValue => "any",
+        NoStreamValue => "no_stream",
+        ExistsValue => "exists",
         _ => Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 }

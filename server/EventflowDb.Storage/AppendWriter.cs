@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Text;
 using FASTER.core;
 
@@ -33,10 +34,7 @@ internal sealed class AppendWriter
     private readonly ConcurrentDictionary<long, PendingEntry> _inFlightWithMessageIds = new();
     private readonly ByteBuffer _json = new(64 * 1024);
     private readonly ByteBuffer _common = new(1024); // the ADD's stream name as JSON, then its timestamp
-    private readonly List<int> _jsonEnds = [];
-    private readonly List<byte[]?> _messageIds = [];
-    private readonly List<UInt128> _eventIds = [];
-    private readonly List<int> _offsets = [];
+    private readonly List<RenderedEvent> _rendered = [];
     private long _nextPosition;
     private ulong _pendingHash; // the checksum chain through the last enqueued entry
     private bool _completed;
@@ -262,7 +260,7 @@ internal sealed class AppendWriter
             return null;
         }
 
-        var status = CheckExpectedVersion(request.Expected, count);
+        var status = request.Expected.Check(count);
         if (status != AppendStatus.Appended)
         {
             answered = new ValueTask<AppendResult>(new AppendResult { Status = status, StreamCount = count });
@@ -282,10 +280,7 @@ internal sealed class AppendWriter
 
         // Render every event's JSON once, into one scratch buffer.
         _json.Clear();
-        _jsonEnds.Clear();
-        _messageIds.Clear();
-        _eventIds.Clear();
-        _offsets.Clear();
+        _rendered.Clear();
         int size = LogEntryFormat.HeaderSize + Encoding.UTF8.GetByteCount(request.Stream);
         bool hasMessageIds = false;
         _common.Clear();
@@ -296,16 +291,15 @@ internal sealed class AppendWriter
         {
             var evt = events[i];
             var id = _ids.Next(addedAt);
-            _eventIds.Add(id);
+            int jsonStart = _json.Length;
             var causation = evt.CausationId is { } c ? UlidCodec.FromUlid(c) : id;
             var correlation = evt.CorrelationId is { } r ? UlidCodec.FromUlid(r) : causation;
             var common = _common.WrittenSpan;
             EventJsonWriter.WriteEvent(_json, id, firstPosition + i, common[..quotedStreamLength], count + i, evt, causation, correlation, common[quotedStreamLength..]);
-            _jsonEnds.Add(_json.Length);
             byte[]? messageId = evt.MessageId is null ? null : Encoding.UTF8.GetBytes(evt.MessageId);
             hasMessageIds |= messageId is not null;
-            _messageIds.Add(messageId);
-            size += LogEntryFormat.EventSize(messageId?.Length ?? 0, JsonLength(i));
+            _rendered.Add(new RenderedEvent(id, messageId, jsonStart, _json.Length - jsonStart));
+            size += LogEntryFormat.EventSize(messageId?.Length ?? 0, _json.Length - jsonStart);
         }
 
         if (size + LogLayout.RecordHeaderSize > _maxEntryBytes)
@@ -319,13 +313,15 @@ internal sealed class AppendWriter
         LogEntryFormat.WriteHeader(bytes, _epoch, events.Count, firstPosition, append.StreamNumber, count, addedAt, nameLength);
         int offset = LogEntryFormat.HeaderSize + nameLength;
         var results = new ReadOnlyMemory<byte>[events.Count];
-        for (int i = 0; i < events.Count; i++)
+        var rendered = CollectionsMarshal.AsSpan(_rendered);
+        for (int i = 0; i < rendered.Length; i++)
         {
-            _offsets.Add(offset);
-            var messageId = _messageIds[i] ?? [];
-            var json = _json.WrittenSpan[JsonStart(i).._jsonEnds[i]];
+            ref var evt = ref rendered[i];
+            evt.EntryOffset = offset;
+            var messageId = evt.MessageId ?? [];
+            var json = _json.WrittenSpan.Slice(evt.JsonStart, evt.JsonLength);
             results[i] = new ReadOnlyMemory<byte>(bytes, offset + LogEntryFormat.EventFixedSize + messageId.Length, json.Length);
-            offset += LogEntryFormat.WriteEvent(bytes.AsSpan(offset), _eventIds[i], messageId, json);
+            offset += LogEntryFormat.WriteEvent(bytes.AsSpan(offset), evt.Id, messageId, json);
         }
 
         LogEntryFormat.Seal(bytes);
@@ -343,7 +339,7 @@ internal sealed class AppendWriter
         bool sparse = VersionKeys.IsSparse(encoded.Bytes.Length, _layout);
         for (int i = 0; i < events.Count; i++)
         {
-            var location = new IndexValue { Address = address, Offset = _offsets[i] };
+            var location = new IndexValue { Address = address, Offset = _rendered[i].EntryOffset };
             if (VersionKeys.IsKeyed(count + i, count, sparse))
             {
                 _index.Upsert(IndexKey.ForVersion(append.StreamNumber, count + i), location);
@@ -456,20 +452,6 @@ internal sealed class AppendWriter
 
         return new AppendResult { Status = AppendStatus.Duplicate, StreamCount = count, Events = stored };
     }
-
-    private static AppendStatus CheckExpectedVersion(ExpectedVersion expected, long count) => expected.Value switch
-    {
-        -1 => AppendStatus.Appended,
-        -2 => count == 0 ? AppendStatus.Appended : AppendStatus.WrongVersionConflict,
-        -3 => count >= 1 ? AppendStatus.Appended : AppendStatus.WrongVersionGap,
-        long n when n < count => AppendStatus.WrongVersionConflict,
-        long n when n > count => AppendStatus.WrongVersionGap,
-        _ => AppendStatus.Appended,
-    };
-
-    private int JsonStart(int i) => i == 0 ? 0 : _jsonEnds[i - 1];
-
-    private int JsonLength(int i) => _jsonEnds[i] - JsonStart(i);
 
     /// <summary>A queued append; completed with its result (after the commit, unless relaxed).</summary>
     private sealed class Operation(AppendRequest request) : TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously)
