@@ -74,7 +74,20 @@ internal static class StoreOpener
         string logBase = Path.Combine(logDirectory, LogFileName);
         string metaPath = Path.Combine(directory, MetaFileName);
         var meta = StoreMetaFile.TryRead(metaPath);
-        if (meta is null && File.Exists(LogFileReader.SegmentPath(logBase, 0)))
+        if (meta is null && File.Exists(metaPath))
+        {
+            // It holds the segment size that maps addresses to files and the epoch that tells leftovers apart:
+            // guessing them is --repair's call, not a normal start's.
+            const string reason = "store.meta is damaged (its checksum does not match)";
+            if (!options.Repair)
+            {
+                logger.Error("The store is damaged: {Reason} in {File} at offset 0. Refusing to start; --repair rebuilds it from the log", reason, metaPath);
+                throw new StoreDamagedException(metaPath, 0, 0, reason);
+            }
+
+            logger.Error("Repair: {File} is damaged; inferring the segment size from the segment files and accepting log entries of any epoch", metaPath);
+        }
+        else if (meta is null && File.Exists(LogFileReader.SegmentPath(logBase, 0)))
         {
             logger.Warning("{File} is missing or damaged; accepting log entries of any epoch", MetaFileName);
         }
@@ -368,20 +381,27 @@ internal static class StoreOpener
     }
 
     /// <summary>
-    /// A store whose store.meta does not record its segment size (written before it did, or lost): a first
-    /// segment longer than the configured size was written with larger segments, whose files are prefilled
-    /// to their full size once a later segment exists.
+    /// A store whose store.meta does not record its segment size (written before it did, or lost). Every segment but
+    /// the last is written or prefilled to its full size, so with two or more segment files the first one's length is
+    /// the size; with one, the configured size, grown until the file fits.
     /// </summary>
     private static int InferSegmentBits(string logBase, int configured)
     {
         var first = new FileInfo(LogFileReader.SegmentPath(logBase, 0));
-        int bits = configured;
-        if (first.Exists)
+        if (!first.Exists)
         {
-            while (bits < 30 && first.Length > 1L << bits)
-            {
-                bits++;
-            }
+            return configured;
+        }
+
+        if (File.Exists(LogFileReader.SegmentPath(logBase, 1)) && first.Length > 0 && (first.Length & (first.Length - 1)) == 0)
+        {
+            return System.Numerics.BitOperations.Log2((ulong)first.Length);
+        }
+
+        int bits = configured;
+        while (bits < 30 && first.Length > 1L << bits)
+        {
+            bits++;
         }
 
         return bits;

@@ -132,4 +132,29 @@ public sealed class DamageTests
 
         await AssertRefusedAsync(t, t.LogSegment(), "zeros inside the log a checkpoint covers");
     }
+
+    [Fact]
+    public async Task A_damaged_store_meta_refuses_to_open_and_repair_infers_the_segment_size()
+    {
+        await using var t = await WriteAsync(2600);
+        Assert.True(File.Exists(t.LogSegment(2)), "the log never reached segment 2");
+        long events = t.Store.EventCount;
+        await t.Store.DisposeAsync();
+        string meta = Path.Combine(t.Directory, "store.meta");
+        FlipByte(meta, 9);
+
+        await AssertRefusedAsync(t, meta, "store.meta is damaged");
+
+        // Configured with other segments than the store's 1 MiB ones: the segment files tell the size.
+        var repairing = new TestStore.Configured(t.Directory, o => o with { LogSegmentSizeBits = 22, Repair = true });
+        await using (var store = await repairing.OpenAsync())
+        {
+            Assert.Equal(events, store.EventCount);
+            Assert.Equal(0, store.LastRecovery.EventsLostByRepair);
+        }
+
+        await t.OpenAsync();
+        Assert.Equal(events, t.Store.EventCount);
+        await AssertReadsAsync(t, events);
+    }
 }
