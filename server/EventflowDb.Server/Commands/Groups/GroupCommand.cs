@@ -92,9 +92,9 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
     {
         const string Usage = "GROUP CREATE <group> <channel> [<from id>|$] [ACKTIMEOUT ms] [MAXDELIVERIES n]";
         Need(request, 4, Usage);
+        EventRules.ValidateName(request[2], "group name", EventRules.MaxGroupBytes); // before decoding: it may be megabytes
         string name = request.GetString(2);
         string channel = request.GetString(3);
-        EventRules.ValidateName(request[2], "group name", EventRules.MaxGroupBytes);
         _ = EventChannels.Parse(channel);
         Ulid? from = Ulid.Empty;
         long ackTimeout = DefaultAckTimeoutMs;
