@@ -18,7 +18,7 @@ public sealed record EventData
     private readonly string? _messageId;
 
     /// <summary>Creates an event from its type and its data as UTF-8 JSON.</summary>
-    /// <param name="type">The event type: non-empty, at most 256 UTF-8 bytes.</param>
+    /// <param name="type">The event type: non-empty, at most 128 UTF-8 bytes.</param>
     /// <param name="data">The data: one complete UTF-8 JSON value (object, array, string, number, ...), stored and returned as given.</param>
     /// <exception cref="ArgumentException">The type is empty or too long, or the data is not one JSON value.</exception>
     public EventData(string type, ReadOnlyMemory<byte> data)
@@ -27,7 +27,7 @@ public sealed record EventData
         Data = data;
     }
 
-    /// <summary>The event type: non-empty, at most 256 UTF-8 bytes. An <see cref="EventTypeMap"/> maps CLR types to these names.</summary>
+    /// <summary>The event type: non-empty, at most 128 UTF-8 bytes. An <see cref="EventTypeMap"/> maps CLR types to these names.</summary>
     public string Type
     {
         get => _type;
@@ -142,12 +142,12 @@ public sealed record EventData
     public EventData WithMetadata<T>(T metadata, JsonSerializerOptions? options = null) =>
         this with { Metadata = JsonPayload.Serialize(metadata, options) };
 
-    /// <summary>Checks an event type name: non-empty, at most 256 UTF-8 bytes.</summary>
+    /// <summary>Checks an event type name: non-empty, at most 128 UTF-8 bytes.</summary>
     internal static string ValidateType(string? type, string parameterName)
     {
-        if (string.IsNullOrEmpty(type) || Encoding.UTF8.GetByteCount(type) > 256)
+        if (string.IsNullOrEmpty(type) || Encoding.UTF8.GetByteCount(type) > 128)
         {
-            throw new ArgumentException("An event type is non-empty and at most 256 UTF-8 bytes.", parameterName);
+            throw new ArgumentException("An event type is non-empty and at most 128 UTF-8 bytes.", parameterName);
         }
 
         return type;

@@ -142,7 +142,7 @@ public sealed class UnitTests
     public void Event_data_is_checked_when_created()
     {
         Assert.Throws<ArgumentException>(() => EventData.FromJson("", "{}"));
-        Assert.Throws<ArgumentException>(() => EventData.FromJson(new string('t', 257), "{}"));
+        Assert.Throws<ArgumentException>(() => EventData.FromJson(new string('t', 129), "{}"));
         Assert.Throws<ArgumentException>(() => EventData.FromJson("T", "{not json"));
         Assert.Throws<ArgumentException>(() => EventData.FromJson("T", "{} {}"));
         Assert.Throws<ArgumentException>(() => EventData.FromJson("T", "null"));

@@ -8,6 +8,18 @@ namespace EventflowDb.Server.Commands;
 /// </summary>
 internal static class GlobPattern
 {
+    /// <summary>Longest pattern a client may give (SPEC.md v2): matching is linear, but still pattern × channel per event.</summary>
+    public const int MaxPatternBytes = 1024;
+
+    /// <summary>Refuses a pattern over <see cref="MaxPatternBytes"/> before it is decoded or stored.</summary>
+    public static void CheckLength(ReadOnlySpan<byte> pattern)
+    {
+        if (pattern.Length > MaxPatternBytes)
+        {
+            throw CommandException.Syntax($"pattern is longer than {MaxPatternBytes} bytes");
+        }
+    }
+
     public static bool IsMatch(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text, bool ignoreCase = false)
     {
         int p = 0;

@@ -22,6 +22,12 @@ internal sealed class GroupRegistry : IDisposable
     /// <summary>Most events one READ examines looking for matches of the group's channel.</summary>
     private const int ScanBudget = 100_000;
 
+    /// <summary>
+    /// Most groups the server keeps (SPEC.md v2): each is held in memory, journaled and written whole into every
+    /// snapshot, so their number must not grow without bound.
+    /// </summary>
+    public const int MaxGroups = 10_000;
+
     private readonly IEventStore _store;
     private readonly GroupJournal _journal;
     private readonly Dictionary<string, ConsumerGroup> _groups;
@@ -42,7 +48,12 @@ internal sealed class GroupRegistry : IDisposable
         {
             if (_groups.ContainsKey(name))
             {
-                throw CommandException.Syntax($"consumer group '{name}' already exists");
+                throw CommandException.Syntax($"consumer group '{ErrorText.Excerpt(name)}' already exists");
+            }
+
+            if (_groups.Count >= MaxGroups)
+            {
+                throw CommandException.Syntax($"too many consumer groups (at most {MaxGroups}); delete one first");
             }
 
             Commit(new GroupRecord
@@ -247,7 +258,7 @@ internal sealed class GroupRegistry : IDisposable
         {
             if (!_groups.TryGetValue(name, out var group))
             {
-                throw CommandException.Syntax($"no such consumer group '{name}'");
+                throw CommandException.Syntax($"no such consumer group '{ErrorText.Excerpt(name)}'");
             }
 
             ParkExhausted(group);

@@ -331,18 +331,17 @@ internal sealed class ClientSession : IDisposable
         return null;
     }
 
+    /// <summary>As Redis words it; each argument cut from its raw bytes, never decoded whole (it may be 64 MiB).</summary>
     private string UnknownCommandMessage()
     {
         var text = new System.Text.StringBuilder("ERR unknown command '");
-        text.Append(Truncate(_request.GetString(0))).Append("', with args beginning with: ");
+        text.Append(ErrorText.Excerpt(_request[0])).Append("', with args beginning with: ");
         for (int i = 1; i < _request.Count && i < 4; i++)
         {
-            text.Append('\'').Append(Truncate(_request.GetString(i))).Append("' ");
+            text.Append('\'').Append(ErrorText.Excerpt(_request[i])).Append("' ");
         }
 
         return text.ToString();
-
-        static string Truncate(string s) => s.Length > 64 ? s[..64] + "..." : s;
     }
 
     private async ValueTask DrainPendingAsync()

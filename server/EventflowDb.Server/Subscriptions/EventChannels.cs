@@ -29,6 +29,19 @@ internal static class EventChannels
         };
     }
 
+    /// <summary>
+    /// The filter for a channel that FOLLOW, GETALL ... CHANNEL and GROUP CREATE may name: one of the four forms with a
+    /// non-empty name. Anything else is refused (INVALID) instead of becoming a subscription or a group that can
+    /// never receive an event. SUBSCRIBE keeps <see cref="ForChannel"/>, since Redis clients subscribe to their own names.
+    /// </summary>
+    public static IEventFilter Parse(string channel)
+    {
+        int colon = channel.IndexOf(':', StringComparison.Ordinal);
+        bool named = colon > 0 && colon < channel.Length - 1;
+        return (channel == All || named ? ForChannel(channel) : null)
+            ?? throw Commands.CommandException.Invalid($"unknown channel '{Commands.ErrorText.Excerpt(channel)}'");
+    }
+
     /// <summary>The category of a stream: its name up to the first '-' (all of it when there is none).</summary>
     public static ReadOnlySpan<byte> Category(ReadOnlySpan<byte> stream)
     {

@@ -18,7 +18,8 @@ internal sealed class SubscriptionPump
     private const int ScanPerRound = 4096;
 
     private readonly ClientSession _session;
-    private readonly List<Subscription> _subscriptions = [];
+    // Keyed by kind and name so that adding or removing one is O(1): one SUBSCRIBE may name thousands of channels.
+    private readonly Dictionary<(bool IsPattern, string Name), Subscription> _subscriptions = [];
     private readonly EventPage _page = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _running = Task.CompletedTask;
@@ -28,21 +29,12 @@ internal sealed class SubscriptionPump
     /// <summary>Adds (or, with <paramref name="replace"/>, restarts) a subscription; call under the session's write lock.</summary>
     public void Add(string name, bool isPattern, IEventFilter? filter, Ulid cursor, bool replace)
     {
-        int existing = _subscriptions.FindIndex(s => s.IsPattern == isPattern && s.Name == name);
-        if (existing >= 0 && !replace)
+        if (!replace && _subscriptions.ContainsKey((isPattern, name)))
         {
             return;
         }
 
-        var subscription = new Subscription(name, isPattern, filter, cursor);
-        if (existing >= 0)
-        {
-            _subscriptions[existing] = subscription;
-        }
-        else
-        {
-            _subscriptions.Add(subscription);
-        }
+        _subscriptions[(isPattern, name)] = new Subscription(name, isPattern, filter, cursor);
 
         if (_running.IsCompleted)
         {
@@ -53,7 +45,7 @@ internal sealed class SubscriptionPump
     }
 
     /// <summary>Removes a subscription; call under the session's write lock.</summary>
-    public void Remove(string name, bool isPattern) => _subscriptions.RemoveAll(s => s.IsPattern == isPattern && s.Name == name);
+    public void Remove(string name, bool isPattern) => _subscriptions.Remove((isPattern, name));
 
     /// <summary>Completes once the pump has stopped (after the session's closing token is cancelled).</summary>
     public Task Completion => _running;
@@ -102,7 +94,7 @@ internal sealed class SubscriptionPump
         bool progressed = false;
         bool wrote = false;
         var writer = _session.Writer;
-        foreach (var subscription in _subscriptions)
+        foreach (var subscription in _subscriptions.Values)
         {
             if (subscription.Filter is null)
             {

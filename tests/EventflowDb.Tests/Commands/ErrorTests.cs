@@ -111,16 +111,16 @@ public sealed class ErrorTests(ServerFixture fixture, ITestOutputHelper output)
     public async Task Type_and_message_id_length_limits()
     {
         string stream = Unique("limits");
-        await RejectedAsync("INVALID", "ADD", stream, "any", new string('t', 257), "d");
-        await RejectedAsync("INVALID", "ADD", Add(stream, new[] { new { type = new string('t', 257), data = 1 } }));
+        await RejectedAsync("INVALID", "ADD", stream, "any", new string('t', 129), "d");
+        await RejectedAsync("INVALID", "ADD", Add(stream, new[] { new { type = new string('t', 129), data = 1 } }));
         await RejectedAsync("INVALID", "ADD", Add(stream, new[] { new { type = "T", data = 1, message_id = new string('m', 129) } }));
         await RejectedAsync("INVALID", "ADD", Add(stream, new[] { new { type = "T", data = 1, message_id = new string('é', 65) } }));
 
         await using var c = await Server.OpenRawAsync();
-        var ok = await c.EventsAsync("ADD", Add(stream, new[] { new { type = new string('t', 256), data = 1, message_id = new string('m', 128) } }));
-        Assert.Equal(new string('t', 256), Assert.Single(ok).Type);
+        var ok = await c.EventsAsync("ADD", Add(stream, new[] { new { type = new string('t', 128), data = 1, message_id = new string('m', 128) } }));
+        Assert.Equal(new string('t', 128), Assert.Single(ok).Type);
         Assert.Equal(new string('m', 128), ok[0].MessageId);
-        Assert.Equal(new string('u', 256), Assert.Single(await c.EventsAsync("ADD", stream, "any", new string('u', 256), "d")).Type);
+        Assert.Equal(new string('u', 128), Assert.Single(await c.EventsAsync("ADD", stream, "any", new string('u', 128), "d")).Type);
     }
 
     [Fact]

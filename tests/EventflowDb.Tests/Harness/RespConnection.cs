@@ -66,6 +66,28 @@ public sealed class RespConnection : IAsyncDisposable
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
 
+    /// <summary>Encodes a request of arbitrary byte arguments (for bytes that are not UTF-8) as a RESP array of bulk strings.</summary>
+    public static byte[] Encode(params byte[][] args)
+    {
+        using var stream = new MemoryStream();
+        stream.Write(Encoding.ASCII.GetBytes($"*{args.Length}\r\n"));
+        foreach (var a in args)
+        {
+            stream.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"${a.Length}\r\n")));
+            stream.Write(a);
+            stream.Write("\r\n"u8);
+        }
+
+        return stream.ToArray();
+    }
+
+    /// <summary>Sends one request of byte arguments and reads its reply with the raw bytes.</summary>
+    public async Task<RawReply> CommandRawAsync(params byte[][] args)
+    {
+        await SendAsync(Encode(args));
+        return await ReadRawReplyAsync();
+    }
+
     /// <summary>Sends raw bytes.</summary>
     public async Task SendAsync(ReadOnlyMemory<byte> bytes)
     {

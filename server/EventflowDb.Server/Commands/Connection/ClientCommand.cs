@@ -44,7 +44,7 @@ internal sealed class ClientCommand() : SyncCommand("CLIENT", -2)
             }
             else
             {
-                throw CommandException.Syntax($"Unrecognized option '{request.GetString(2)}'");
+                throw CommandException.Syntax($"Unrecognized option '{ErrorText.Excerpt(request[2])}'");
             }
 
             writer.WriteOk();
@@ -69,7 +69,7 @@ internal sealed class ClientCommand() : SyncCommand("CLIENT", -2)
         }
         else
         {
-            throw CommandException.Syntax($"unknown subcommand or wrong number of arguments for '{request.GetString(1)}'. Try CLIENT HELP.");
+            throw CommandException.Syntax($"unknown subcommand or wrong number of arguments for '{ErrorText.Excerpt(request[1])}'. Try CLIENT HELP.");
         }
     }
 

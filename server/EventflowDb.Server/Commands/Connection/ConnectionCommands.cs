@@ -108,7 +108,7 @@ internal sealed class HelloCommand() : SyncCommand("HELLO", -1, CommandFlags.NoA
             }
             else
             {
-                throw CommandException.Syntax($"Syntax error in HELLO option '{request.GetString(i)}'");
+                throw CommandException.Syntax($"Syntax error in HELLO option '{ErrorText.Excerpt(request[i])}'");
             }
         }
 

@@ -79,13 +79,8 @@ internal static class AddRequestParser
         for (int e = 0; e < count; e++)
         {
             var typeBytes = request[3 + (2 * e)];
-            if (!System.Text.Unicode.Utf8.IsValid(typeBytes))
-            {
-                throw CommandException.Invalid("event type must be UTF-8");
-            }
-
+            EventRules.ValidateName(typeBytes, "event type", EventRules.MaxTypeBytes);
             string type = Encoding.UTF8.GetString(typeBytes);
-            EventRules.ValidateType(type);
             var data = PositionalData(request[4 + (2 * e)]);
             events[e] = new NewEvent { Type = type, Data = data };
             estimate += data.Length + (6L * (streamBytes.Length + typeBytes.Length)) + EventJsonOverhead;
@@ -95,18 +90,19 @@ internal static class AddRequestParser
         return new AppendRequest { Stream = stream, Expected = expected, Events = events };
     }
 
-    /// <summary>A JSON object or array is stored as that value; anything else as a JSON string.</summary>
+    /// <summary>A JSON object or array is stored as that value; anything else as a JSON string. Either way it must be UTF-8.</summary>
     private static byte[] PositionalData(ReadOnlySpan<byte> data)
     {
+        // Checked first: the JSON reader does not look at the bytes inside strings, and a JSON value is stored as sent.
+        if (!System.Text.Unicode.Utf8.IsValid(data))
+        {
+            throw CommandException.Invalid("data must be UTF-8 text or JSON");
+        }
+
         var trimmed = data.TrimStart(" \t\r\n"u8);
         if (trimmed.Length > 0 && (trimmed[0] == (byte)'{' || trimmed[0] == (byte)'[') && IsJsonValue(data))
         {
             return data.ToArray();
-        }
-
-        if (!System.Text.Unicode.Utf8.IsValid(data))
-        {
-            throw CommandException.Invalid("data must be UTF-8 text or JSON");
         }
 
         var buffer = new ArrayBufferWriter<byte>(data.Length + 16);

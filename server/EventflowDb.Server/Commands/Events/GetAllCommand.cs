@@ -40,7 +40,7 @@ internal sealed class GetAllCommand() : Command("GETALL", -1)
                 }
                 else if (reader.ValueTextEquals("block"u8))
                 {
-                    block = JsonArgument.ReadNonNegative(ref reader, "block");
+                    block = JsonArgument.ReadBlockMs(ref reader);
                 }
                 else if (reader.ValueTextEquals("channel"u8))
                 {
@@ -65,7 +65,7 @@ internal sealed class GetAllCommand() : Command("GETALL", -1)
         IEventFilter? filter = null;
         if (channel is not null && channel != EventChannels.All)
         {
-            filter = EventChannels.ForChannel(channel) ?? throw CommandException.Invalid("channel must be $all, stream:<name>, category:<category> or type:<event type>");
+            filter = EventChannels.Parse(channel);
         }
 
         var read = new AllRead(session, filter, EventRules.PageSize(limit, session.Server.Options)) { Cursor = after };

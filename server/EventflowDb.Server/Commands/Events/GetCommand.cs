@@ -59,7 +59,7 @@ internal sealed class GetCommand() : Command("GET", -2)
             }
             else if (reader.ValueTextEquals("block"u8))
             {
-                block = JsonArgument.ReadNonNegative(ref reader, "block");
+                block = JsonArgument.ReadBlockMs(ref reader);
             }
             else
             {

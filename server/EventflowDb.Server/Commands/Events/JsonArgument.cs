@@ -8,9 +8,18 @@ internal static class JsonArgument
     public static bool IsJsonForm(EventflowDb.Protocol.RespRequest request) =>
         request.Count == 2 && request[1].Length > 0 && request[1][0] == (byte)'{';
 
-    /// <summary>Creates a reader positioned on the object's first token; throws ERR on anything but an object.</summary>
+    /// <summary>
+    /// Creates a reader positioned on the object's first token; throws ERR on anything but an object, and INVALID when the
+    /// request is not UTF-8. The reader checks the JSON grammar but not the bytes inside strings, and payloads (ADD's
+    /// data and metadata) are stored as sent, so this check is what keeps every stored event and reply valid UTF-8.
+    /// </summary>
     public static Utf8JsonReader Open(ReadOnlySpan<byte> json)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw CommandException.Invalid("the JSON request is not valid UTF-8");
+        }
+
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
@@ -47,10 +56,30 @@ internal static class JsonArgument
         return EventRules.NonNegative(ReadInt64(ref reader, name), name);
     }
 
-    public static string ReadString(ref Utf8JsonReader reader, string name) =>
-        reader.TokenType == JsonTokenType.String
-            ? reader.GetString()!
-            : throw CommandException.Syntax($"invalid JSON: '{name}' must be a string");
+    public static string ReadString(ref Utf8JsonReader reader, string name)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw CommandException.Syntax($"invalid JSON: '{name}' must be a string");
+        }
+
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            // An escape that is no character, such as a lone surrogate ("\ud800"): the name could not be stored as UTF-8.
+            throw CommandException.Invalid($"'{name}' is not valid Unicode");
+        }
+    }
+
+    /// <summary>Reads the current property's value as a BLOCK time in milliseconds (see <see cref="EventRules.BlockMs(long)"/>).</summary>
+    public static long ReadBlockMs(ref Utf8JsonReader reader)
+    {
+        Read(ref reader);
+        return EventRules.BlockMs(ReadInt64(ref reader, "block"));
+    }
 
     /// <summary>Skips the current value (object, array or scalar) and returns its raw byte range in <paramref name="json"/>.</summary>
     public static Range SkipValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> json)
@@ -66,5 +95,5 @@ internal static class JsonArgument
     }
 
     public static CommandException UnknownField(ref Utf8JsonReader reader, string where) =>
-        CommandException.Syntax($"invalid JSON: unknown field '{reader.GetString()}' in {where}");
+        CommandException.Syntax($"invalid JSON: unknown field '{ErrorText.Excerpt(reader.ValueSpan)}' in {where}");
 }

@@ -22,7 +22,7 @@ internal static class LongPoll
         {
             if (request.EqualsIgnoreCase(i, "BLOCK"u8) && i + 1 < request.Count && block is null)
             {
-                block = EventRules.NonNegative(request, ++i, "block");
+                block = EventRules.BlockMs(request, ++i);
             }
             else if (allowChannel && request.EqualsIgnoreCase(i, "CHANNEL"u8) && i + 1 < request.Count && channel is null && block is null)
             {

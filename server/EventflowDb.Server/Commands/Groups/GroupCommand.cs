@@ -17,6 +17,7 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
     private const long DefaultAckTimeoutMs = 30_000;
     private const int DefaultMaxDeliveries = 10;
     private const int DefaultCount = 100;
+    private const int MaxSubcommandLength = 16;
 
     private readonly Lock _gate = new();
     private GroupRegistry? _registry;
@@ -24,7 +25,8 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
     public override async ValueTask ExecuteAsync(ClientSession session, RespRequest request)
     {
         var registry = Registry(session);
-        string sub = request.GetString(1).ToUpperInvariant();
+        // Decoded only when it can be a subcommand: the argument may be megabytes long.
+        string sub = request[1].Length <= MaxSubcommandLength ? request.GetString(1).ToUpperInvariant() : string.Empty;
         switch (sub)
         {
             case "CREATE":
@@ -45,13 +47,10 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
                 break;
             case "NACK":
                 Exactly(request, 5, "GROUP NACK <group> <id> RETRY|PARK|SKIP");
-                var action = request.GetString(4).ToUpperInvariant() switch
-                {
-                    "RETRY" => NackAction.Retry,
-                    "PARK" => NackAction.Park,
-                    "SKIP" => NackAction.Skip,
-                    _ => throw CommandException.Syntax("syntax error: GROUP NACK <group> <id> RETRY|PARK|SKIP"),
-                };
+                var action = request.EqualsIgnoreCase(4, "RETRY"u8) ? NackAction.Retry
+                    : request.EqualsIgnoreCase(4, "PARK"u8) ? NackAction.Park
+                    : request.EqualsIgnoreCase(4, "SKIP"u8) ? NackAction.Skip
+                    : throw CommandException.Syntax("syntax error: GROUP NACK <group> <id> RETRY|PARK|SKIP");
                 session.Writer.WriteInteger(await registry.NackAsync(request.GetString(2), Id(request, 3), action).ConfigureAwait(false));
                 break;
             case "PARKED":
@@ -77,7 +76,7 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
                 session.Writer.WriteOk();
                 break;
             default:
-                throw CommandException.Syntax($"unknown GROUP subcommand '{sub}': CREATE, READ, ACK, NACK, PARKED, REPLAY, INFO or DELETE");
+                throw CommandException.Syntax($"unknown GROUP subcommand '{ErrorText.Excerpt(request[1])}': CREATE, READ, ACK, NACK, PARKED, REPLAY, INFO or DELETE");
         }
     }
 
@@ -93,10 +92,10 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
     {
         const string Usage = "GROUP CREATE <group> <channel> [<from id>|$] [ACKTIMEOUT ms] [MAXDELIVERIES n]";
         Need(request, 4, Usage);
+        EventRules.ValidateName(request[2], "group name", EventRules.MaxGroupBytes); // before decoding: it may be megabytes
         string name = request.GetString(2);
         string channel = request.GetString(3);
-        _ = EventChannels.ForChannel(channel)
-            ?? throw CommandException.Invalid("channel must be $all, stream:<name>, category:<category> or type:<event type>");
+        _ = EventChannels.Parse(channel);
         Ulid? from = Ulid.Empty;
         long ackTimeout = DefaultAckTimeoutMs;
         long maxDeliveries = DefaultMaxDeliveries;
@@ -137,6 +136,7 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
         const string Usage = "GROUP READ <group> <consumer> [COUNT n] [BLOCK ms]";
         Need(request, 4, Usage);
         string name = request.GetString(2);
+        EventRules.ValidateName(request[3], "consumer name", EventRules.MaxConsumerBytes);
         string consumer = request.GetString(3);
         var (count, block) = ParseCount(request, 4, Usage, allowBlock: true);
         long started = Stopwatch.GetTimestamp();
@@ -185,7 +185,7 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
             }
             else if (allowBlock && request.EqualsIgnoreCase(i, "BLOCK"u8) && i + 1 < request.Count && block is null)
             {
-                block = EventRules.NonNegative(request, ++i, "block");
+                block = EventRules.BlockMs(request, ++i);
             }
             else
             {

@@ -16,9 +16,11 @@ internal sealed class FollowCommand() : SyncCommand("FOLLOW", 3, CommandFlags.Su
     protected override void Execute(ClientSession session, RespRequest request)
     {
         string channel = request.GetString(1);
+        var filter = EventChannels.Parse(channel);
         var from = GetAllCommand.ParseOffset(request[2]);
+        SubscriptionLimits.CheckRoomFor(session, pattern: false, [channel]);
         session.Channels.Add(channel);
-        session.Pump.Add(channel, isPattern: false, EventChannels.ForChannel(channel), from, replace: true);
+        session.Pump.Add(channel, isPattern: false, filter, from, replace: true);
         SubscriptionCommand.Confirm(session, "subscribe", channel);
     }
 }

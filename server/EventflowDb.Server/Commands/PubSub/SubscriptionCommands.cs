@@ -36,10 +36,26 @@ internal sealed class SubscriptionCommand(string name, bool subscribe, bool patt
             return;
         }
 
-        var now = session.Store.Checksum.LastId;
+        // Every name is checked before any is subscribed, so that a refused request changes nothing.
+        var channels = new List<string>(request.Count - 1);
         for (int i = 1; i < request.Count; i++)
         {
-            string channel = request.GetString(i);
+            if (pattern && subscribe)
+            {
+                GlobPattern.CheckLength(request[i]);
+            }
+
+            channels.Add(request.GetString(i));
+        }
+
+        if (subscribe)
+        {
+            SubscriptionLimits.CheckRoomFor(session, pattern, channels);
+        }
+
+        var now = session.Store.Checksum.LastId;
+        foreach (string channel in channels)
+        {
             if (subscribe)
             {
                 set.Add(channel);

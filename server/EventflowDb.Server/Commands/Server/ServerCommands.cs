@@ -30,7 +30,12 @@ internal sealed class ConfigCommand() : SyncCommand("CONFIG", -2)
     {
         if (!request.EqualsIgnoreCase(1, "GET"u8) || request.Count < 3)
         {
-            throw CommandException.Syntax($"unknown subcommand or wrong number of arguments for '{request.GetString(1)}'. Only CONFIG GET is supported.");
+            throw CommandException.Syntax($"unknown subcommand or wrong number of arguments for '{ErrorText.Excerpt(request[1])}'. Only CONFIG GET is supported.");
+        }
+
+        for (int i = 2; i < request.Count; i++)
+        {
+            GlobPattern.CheckLength(request[i]);
         }
 
         var options = session.Server.Options;
@@ -122,7 +127,7 @@ internal sealed class CommandCommand() : SyncCommand("COMMAND", -1)
         }
         else
         {
-            throw CommandException.Syntax($"unknown subcommand '{request.GetString(1)}'. Try COMMAND HELP.");
+            throw CommandException.Syntax($"unknown subcommand '{ErrorText.Excerpt(request[1])}'. Try COMMAND HELP.");
         }
     }
 
