@@ -138,6 +138,25 @@ public sealed partial class ServerProcess : IAsyncDisposable
         throw last!;
     }
 
+    /// <summary>
+    /// Starts a server like <see cref="StartAsync(ServerSettings?)"/>, but a server that exits while starting (a
+    /// refused configuration, a damaged store) is an outcome, not an exception: its exit status and output are
+    /// returned at once instead of waiting for a PING that never comes. A server that neither answers nor exits
+    /// within the start time-out still fails with <see cref="ServerStartException"/>.
+    /// </summary>
+    public static async Task<StartOutcome> StartOrExitAsync(ServerSettings settings)
+    {
+        try
+        {
+            var server = await StartAsync(settings);
+            return new StartOutcome(server, null, server.Output);
+        }
+        catch (ServerStartException e) when (e.ExitCode is { } code)
+        {
+            return new StartOutcome(null, code, e.Message);
+        }
+    }
+
     /// <summary>A fresh empty directory under the system temp directory.</summary>
     public static string NewTempDirectory()
     {
@@ -287,6 +306,38 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         await RunAsync();
+    }
+
+    /// <summary>
+    /// Starts the server again on the same port and data directory (it must not be running): null once it answers
+    /// PING, or the exit status of a server that exited while starting (its output is in <see cref="Output"/>).
+    /// </summary>
+    public async Task<int?> RestartOrExitAsync()
+    {
+        if (IsRunning)
+        {
+            throw new InvalidOperationException("the server is still running");
+        }
+
+        try
+        {
+            await RunAsync();
+            return null;
+        }
+        catch (ServerStartException e) when (e.ExitCode is { } code)
+        {
+            return code;
+        }
+    }
+
+    /// <summary>
+    /// Sends SIGKILL to the current run at once, from the calling thread (no process-tree walk first): for killing at
+    /// a precise moment. False when the process had already exited. Follow with <see cref="KillAsync"/> to wait for it.
+    /// </summary>
+    public bool SignalKill()
+    {
+        var process = _process;
+        return process is not null && !process.HasExited && SysKill(process.Id, 9) == 0;
     }
 
     /// <summary>A StackExchange.Redis multiplexer connected to this server (with its password).</summary>
@@ -483,7 +534,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             if (process.HasExited)
             {
                 await process.WaitForExitAsync();
-                throw new ServerStartException($"server exited with code {process.ExitCode} before answering PING; output:\n{Output}");
+                throw new ServerStartException($"server exited with code {process.ExitCode} before answering PING; output:\n{Output}", process.ExitCode);
             }
 
             try
@@ -603,7 +654,21 @@ public sealed partial class ServerProcess : IAsyncDisposable
 }
 
 /// <summary>The server did not come up.</summary>
-public sealed class ServerStartException(string message) : Exception(message);
+public sealed class ServerStartException(string message, int? exitCode = null) : Exception(message)
+{
+    /// <summary>The exit status when the server exited before answering PING; null when it hung (and was killed).</summary>
+    public int? ExitCode { get; } = exitCode;
+}
+
+/// <summary>
+/// Outcome of <see cref="ServerProcess.StartOrExitAsync"/>: a server that answers PING, or the exit status and the
+/// output of a server that exited while starting.
+/// </summary>
+public sealed record StartOutcome(ServerProcess? Server, int? ExitCode, string Output)
+{
+    /// <summary>True when the server is up.</summary>
+    public bool Started => Server is not null;
+}
 
 /// <summary>Outcome of one redis-cli run.</summary>
 public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
