@@ -76,6 +76,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>True while the current run's process is alive.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>Exit status of the current run once it has exited, else null.</summary>
+    public int? ExitCode => _process is { HasExited: true } process ? process.ExitCode : null;
+
     /// <summary>Everything the server printed, all runs, with run markers.</summary>
     public string Output
     {
@@ -338,6 +341,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
     {
         var process = _process;
         return process is not null && !process.HasExited && SysKill(process.Id, 9) == 0;
+    }
+
+    /// <summary>Sends SIGTERM (a graceful stop) without waiting for the exit. False when the process had already exited.</summary>
+    public bool SignalTerm()
+    {
+        var process = _process;
+        return process is not null && !process.HasExited && SysKill(process.Id, 15) == 0;
     }
 
     /// <summary>A StackExchange.Redis multiplexer connected to this server (with its password).</summary>
