@@ -250,6 +250,45 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the server again on the same port and data directory (it must not be running): null once it answers
+    /// PING, or the exit status of a server that exited while starting (its output is in <see cref="Output"/>).
+    /// </summary>
+    public async Task<int?> RestartOrExitAsync()
+    {
+        if (IsRunning)
+        {
+            throw new InvalidOperationException("the server is still running");
+        }
+
+        try
+        {
+            await RunAsync();
+            return null;
+        }
+        catch (ServerStartException e) when (e.ExitCode is { } code)
+        {
+            return code;
+        }
+    }
+
+    /// <summary>
+    /// Sends SIGKILL to the current run at once, from the calling thread (no process-tree walk first): for killing at
+    /// a precise moment. False when the process had already exited. Follow with <see cref="KillAsync"/> to wait for it.
+    /// </summary>
+    public bool SignalKill()
+    {
+        var process = _process;
+        return process is not null && !process.HasExited && SysKill(process.Id, 9) == 0;
+    }
+
+    /// <summary>Sends SIGTERM (a graceful stop) without waiting for the exit. False when the process had already exited.</summary>
+    public bool SignalTerm()
+    {
+        var process = _process;
+        return process is not null && !process.HasExited && SysKill(process.Id, 15) == 0;
+    }
+
     /// <summary>kill -9: no shutdown code runs in the server.</summary>
     public async Task KillAsync()
     {
@@ -309,45 +348,6 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         await RunAsync();
-    }
-
-    /// <summary>
-    /// Starts the server again on the same port and data directory (it must not be running): null once it answers
-    /// PING, or the exit status of a server that exited while starting (its output is in <see cref="Output"/>).
-    /// </summary>
-    public async Task<int?> RestartOrExitAsync()
-    {
-        if (IsRunning)
-        {
-            throw new InvalidOperationException("the server is still running");
-        }
-
-        try
-        {
-            await RunAsync();
-            return null;
-        }
-        catch (ServerStartException e) when (e.ExitCode is { } code)
-        {
-            return code;
-        }
-    }
-
-    /// <summary>
-    /// Sends SIGKILL to the current run at once, from the calling thread (no process-tree walk first): for killing at
-    /// a precise moment. False when the process had already exited. Follow with <see cref="KillAsync"/> to wait for it.
-    /// </summary>
-    public bool SignalKill()
-    {
-        var process = _process;
-        return process is not null && !process.HasExited && SysKill(process.Id, 9) == 0;
-    }
-
-    /// <summary>Sends SIGTERM (a graceful stop) without waiting for the exit. False when the process had already exited.</summary>
-    public bool SignalTerm()
-    {
-        var process = _process;
-        return process is not null && !process.HasExited && SysKill(process.Id, 15) == 0;
     }
 
     /// <summary>A StackExchange.Redis multiplexer connected to this server (with its password).</summary>
@@ -666,7 +666,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
 /// <summary>The server did not come up.</summary>
 public sealed class ServerStartException(string message, int? exitCode = null) : Exception(message)
 {
-    /// <summary>The exit status when the server exited before answering PING; null when it hung (and was killed).</summary>
+    /// <summary>The server's exit status when it exited instead of answering, else null.</summary>
     public int? ExitCode { get; } = exitCode;
 }
 
