@@ -29,6 +29,16 @@ public sealed class ServerSettings
 }
 
 /// <summary>
+/// Outcome of <see cref="ServerProcess.StartOrExitAsync"/>: a server that answers PING, or the exit status and the
+/// output of a server that exited while starting.
+/// </summary>
+public sealed record StartOutcome(ServerProcess? Server, int? ExitCode, string Output)
+{
+    /// <summary>True when the server is up.</summary>
+    public bool Started => Server is not null;
+}
+
+/// <summary>
 /// The real EventflowDB server as a child process on a free loopback port with its own data directory.
 /// Captures stdout/stderr; <see cref="Output"/> belongs in every failure message.
 /// </summary>
@@ -668,16 +678,6 @@ public sealed class ServerStartException(string message, int? exitCode = null) :
 {
     /// <summary>The server's exit status when it exited instead of answering, else null.</summary>
     public int? ExitCode { get; } = exitCode;
-}
-
-/// <summary>
-/// Outcome of <see cref="ServerProcess.StartOrExitAsync"/>: a server that answers PING, or the exit status and the
-/// output of a server that exited while starting.
-/// </summary>
-public sealed record StartOutcome(ServerProcess? Server, int? ExitCode, string Output)
-{
-    /// <summary>True when the server is up.</summary>
-    public bool Started => Server is not null;
 }
 
 /// <summary>Outcome of one redis-cli run.</summary>
