@@ -139,7 +139,7 @@ public sealed class RespConnection : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
         while (true)
         {
-            if (_end > _start)
+            if (_end > _start && !SurelyIncomplete(_buffer.AsSpan(_start, _end - _start)))
             {
                 var pending = new ReadOnlySequence<byte>(_buffer, _start, _end - _start);
                 if (RespValue.TryRead(pending, out var value, out var end))
@@ -202,6 +202,70 @@ public sealed class RespConnection : IAsyncDisposable
     {
         _socket.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// True when the bytes are certainly the start of a value that has not fully arrived: walks the headers of arrays,
+    /// bulk strings and simple lines without copying anything, so a large reply arriving in many pieces is not parsed
+    /// (and copied) again after every piece. Any other type, or anything unexpected, answers false: then the real parser decides.
+    /// </summary>
+    private static bool SurelyIncomplete(ReadOnlySpan<byte> bytes)
+    {
+        int at = 0;
+        long pending = 1; // values still to walk
+        while (pending > 0)
+        {
+            if (at >= bytes.Length)
+            {
+                return true;
+            }
+
+            byte type = bytes[at];
+            int eol = bytes[at..].IndexOf((byte)'\n');
+            if (eol < 0)
+            {
+                return true;
+            }
+
+            if (eol < 1 || bytes[at + eol - 1] != (byte)'\r')
+            {
+                return false;
+            }
+
+            var header = bytes.Slice(at + 1, eol - 2);
+            at += eol + 1;
+            pending--;
+            switch (type)
+            {
+                case (byte)'+' or (byte)'-' or (byte)':':
+                    break;
+                case (byte)'*' or (byte)'$':
+                    if (!long.TryParse(header, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long length))
+                    {
+                        return false;
+                    }
+
+                    if (type == (byte)'*')
+                    {
+                        pending += Math.Max(0, length);
+                    }
+                    else if (length >= 0)
+                    {
+                        if (bytes.Length - at < length + 2)
+                        {
+                            return true;
+                        }
+
+                        at += (int)length + 2;
+                    }
+
+                    break;
+                default:
+                    return false;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Receives more bytes; false on EOF or reset.</summary>

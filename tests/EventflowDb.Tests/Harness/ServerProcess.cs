@@ -29,6 +29,16 @@ public sealed class ServerSettings
 }
 
 /// <summary>
+/// Outcome of <see cref="ServerProcess.StartOrExitAsync"/>: a server that answers PING, or the exit status and the
+/// output of a server that exited while starting.
+/// </summary>
+public sealed record StartOutcome(ServerProcess? Server, int? ExitCode, string Output)
+{
+    /// <summary>True when the server is up.</summary>
+    public bool Started => Server is not null;
+}
+
+/// <summary>
 /// The real EventflowDB server as a child process on a free loopback port with its own data directory.
 /// Captures stdout/stderr; <see cref="Output"/> belongs in every failure message.
 /// </summary>
@@ -75,6 +85,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     /// <summary>True while the current run's process is alive.</summary>
     public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Exit status of the current run once it has exited, else null.</summary>
+    public int? ExitCode => _process is { HasExited: true } process ? process.ExitCode : null;
 
     /// <summary>Everything the server printed, all runs, with run markers.</summary>
     public string Output
@@ -136,6 +149,25 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         throw last!;
+    }
+
+    /// <summary>
+    /// Starts a server like <see cref="StartAsync(ServerSettings?)"/>, but a server that exits while starting (a
+    /// refused configuration, a damaged store) is an outcome, not an exception: its exit status and output are
+    /// returned at once instead of waiting for a PING that never comes. A server that neither answers nor exits
+    /// within the start time-out still fails with <see cref="ServerStartException"/>.
+    /// </summary>
+    public static async Task<StartOutcome> StartOrExitAsync(ServerSettings settings)
+    {
+        try
+        {
+            var server = await StartAsync(settings);
+            return new StartOutcome(server, null, server.Output);
+        }
+        catch (ServerStartException e) when (e.ExitCode is { } code)
+        {
+            return new StartOutcome(null, code, e.Message);
+        }
     }
 
     /// <summary>A fresh empty directory under the system temp directory.</summary>
@@ -226,6 +258,45 @@ public sealed partial class ServerProcess : IAsyncDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Starts the server again on the same port and data directory (it must not be running): null once it answers
+    /// PING, or the exit status of a server that exited while starting (its output is in <see cref="Output"/>).
+    /// </summary>
+    public async Task<int?> RestartOrExitAsync()
+    {
+        if (IsRunning)
+        {
+            throw new InvalidOperationException("the server is still running");
+        }
+
+        try
+        {
+            await RunAsync();
+            return null;
+        }
+        catch (ServerStartException e) when (e.ExitCode is { } code)
+        {
+            return code;
+        }
+    }
+
+    /// <summary>
+    /// Sends SIGKILL to the current run at once, from the calling thread (no process-tree walk first): for killing at
+    /// a precise moment. False when the process had already exited. Follow with <see cref="KillAsync"/> to wait for it.
+    /// </summary>
+    public bool SignalKill()
+    {
+        var process = _process;
+        return process is not null && !process.HasExited && SysKill(process.Id, 9) == 0;
+    }
+
+    /// <summary>Sends SIGTERM (a graceful stop) without waiting for the exit. False when the process had already exited.</summary>
+    public bool SignalTerm()
+    {
+        var process = _process;
+        return process is not null && !process.HasExited && SysKill(process.Id, 15) == 0;
     }
 
     /// <summary>kill -9: no shutdown code runs in the server.</summary>
