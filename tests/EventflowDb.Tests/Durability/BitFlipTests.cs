@@ -69,6 +69,7 @@ public sealed class BitFlipTests(ITestOutputHelper output) : IntegrationTest(out
         int seed = TestKnobs.Seed();
         TestOutput.WriteLine($"seed {seed} (EFDB_SEED={seed} repeats this run)");
         string data = ServerProcess.NewTempDirectory();
+        ServerProcess? running = null;
         try
         {
             var store = await BuildClosedStoreAsync(data, new Random(seed), markers: true);
@@ -104,7 +105,7 @@ public sealed class BitFlipTests(ITestOutputHelper output) : IntegrationTest(out
             // With --repair: it starts, keeps a copy of the damaged segment, says how many events were lost, serves what lies before.
             var repaired = await ServerProcess.StartOrExitAsync(new ServerSettings { DataDirectory = data, ExtraArgs = ["--repair"] });
             Assert.True(repaired.Started, $"the server did not start with --repair (status {repaired.ExitCode}):\n{repaired.Output}");
-            var server = repaired.Server!;
+            var server = running = repaired.Server!;
             Track(server, 0);
             var copies = Directory.GetDirectories(data, "damaged-*");
             Assert.True(copies.Length == 1, $"expected one damaged-<UTC timestamp> directory in {data}, found: {string.Join(", ", Directory.GetFileSystemEntries(data).Select(Path.GetFileName))}");
@@ -130,14 +131,20 @@ public sealed class BitFlipTests(ITestOutputHelper output) : IntegrationTest(out
             await server.DisposeAsync();
             var again = await ServerProcess.StartOrExitAsync(new ServerSettings { DataDirectory = data });
             Assert.True(again.Started, $"the repaired store does not start without --repair (status {again.ExitCode}):\n{again.Output}");
-            await using (var restarted = again.Server!)
+            running = again.Server!;
+            await using (var c = await running.OpenAuthenticatedRawAsync())
             {
-                await using var c = await restarted.OpenAuthenticatedRawAsync();
                 Assert.Equal(kept, (await c.ReadWholeLogAsync(100)).Select(e => e.Raw));
             }
         }
         finally
         {
+            // Servers on a caller's data directory are not disposed with the test: kill the one still running.
+            if (running is not null)
+            {
+                await running.DisposeAsync();
+            }
+
             ServerProcess.TryDeleteDirectory(data);
         }
     }
