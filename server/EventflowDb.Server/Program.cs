@@ -82,7 +82,7 @@ internal static class Program
 
         try
         {
-            var context = new ServerContext(options, store, CommandCatalog.Create(storeOptions.MaxAppendBytes), logger);
+            using var context = new ServerContext(options, store, CommandCatalog.Create(storeOptions.MaxAppendBytes), logger);
             using var server = new RespServer(context);
             var endpoint = new IPEndPoint(bind, options.Port);
             server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(), receiveOptions: ServerContext.ReceivePipeOptions(options));

@@ -12,25 +12,33 @@ namespace EventflowDb.Server.Configuration;
 /// </summary>
 internal static class OptionsParser
 {
+    /// <param name="Default">The default, shown from a default <see cref="ServerOptions"/> so it is declared only there.</param>
     /// <param name="Switch">A yes/no flag that may be given bare (<c>--repair</c> means <c>--repair yes</c>).</param>
-    private sealed record Setting(string Flag, string Env, string Default, string Help, bool Switch = false);
+    private sealed record Setting(string Flag, string Env, Func<ServerOptions, string> Default, string Help, bool Switch = false);
 
     private static readonly Setting[] Settings =
     [
-        new("port", "PORT", "6543", "TCP port to listen on."),
-        new("data", "DATA", "./data", "Directory for the event log, index and checkpoints (created when missing)."),
-        new("password", "PASSWORD", "", "Password clients must send with AUTH or HELLO. None by default: then the server listens on loopback only."),
-        new("bind", "BIND", "", "Address to listen on. Default: 127.0.0.1 without a password, 0.0.0.0 with one."),
-        new("protected-mode", "PROTECTED_MODE", "yes", "yes: refuse to listen on a non-loopback address without a password. no: allow it."),
-        new("checkpoint-interval", "CHECKPOINT_INTERVAL", "5", "Seconds between index checkpoints while writes go on (bounds restart replay and the *EST counters' age)."),
-        new("fsync", "FSYNC", "always", "always: acknowledge an ADD once it is on disk (fsync). every-ms=N: acknowledge at once and fsync at least every N ms; a crash may lose the last N ms of ADDs."),
-        new("direct-io", "DIRECT_IO", "yes", "yes: write the log with direct synchronous I/O where the file system allows it (less CPU per write). no: write through the page cache."),
-        new("repair", "REPAIR", "no", "yes: start even if the event log is damaged: copy the damaged files to <data>/damaged-<UTC time>/, cut the log at the damage and log the events lost. Without it a damaged store refuses to start (exit status 3).", Switch: true),
-        new("default-page", "DEFAULT_PAGE", "1000", "Events returned by GET/GETALL when limit is 0 or missing."),
-        new("max-page", "MAX_PAGE", "10000", "Most events returned in one reply; larger limits are clamped."),
-        new("max-bulk-bytes", "MAX_BULK_BYTES", "67108864", "Largest RESP bulk string accepted; a larger one is a protocol error."),
-        new("log-level", "LOG_LEVEL", "information", "verbose, debug, information, warning, error or fatal."),
+        new("port", "PORT", o => Number(o.Port), "TCP port to listen on."),
+        new("data", "DATA", o => o.DataDirectory, "Directory for the event log, index and checkpoints (created when missing)."),
+        new("password", "PASSWORD", o => o.Password ?? "", "Password clients must send with AUTH or HELLO. None by default: then the server listens on loopback only."),
+        new("bind", "BIND", o => o.Bind?.ToString() ?? "", "Address to listen on. Default: 127.0.0.1 without a password, 0.0.0.0 with one."),
+        new("protected-mode", "PROTECTED_MODE", o => YesNo(o.ProtectedMode), "yes: refuse to listen on a non-loopback address without a password. no: allow it."),
+        new("checkpoint-interval", "CHECKPOINT_INTERVAL", o => Seconds(o.CheckpointInterval), "Seconds between index checkpoints while writes go on (bounds restart replay and the *EST counters' age)."),
+        new("fsync", "FSYNC", o => FsyncText(o.FlushInterval), "always: acknowledge an ADD once it is on disk (fsync). every-ms=N: acknowledge at once and fsync at least every N ms; a crash may lose the last N ms of ADDs."),
+        new("direct-io", "DIRECT_IO", o => YesNo(o.DirectIo), "yes: write the log with direct synchronous I/O where the file system allows it (less CPU per write). no: write through the page cache."),
+        new("repair", "REPAIR", o => YesNo(o.Repair), "yes: start even if the event log is damaged: copy the damaged files to <data>/damaged-<UTC time>/, cut the log at the damage and log the events lost. Without it a damaged store refuses to start (exit status 3).", Switch: true),
+        new("default-page", "DEFAULT_PAGE", o => Number(o.DefaultPage), "Events returned by GET/GETALL when limit is 0 or missing."),
+        new("max-page", "MAX_PAGE", o => Number(o.MaxPage), "Most events returned in one reply; larger limits are clamped."),
+        new("max-page-bytes", "MAX_PAGE_BYTES", o => ByteSize.Format(o.MaxPageBytes), "A GET/GETALL/GROUP READ page stops early once its events pass this size (a page always holds at least one event). Units as Redis: b, kb, mb, gb."),
+        new("max-bulk-bytes", "MAX_BULK_BYTES", o => Number(o.MaxBulkBytes), "Largest RESP bulk string accepted; a larger one is a protocol error."),
+        new("maxclients", "MAXCLIENTS", o => Number(o.MaxClients), "Most connections at once; one more gets '-ERR max number of clients reached' and is closed."),
+        new("timeout", "TIMEOUT", o => Seconds(o.IdleTimeout), "Seconds after which an idle connection (no request, not subscribed, not blocked) is closed; 0: never."),
+        new("tcp-keepalive", "TCP_KEEPALIVE", o => Seconds(o.TcpKeepAlive), "Seconds between TCP keepalive probes on client connections, so dead peers are found; 0: off."),
+        new("client-output-buffer-limit", "CLIENT_OUTPUT_BUFFER_LIMIT", DefaultOutputLimits, "As Redis: '<class> <hard> <soft> <soft-seconds>' for class normal and/or pubsub. A client whose unsent replies pass <hard>, or stay over <soft> for <soft-seconds>, is disconnected; 0 turns a bound off."),
+        new("log-level", "LOG_LEVEL", o => o.LogLevel.ToString().ToLowerInvariant(), "verbose, debug, information, warning, error or fatal."),
     ];
+
+    private static readonly ServerOptions Defaults = new();
 
     /// <summary>Parses <paramref name="args"/>; returns null with a message when they are wrong or --help was asked.</summary>
     public static ServerOptions? Parse(string[] args, Func<string, string?> environment, out string? message, out bool helpRequested)
@@ -98,13 +106,14 @@ internal static class OptionsParser
             }
 
             var env = environment(setting.Env);
-            return string.IsNullOrEmpty(env) ? setting.Default : env;
+            return string.IsNullOrEmpty(env) ? setting.Default(Defaults) : env;
         }
 
         try
         {
             string password = Get("password");
             string bind = Get("bind");
+            var outputLimits = ParseOutputLimits(Get("client-output-buffer-limit"));
             return new ServerOptions
             {
                 Port = ParseInt(Get("port"), "port", 0, 65535),
@@ -118,7 +127,13 @@ internal static class OptionsParser
                 Repair = ParseYesNo(Get("repair"), "repair"),
                 DefaultPage = ParseInt(Get("default-page"), "default-page", 1, 1_000_000),
                 MaxPage = ParseInt(Get("max-page"), "max-page", 1, 1_000_000),
+                MaxPageBytes = ParseBytes(Get("max-page-bytes"), "max-page-bytes", 1024, 1L << 32),
                 MaxBulkBytes = ParseInt(Get("max-bulk-bytes"), "max-bulk-bytes", 1024, 512 * 1024 * 1024),
+                MaxClients = ParseInt(Get("maxclients"), "maxclients", 1, 1_000_000),
+                IdleTimeout = TimeSpan.FromSeconds(ParseInt(Get("timeout"), "timeout", 0, int.MaxValue)),
+                TcpKeepAlive = TimeSpan.FromSeconds(ParseInt(Get("tcp-keepalive"), "tcp-keepalive", 0, 86_400)),
+                NormalOutputLimit = outputLimits.Normal,
+                PubSubOutputLimit = outputLimits.PubSub,
                 LogLevel = Enum.TryParse<LogEventLevel>(Get("log-level"), ignoreCase: true, out var level)
                     ? level
                     : throw new FormatException($"log-level: '{Get("log-level")}' is not a level"),
@@ -129,6 +144,60 @@ internal static class OptionsParser
             message = e.Message;
             return null;
         }
+    }
+
+    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Seconds(TimeSpan value) => Number((long)value.TotalSeconds);
+
+    private static string YesNo(bool value) => value ? "yes" : "no";
+
+    private static string FsyncText(TimeSpan? flushInterval) =>
+        flushInterval is { } every ? $"every-ms={Number((long)every.TotalMilliseconds)}" : "always";
+
+    private static string DefaultOutputLimits(ServerOptions o) =>
+        $"normal {OutputLimitText(o.NormalOutputLimit)} pubsub {OutputLimitText(o.PubSubOutputLimit)}";
+
+    private static string OutputLimitText(OutputBufferLimit limit) =>
+        $"{ByteSize.Format(limit.HardBytes)} {ByteSize.Format(limit.SoftBytes)} {Number(limit.SoftSeconds)}";
+
+    private static long ParseBytes(string text, string name, long min, long max) =>
+        ByteSize.TryParse(text, out long value) && value >= min && value <= max
+            ? value
+            : throw new FormatException($"{name}: '{text}' is not a size from {ByteSize.Format(min)} to {ByteSize.Format(max)} (units b, kb, mb, gb)");
+
+    /// <summary>Redis syntax: groups of <c>class hard soft seconds</c>; a class not given keeps its default.</summary>
+    private static (OutputBufferLimit Normal, OutputBufferLimit PubSub) ParseOutputLimits(string text)
+    {
+        const string Name = "client-output-buffer-limit";
+        var normal = Defaults.NormalOutputLimit;
+        var pubsub = Defaults.PubSubOutputLimit;
+        string[] words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0 || words.Length % 4 != 0)
+        {
+            throw new FormatException($"{Name}: '{text}' must be groups of '<class> <hard> <soft> <soft-seconds>'");
+        }
+
+        for (int i = 0; i < words.Length; i += 4)
+        {
+            var limit = new OutputBufferLimit(
+                ParseBytes(words[i + 1], $"{Name} hard", 0, long.MaxValue),
+                ParseBytes(words[i + 2], $"{Name} soft", 0, long.MaxValue),
+                ParseInt(words[i + 3], $"{Name} soft-seconds", 0, int.MaxValue));
+            switch (words[i].ToUpperInvariant())
+            {
+                case "NORMAL":
+                    normal = limit;
+                    break;
+                case "PUBSUB":
+                    pubsub = limit;
+                    break;
+                default:
+                    throw new FormatException($"{Name}: unknown class '{words[i]}' (normal or pubsub)");
+            }
+        }
+
+        return (normal, pubsub);
     }
 
     private static int ParseInt(string text, string name, int min, int max) =>
@@ -168,7 +237,8 @@ internal static class OptionsParser
         text.AppendLine();
         foreach (var s in Settings)
         {
-            string def = s.Default.Length == 0 ? "none" : s.Default;
+            string value = s.Default(Defaults);
+            string def = value.Length == 0 ? "none" : value;
             text.AppendLine(CultureInfo.InvariantCulture, $"  --{s.Flag,-22} {s.Env,-22} default {def}");
             text.AppendLine(CultureInfo.InvariantCulture, $"      {s.Help}");
         }

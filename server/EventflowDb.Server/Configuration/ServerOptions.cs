@@ -2,7 +2,10 @@ using System.Net;
 
 namespace EventflowDb.Server.Configuration;
 
-/// <summary>All server settings, resolved from flags, environment variables and defaults.</summary>
+/// <summary>
+/// All server settings, resolved from flags, environment variables and defaults. The initial values here are
+/// the defaults, declared once: <see cref="OptionsParser"/> shows and parses them from a default instance.
+/// </summary>
 internal sealed class ServerOptions
 {
     public int Port { get; init; } = 6543;
@@ -32,10 +35,31 @@ internal sealed class ServerOptions
 
     public int MaxPage { get; init; } = 10_000;
 
+    /// <summary>A GET/GETALL/GROUP READ page stops once its events pass this many bytes (it always holds one event).</summary>
+    public long MaxPageBytes { get; init; } = 16L * 1024 * 1024;
+
     public int MaxBulkBytes { get; init; } = 64 * 1024 * 1024;
+
+    /// <summary>Connections beyond this many get <c>-ERR max number of clients reached</c> and are closed.</summary>
+    public int MaxClients { get; init; } = 10_000;
+
+    /// <summary>An idle connection (no request, not subscribed, not blocked) is closed after this; zero: never.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.Zero;
+
+    /// <summary>TCP keepalive probe interval; zero turns keepalive off.</summary>
+    public TimeSpan TcpKeepAlive { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>Output bound of ordinary connections (<c>client-output-buffer-limit normal</c>).</summary>
+    public OutputBufferLimit NormalOutputLimit { get; init; } = new(256L * 1024 * 1024, 64L * 1024 * 1024, 60);
+
+    /// <summary>Output bound of connections with push subscriptions (<c>client-output-buffer-limit pubsub</c>).</summary>
+    public OutputBufferLimit PubSubOutputLimit { get; init; } = new(32L * 1024 * 1024, 8L * 1024 * 1024, 60);
 
     public Serilog.Events.LogEventLevel LogLevel { get; init; } = Serilog.Events.LogEventLevel.Information;
 
     /// <summary>The address actually bound: loopback without a password, any with one, unless set.</summary>
     public IPAddress EffectiveBind => Bind ?? (Password is null ? IPAddress.Loopback : IPAddress.Any);
+
+    /// <summary>The <c>client-output-buffer-limit</c> value in Redis's CONFIG GET form.</summary>
+    public string OutputBufferLimitText => $"normal {NormalOutputLimit} pubsub {PubSubOutputLimit}";
 }

@@ -165,7 +165,7 @@ internal sealed class ClientSession : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or Pipelines.Sockets.Unofficial.ConnectionAbortedException or Pipelines.Sockets.Unofficial.ConnectionResetException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (IsDisconnect(e))
         {
             _server.Logger.Debug(e, "Connection {ClientId} from {Remote} dropped", Id, Remote);
         }
@@ -223,7 +223,7 @@ internal sealed class ClientSession : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException or IOException or InvalidOperationException)
+        catch (Exception e) when (IsDisconnect(e) || e is InvalidOperationException)
         {
             _server.Logger.Debug(e, "Connection {ClientId} closed without a clean shutdown", Id);
         }
@@ -243,8 +243,7 @@ internal sealed class ClientSession : IDisposable
 
             if (status == RespReadStatus.ProtocolError)
             {
-                await DrainPendingAsync().ConfigureAwait(false);
-                Writer.WriteError($"ERR Protocol error: {error}");
+                await WriteErrorInOrderAsync($"ERR Protocol error: {error}").ConfigureAwait(false);
                 _server.Logger.Debug("Protocol error from {ClientId} {Remote}: {Error}", Id, Remote, error);
                 _consumed = buffer.End;
                 return true;
@@ -270,8 +269,7 @@ internal sealed class ClientSession : IDisposable
         var command = _server.Commands.Find(_request[0]);
         if (command is null)
         {
-            await DrainPendingAsync().ConfigureAwait(false);
-            Writer.WriteError(UnknownCommandMessage());
+            await WriteErrorInOrderAsync(UnknownCommandMessage()).ConfigureAwait(false);
             return;
         }
 
@@ -284,8 +282,7 @@ internal sealed class ClientSession : IDisposable
         string? refusal = Refusal(command);
         if (refusal is not null)
         {
-            await DrainPendingAsync().ConfigureAwait(false);
-            Writer.WriteError(refusal);
+            await WriteErrorInOrderAsync(refusal).ConfigureAwait(false);
             return;
         }
 
@@ -295,19 +292,16 @@ internal sealed class ClientSession : IDisposable
         }
         catch (CommandException e)
         {
-            await DrainPendingAsync().ConfigureAwait(false);
-            Writer.WriteError(e.Message);
+            await WriteErrorInOrderAsync(e.Message).ConfigureAwait(false);
         }
         catch (System.Text.Json.JsonException e)
         {
-            await DrainPendingAsync().ConfigureAwait(false);
-            Writer.WriteError($"ERR invalid JSON: {e.Message}");
+            await WriteErrorInOrderAsync($"ERR invalid JSON: {e.Message}").ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _server.Logger.Error(e, "Command {Command} from client {ClientId} {Remote} failed", command.Name, Id, Remote);
-            await DrainPendingAsync().ConfigureAwait(false);
-            Writer.WriteError($"ERR internal error: {e.Message}");
+            await WriteErrorInOrderAsync($"ERR internal error: {e.Message}").ConfigureAwait(false);
         }
     }
 
@@ -343,6 +337,21 @@ internal sealed class ClientSession : IDisposable
 
         return text.ToString();
     }
+
+    /// <summary>
+    /// Every error a session writes goes through here: the replies of pipelined ADDs still pending come first,
+    /// so the error lands in the position of the request it answers.
+    /// </summary>
+    private async ValueTask WriteErrorInOrderAsync(string message)
+    {
+        await DrainPendingAsync().ConfigureAwait(false);
+        Writer.WriteError(message);
+    }
+
+    /// <summary>The ways a connection ends under a session (peer gone, socket closed, server stopping): not faults.</summary>
+    public static bool IsDisconnect(Exception e) =>
+        e is IOException or System.Net.Sockets.SocketException or Pipelines.Sockets.Unofficial.ConnectionAbortedException
+            or Pipelines.Sockets.Unofficial.ConnectionResetException or ObjectDisposedException or OperationCanceledException;
 
     private async ValueTask DrainPendingAsync()
     {

@@ -4,17 +4,20 @@ using System.IO.Pipelines;
 using EventflowDb.Protocol;
 using EventflowDb.Server.Commands;
 using EventflowDb.Server.Configuration;
+using EventflowDb.Server.Groups;
 using EventflowDb.Storage;
 
 namespace EventflowDb.Server.Network;
 
-/// <summary>What every session shares: settings, the store, the command table, the client list.</summary>
-internal sealed class ServerContext(ServerOptions options, IEventStore store, CommandTable commands, Serilog.ILogger logger)
+/// <summary>What every session shares: settings, the store, the command table, the client list, the consumer groups.</summary>
+internal sealed class ServerContext(ServerOptions options, IEventStore store, CommandTable commands, Serilog.ILogger logger) : IDisposable
 {
     /// <summary>The Redis version clients should assume (INFO redis_version, HELLO version).</summary>
     public const string RedisCompatibleVersion = "7.2.0";
 
     private long _nextClientId;
+
+    private readonly Lazy<GroupRegistry> _groups = new(() => new GroupRegistry(store, options.DataDirectory), LazyThreadSafetyMode.ExecutionAndPublication);
 
     public ServerOptions Options { get; } = options;
 
@@ -23,6 +26,9 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     public CommandTable Commands { get; } = commands;
 
     public Serilog.ILogger Logger { get; } = logger;
+
+    /// <summary>The consumer groups, loaded from the data directory by the first GROUP command.</summary>
+    public GroupRegistry Groups => _groups.Value;
 
     /// <summary>Request limits; the reader holds no per-connection state, so one serves every session.</summary>
     public RespRequestReader RequestReader { get; } = new(Limits(options));
@@ -63,6 +69,12 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
 
     public long TotalCommands;
 
+    /// <summary>Connections refused because <c>--maxclients</c> were already connected (INFO stats).</summary>
+    public long RejectedConnections;
+
+    /// <summary>Clients disconnected for passing their <c>--client-output-buffer-limit</c> (INFO stats).</summary>
+    public long OutputBufferLimitDisconnections;
+
     /// <summary>The server's own semantic version.</summary>
     public static string Version { get; } =
         typeof(ServerContext).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
@@ -82,6 +94,15 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
         if (await Task.WhenAny(all, Task.Delay(timeout)).ConfigureAwait(false) != all)
         {
             Logger.Warning("{Count} connections did not close within {Timeout}", sessions.Count(s => !s.Completion.IsCompleted), timeout);
+        }
+    }
+
+    /// <summary>Closes the consumer groups' journal; call after <see cref="StopSessionsAsync"/>.</summary>
+    public void Dispose()
+    {
+        if (_groups.IsValueCreated)
+        {
+            _groups.Value.Dispose();
         }
     }
 }

@@ -24,6 +24,33 @@ public class OptionsParserTests
         Assert.Equal(TimeSpan.FromSeconds(5), options.CheckpointInterval);
         Assert.Equal(1000, options.DefaultPage);
         Assert.Equal(10_000, options.MaxPage);
+        Assert.Equal(16L * 1024 * 1024, options.MaxPageBytes);
+        Assert.Equal(10_000, options.MaxClients);
+        Assert.Equal(TimeSpan.Zero, options.IdleTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(300), options.TcpKeepAlive);
+        Assert.Equal(new OutputBufferLimit(256L << 20, 64L << 20, 60), options.NormalOutputLimit);
+        Assert.Equal(new OutputBufferLimit(32L << 20, 8L << 20, 60), options.PubSubOutputLimit);
+    }
+
+    [Fact]
+    public void Limits_take_redis_units_and_syntax()
+    {
+        var options = Parse(["--maxclients", "3", "--timeout=30", "--tcp-keepalive", "0", "--max-page-bytes", "1mb"]);
+        Assert.Equal(3, options.MaxClients);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.IdleTimeout);
+        Assert.Equal(TimeSpan.Zero, options.TcpKeepAlive);
+        Assert.Equal(1024 * 1024, options.MaxPageBytes);
+        Assert.Equal(2000, Parse(["--max-page-bytes", "2k"]).MaxPageBytes);
+        Assert.Equal(4096, Parse(["--max-page-bytes", "4096"]).MaxPageBytes);
+
+        // One class given: the other keeps its default, as in Redis.
+        var pubsubOnly = Parse(["--client-output-buffer-limit", "pubsub 1mb 512kb 5"]);
+        Assert.Equal(new OutputBufferLimit(1L << 20, 512L << 10, 5), pubsubOnly.PubSubOutputLimit);
+        Assert.Equal(new ServerOptions().NormalOutputLimit, pubsubOnly.NormalOutputLimit);
+        var both = Parse([], new Dictionary<string, string> { ["CLIENT_OUTPUT_BUFFER_LIMIT"] = "normal 0 0 0 PUBSUB 2GB 1gb 10" });
+        Assert.Equal(new OutputBufferLimit(0, 0, 0), both.NormalOutputLimit);
+        Assert.Equal(new OutputBufferLimit(2L << 30, 1L << 30, 10), both.PubSubOutputLimit);
+        Assert.Equal("normal 0 0 0 pubsub 2147483648 1073741824 10", both.OutputBufferLimitText);
     }
 
     [Fact]
@@ -58,6 +85,13 @@ public class OptionsParserTests
     [InlineData("--protected-mode", "maybe")]
     [InlineData("--log-level", "loud")]
     [InlineData("--nonsense", "1")]
+    [InlineData("--maxclients", "0")]
+    [InlineData("--timeout", "-1")]
+    [InlineData("--max-page-bytes", "12xb")]
+    [InlineData("--max-page-bytes", "100")]
+    [InlineData("--client-output-buffer-limit", "pubsub 1mb 1mb")]
+    [InlineData("--client-output-buffer-limit", "replica 1mb 1mb 1")]
+    [InlineData("--client-output-buffer-limit", "normal 1mb x 1")]
     public void Bad_values_are_reported(string flag, string value)
     {
         var options = OptionsParser.Parse([flag, value], _ => null, out string? message, out bool help);
@@ -72,11 +106,13 @@ public class OptionsParserTests
         var options = OptionsParser.Parse(["--help"], _ => null, out string? message, out bool help);
         Assert.Null(options);
         Assert.True(help);
-        foreach (string flag in new[] { "--port", "--data", "--password", "--bind", "--protected-mode", "--checkpoint-interval", "--max-page" })
+        foreach (string flag in new[] { "--port", "--data", "--password", "--bind", "--protected-mode", "--checkpoint-interval", "--max-page", "--maxclients", "--timeout", "--tcp-keepalive", "--max-page-bytes", "--client-output-buffer-limit" })
         {
             Assert.Contains(flag, message, StringComparison.Ordinal);
         }
 
         Assert.Contains("CHECKPOINT_INTERVAL", message, StringComparison.Ordinal);
+        Assert.Contains("default normal 256mb 64mb 60 pubsub 32mb 8mb 60", message, StringComparison.Ordinal);
+        Assert.Contains("default 16mb", message, StringComparison.Ordinal);
     }
 }

@@ -10,7 +10,7 @@ namespace EventflowDb.Server.Commands.Groups;
 
 /// <summary>
 /// GROUP CREATE|READ|ACK|NACK|PARKED|REPLAY|INFO|DELETE: consumer groups (server-side checkpoints, competing
-/// consumers). The state lives in a <see cref="GroupRegistry"/>, loaded from the data directory on first use.
+/// consumers). The state lives in the server's <see cref="GroupRegistry"/>, loaded from the data directory on first use.
 /// </summary>
 internal sealed class GroupCommand() : Command("GROUP", -2)
 {
@@ -19,12 +19,9 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
     private const int DefaultCount = 100;
     private const int MaxSubcommandLength = 16;
 
-    private readonly Lock _gate = new();
-    private GroupRegistry? _registry;
-
     public override async ValueTask ExecuteAsync(ClientSession session, RespRequest request)
     {
-        var registry = Registry(session);
+        var registry = session.Server.Groups;
         // Decoded only when it can be a subcommand: the argument may be megabytes long.
         string sub = request[1].Length <= MaxSubcommandLength ? request.GetString(1).ToUpperInvariant() : string.Empty;
         switch (sub)
@@ -77,14 +74,6 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
                 break;
             default:
                 throw CommandException.Syntax($"unknown GROUP subcommand '{ErrorText.Excerpt(request[1])}': CREATE, READ, ACK, NACK, PARKED, REPLAY, INFO or DELETE");
-        }
-    }
-
-    private GroupRegistry Registry(ClientSession session)
-    {
-        lock (_gate)
-        {
-            return _registry ??= new GroupRegistry(session.Store, session.Server.Options.DataDirectory);
         }
     }
 

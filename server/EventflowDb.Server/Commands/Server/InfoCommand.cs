@@ -9,7 +9,7 @@ namespace EventflowDb.Server.Commands.Server;
 /// <summary>INFO [section ...]: Redis-style "key:value" lines; clients read redis_version and loading from it.</summary>
 internal sealed class InfoCommand() : SyncCommand("INFO", -1)
 {
-    private static readonly string[] AllSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "eventflowdb"];
+    private static readonly string[] AllSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "eventflowdb", "limits"];
 
     protected override void Execute(ClientSession session, RespRequest request)
     {
@@ -80,6 +80,7 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
                 break;
             case "clients":
                 Line("connected_clients", server.Clients.Count);
+                Line("maxclients", options.MaxClients);
                 break;
             case "memory":
                 long rss = Process.GetCurrentProcess().WorkingSet64;
@@ -99,6 +100,8 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
             case "stats":
                 Line("total_connections_received", Interlocked.Read(ref server.TotalConnections));
                 Line("total_commands_processed", Interlocked.Read(ref server.TotalCommands));
+                Line("rejected_connections", Interlocked.Read(ref server.RejectedConnections));
+                Line("client_output_buffer_limit_disconnections", Interlocked.Read(ref server.OutputBufferLimitDisconnections));
                 break;
             case "replication":
                 Line("role", "master");
@@ -121,6 +124,13 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
                 Line("streams", store.StreamCount);
                 Line("events_at_checkpoint", store.EventCountEstimate);
                 Line("streams_at_checkpoint", store.StreamCountEstimate);
+                break;
+            case "limits":
+                foreach (var (name, value) in Configuration.ConfigValues.Limits(options))
+                {
+                    Line(name.Replace('-', '_'), value);
+                }
+
                 break;
             default:
                 break;

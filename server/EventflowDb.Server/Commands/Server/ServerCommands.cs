@@ -38,35 +38,15 @@ internal sealed class ConfigCommand() : SyncCommand("CONFIG", -2)
             GlobPattern.CheckLength(request[i]);
         }
 
-        var options = session.Server.Options;
-        var settings = new (string Key, string Value)[]
-        {
-            ("databases", "1"),
-            ("replica-read-only", "yes"),
-            ("slave-read-only", "yes"),
-            ("port", options.Port.ToString(CultureInfo.InvariantCulture)),
-            ("bind", options.EffectiveBind.ToString()),
-            ("protected-mode", options.ProtectedMode ? "yes" : "no"),
-            ("dir", Path.GetFullPath(options.DataDirectory)),
-            ("appendonly", "yes"),
-            ("appendfsync", "always"),
-            ("save", ""),
-            ("maxmemory", "0"),
-            ("timeout", "0"),
-            ("cluster-enabled", "no"),
-            ("proto-max-bulk-len", options.MaxBulkBytes.ToString(CultureInfo.InvariantCulture)),
-            ("checkpoint-interval", ((int)options.CheckpointInterval.TotalSeconds).ToString(CultureInfo.InvariantCulture)),
-            ("default-page", options.DefaultPage.ToString(CultureInfo.InvariantCulture)),
-            ("max-page", options.MaxPage.ToString(CultureInfo.InvariantCulture)),
-        };
+        var settings = Configuration.ConfigValues.Of(session.Server.Options);
 
-        var matches = new List<(string Key, string Value)>();
+        var matches = new List<(string Name, string Value)>();
         for (int i = 2; i < request.Count; i++)
         {
             string pattern = request.GetString(i);
             foreach (var setting in settings)
             {
-                if (GlobPattern.IsMatch(pattern, setting.Key, ignoreCase: true) && !matches.Contains(setting))
+                if (GlobPattern.IsMatch(pattern, setting.Name, ignoreCase: true) && !matches.Contains(setting))
                 {
                     matches.Add(setting);
                 }
