@@ -39,6 +39,17 @@ internal static class SoakRun
         {
             result = await RunServerAsync(options, dll, data, log, outDirectory).ConfigureAwait(false);
         }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+        {
+            // The server did not start (a --server-arg it does not know yet, say): show why, from the end of its log.
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            foreach (var line in File.Exists(log) ? File.ReadLines(log).TakeLast(10) : [])
+            {
+                await Console.Error.WriteLineAsync("  " + line).ConfigureAwait(false);
+            }
+
+            return 1;
+        }
         finally
         {
             try
