@@ -21,24 +21,26 @@ namespace EventflowDb.Fuzz;
 /// </summary>
 /// <remarks>
 /// <para>Findings (thrown, so afl-fuzz records a crash): an exception escaping the session; a reply that is
-/// not well-formed RESP, or cut short; an <c>ERR internal error</c> reply or an Error logged while the input
-/// ran (a command failing on something other than bad input: the session turns such exceptions into that reply,
-/// so they never escape on their own). A session that never ends is a hang: afl-fuzz's <c>-t</c> finds it.</para>
+/// not well-formed RESP, or cut short; fewer replies than the input holds whole requests (up to a QUIT); an
+/// <c>ERR internal error</c> reply or an Error logged while the input ran (a command failing on something other
+/// than bad input: the session turns such exceptions into that reply, so they never escape on their own).
+/// A session that never ends is a hang: afl-fuzz's <c>-t</c> finds it.</para>
 /// <para>A session whose requests are all answered ends by itself when the input ends. A request that waits
-/// (<c>BLOCK 0</c>, a long <c>BLOCK</c>) may keep it open: after <see cref="Grace"/> the session is asked to
+/// (<c>BLOCK 0</c>, a long <c>BLOCK</c>) may keep it open: after a grace period (<see cref="DefaultGrace"/>) the session is asked to
 /// stop, as at server shutdown, which must end it.</para>
 /// <para>The store is shared by every input of a run (opening one costs far more than a session), so state
 /// carries over between inputs; <see cref="MaxInputsPerStore"/> bounds how much it grows.</para>
 /// </remarks>
 internal sealed class SessionTarget : IAsyncDisposable
 {
-    /// <summary>How long a session may keep waiting after its input ended before it is asked to stop.</summary>
-    public static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(200);
+    /// <summary>How long a session may keep waiting after its input ended before it is asked to stop (the harness's).</summary>
+    public static readonly TimeSpan DefaultGrace = TimeSpan.FromMilliseconds(200);
 
     /// <summary>After this many inputs the store is deleted and opened anew, so that a long run stays small.</summary>
     public const int MaxInputsPerStore = 5000;
 
     private readonly string _directory;
+    private readonly TimeSpan _grace;
     private readonly ErrorSink _errors = new();
     private readonly Logger _logger;
     private FasterEventStore? _store;
@@ -46,16 +48,17 @@ internal sealed class SessionTarget : IAsyncDisposable
     private int _inputs;
     private int _probes;
 
-    private SessionTarget(string directory)
+    private SessionTarget(string directory, TimeSpan grace)
     {
         _directory = directory;
+        _grace = grace;
         _logger = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Sink(_errors).CreateLogger();
     }
 
     /// <summary>Opens a store in a new directory under <paramref name="parent"/> (deleted on dispose).</summary>
-    public static async Task<SessionTarget> CreateAsync(string parent)
+    public static async Task<SessionTarget> CreateAsync(string parent, TimeSpan? grace = null)
     {
-        var target = new SessionTarget(Path.Combine(parent, $"efdb-fuzz-{Environment.ProcessId}-{Guid.NewGuid():N}"));
+        var target = new SessionTarget(Path.Combine(parent, $"efdb-fuzz-{Environment.ProcessId}-{Guid.NewGuid():N}"), grace ?? DefaultGrace);
         await target.OpenAsync().ConfigureAwait(false);
         return target;
     }
@@ -77,6 +80,12 @@ internal sealed class SessionTarget : IAsyncDisposable
             throw new FuzzFindingException($"a command failed on an unexpected exception: {internalError.Text}");
         }
 
+        int requests = RequestsToAnswer(_context!.RequestReader, input);
+        if (result.Replies.Count < requests && !LooksLikeHttp(input.Span))
+        {
+            throw new FuzzFindingException($"{requests} requests to answer, {result.Replies.Count} replies: {string.Join(" | ", result.Replies.Take(20))}");
+        }
+
         return result;
     }
 
@@ -88,13 +97,45 @@ internal sealed class SessionTarget : IAsyncDisposable
             $"*5\r\n$3\r\nADD\r\n${stream.Length}\r\n{stream}\r\n$9\r\nno_stream\r\n$5\r\nprobe\r\n$7\r\n{{\"n\":1}}\r\n" +
             $"*2\r\n$3\r\nGET\r\n${stream.Length}\r\n{stream}\r\n");
         var result = await RunSessionAsync(input).ConfigureAwait(false);
-        if (result.StoppedAfterGrace || result.Replies.Count != 2 ||
+        if (result.Replies.Count != 2 ||
             result.Replies[0] is not { Type: RespType.Array, Items.Count: 1 } ||
             result.Replies[1] is not { Type: RespType.Array, Items.Count: 1 } ||
             !result.Replies[1].Items[0].Text!.Contains($"\"stream\":\"{stream}\"", StringComparison.Ordinal))
         {
             throw new FuzzFindingException($"the store no longer answers a normal ADD and GET: {string.Join(" | ", result.Replies)}");
         }
+    }
+
+    /// <summary>
+    /// The whole requests in <paramref name="input"/> up to and with the first QUIT: each must get a reply (subscription
+    /// messages only add to them). A protocol error is not counted: one the reader finds only once more bytes arrive
+    /// is never reported when the client closes first.
+    /// </summary>
+    private static int RequestsToAnswer(RespRequestReader reader, ReadOnlyMemory<byte> input)
+    {
+        var request = new RespRequest();
+        var buffer = new ReadOnlySequence<byte>(input);
+        int count = 0;
+        while (reader.TryRead(buffer, request, out var consumed, out _) == RespReadStatus.Complete)
+        {
+            count++;
+            if (request.EqualsIgnoreCase(0, "QUIT"u8))
+            {
+                break;
+            }
+
+            buffer = buffer.Slice(consumed);
+        }
+
+        return count;
+    }
+
+    /// <summary>SPEC.md v2 "Cross-protocol": a first line that looks like HTTP may close the connection without a reply.</summary>
+    private static bool LooksLikeHttp(ReadOnlySpan<byte> input)
+    {
+        int end = input.IndexOf((byte)'\n');
+        var line = end < 0 ? input : input[..end];
+        return line.StartsWith("POST "u8) || line.StartsWith("Host:"u8) || (line.StartsWith("GET "u8) && line.IndexOf("HTTP/"u8) >= 0);
     }
 
     private async Task<SessionResult> RunSessionAsync(ReadOnlyMemory<byte> input)
@@ -112,7 +153,7 @@ internal sealed class SessionTarget : IAsyncDisposable
         await receive.Writer.CompleteAsync().ConfigureAwait(false);
 
         bool stopped = false;
-        if (await Task.WhenAny(run, Task.Delay(Grace)).ConfigureAwait(false) != run)
+        if (await Task.WhenAny(run, Task.Delay(_grace)).ConfigureAwait(false) != run)
         {
             stopped = true;
             session.RequestStop();
