@@ -17,7 +17,7 @@ namespace EventflowDb.Fuzz;
 /// Fuzz target "session": a whole <see cref="ClientSession"/>, as the server runs one per connection, over an
 /// in-memory pipe pair against a real store in a directory of its own, so every command's argument parsing
 /// (ADD, GET, GETALL, GROUP, FOLLOW, SUBSCRIBE, ...) is reached. The input is what a client sends before it
-/// closes its side.
+/// closes its side, all at once or in pieces.
 /// </summary>
 /// <remarks>
 /// <para>Findings (thrown, so afl-fuzz records a crash): an exception escaping the session; a reply that is
@@ -148,8 +148,13 @@ internal sealed class SessionTarget : IAsyncDisposable
         var run = session.RunAsync();
         var replies = Task.Run(() => ReadRepliesAsync(send.Reader));
 
-        // Sent the way a client's bytes arrive, then the client closes its side.
-        await receive.Writer.WriteAsync(input).ConfigureAwait(false);
+        // Sent the way a client's bytes arrive (all at once, or in pieces the session reads one by one), then the
+        // client closes its side.
+        foreach (var piece in Pieces(input))
+        {
+            await receive.Writer.WriteAsync(piece).ConfigureAwait(false);
+        }
+
         await receive.Writer.CompleteAsync().ConfigureAwait(false);
 
         bool stopped = false;
@@ -168,6 +173,37 @@ internal sealed class SessionTarget : IAsyncDisposable
         }
 
         return new SessionResult(values, stopped);
+    }
+
+    /// <summary>
+    /// Half of the inputs (chosen by a hash of the input, so a finding repeats) arrive whole; the others in pieces of
+    /// 1 to 64 bytes, each written and flushed on its own, so the session reads a request split across reads.
+    /// </summary>
+    private static IEnumerable<ReadOnlyMemory<byte>> Pieces(ReadOnlyMemory<byte> input)
+    {
+        ulong state = 14695981039346656037UL;
+        foreach (byte b in input.Span)
+        {
+            state = (state ^ b) * 1099511628211UL;
+        }
+
+        state |= 1;
+        if ((state & 2) == 0)
+        {
+            yield return input;
+            yield break;
+        }
+
+        int offset = 0;
+        while (offset < input.Length)
+        {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            int size = Math.Min(input.Length - offset, 1 + (int)((state >> 8) % 64));
+            yield return input.Slice(offset, size);
+            offset += size;
+        }
     }
 
     /// <summary>Reads the session's output to its end as whole RESP values; a malformed or cut reply is a finding.</summary>
