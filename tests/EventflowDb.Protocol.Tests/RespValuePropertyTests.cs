@@ -15,7 +15,7 @@ public class RespValuePropertyTests
 
     private static readonly Gen<double> AnyDouble = Gen.Frequency(
         (4, Gen.Double),
-        (1, Gen.OneOfConst(double.PositiveInfinity, double.NegativeInfinity, double.NaN, -0.0, double.Epsilon, double.MaxValue)));
+        (1, Gen.OneOf(double.PositiveInfinity, double.NegativeInfinity, double.NaN, -0.0, double.Epsilon, double.MaxValue)));
 
     private static readonly Gen<RespValue> Scalar = Gen.OneOf(
         LineText.Select(text => new RespValue { Type = RespType.SimpleString, Bytes = text }),
@@ -25,7 +25,7 @@ public class RespValuePropertyTests
         Gen.Const(() => new RespValue { Type = RespType.Null }),
         AnyDouble.Select(number => new RespValue { Type = RespType.Double, Bytes = DoubleText(number) }),
         Gen.Bool.Select(truth => new RespValue { Type = RespType.Boolean, Integer = truth ? 1 : 0 }),
-        Gen.Select(Gen.OneOfConst("txt", "mkd"), Gen.Byte.Array[0, 20], (format, bytes) => new RespValue { Type = RespType.VerbatimString, Format = format, Bytes = bytes }),
+        Gen.Select(Gen.OneOf("txt", "mkd"), Gen.Byte.Array[0, 20], (format, bytes) => new RespValue { Type = RespType.VerbatimString, Format = format, Bytes = bytes }),
         Gen.Select(Gen.Bool, Gen.Long, Gen.Int[0, 99999], (negative, high, low) => new RespValue
         {
             Type = RespType.BigNumber,
@@ -36,7 +36,7 @@ public class RespValuePropertyTests
         ? Scalar
         : Gen.Frequency(
             (3, Scalar),
-            (1, Gen.Select(Gen.OneOfConst(RespType.Array, RespType.Set, RespType.Push), inner.Array[0, 4], (type, items) => new RespValue { Type = type, Items = items })),
+            (1, Gen.Select(Gen.OneOf(RespType.Array, RespType.Set, RespType.Push), inner.Array[0, 4], (type, items) => new RespValue { Type = type, Items = items })),
             (1, inner.Array[0, 3].Select(pairs => new RespValue { Type = RespType.Map, Items = pairs.SelectMany(key => new[] { key, key }).ToArray() }))));
 
     private static byte[] DoubleText(double number) => Encoding.ASCII.GetBytes(
