@@ -40,6 +40,7 @@ internal sealed class ClientSession : IDisposable
         Id = server.NextClientId();
         Remote = remote?.ToString() ?? "?";
         Authenticated = server.Options.Password is null;
+        Page = new EventPage { ByteLimit = server.Options.MaxPageBytes };
     }
 
     public ServerContext Server => _server;
@@ -63,8 +64,8 @@ internal sealed class ClientSession : IDisposable
     /// <summary>The connection's subscription delivery, created by the first subscription.</summary>
     public SubscriptionPump Pump => _pump ??= new SubscriptionPump(this);
 
-    /// <summary>Reused by reads so that they do not allocate.</summary>
-    public EventPage Page { get; } = new();
+    /// <summary>Reused by reads so that they do not allocate; bounded by <c>--max-page-bytes</c>.</summary>
+    public EventPage Page { get; }
 
     public long Id { get; }
 
