@@ -191,11 +191,14 @@ internal sealed class ClientSession : IDisposable
     /// </summary>
     public void Abort()
     {
-        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        if (Interlocked.Exchange(ref _aborted, 1) == 0)
         {
-            return;
+            AbortTransport();
         }
+    }
 
+    private void AbortTransport()
+    {
         try
         {
             _closing.Cancel();
@@ -223,7 +226,8 @@ internal sealed class ClientSession : IDisposable
 
     private void DisconnectForOutput(long unsent, bool pubsub, OutputBufferLimit limit, string which)
     {
-        if (Aborted)
+        // The sweep and the connection's writers may find it at once: one of them disconnects, counts and logs.
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
         {
             return;
         }
@@ -232,7 +236,7 @@ internal sealed class ClientSession : IDisposable
         _server.Logger.Warning(
             "Client {ClientId} {Remote} (class {Class}) disconnected: {Unsent} bytes of unsent output passed its {Which} limit (client-output-buffer-limit {Limit})",
             Id, Remote, pubsub ? "pubsub" : "normal", unsent, which, limit);
-        Abort();
+        AbortTransport();
     }
 
     /// <summary>

@@ -131,7 +131,15 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
             {
                 foreach (var session in Clients.Values)
                 {
-                    session.SweepOutput();
+                    try
+                    {
+                        session.SweepOutput();
+                    }
+                    catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+                    {
+                        // A session that ended while it was checked.
+                        Logger.Debug(e, "Output check of client {ClientId} skipped", session.Id);
+                    }
                 }
             }
         }

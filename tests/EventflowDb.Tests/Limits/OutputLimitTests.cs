@@ -96,6 +96,7 @@ public sealed class OutputLimitTests(ITestOutputHelper output) : IntegrationTest
         }
 
         Assert.Equal(0, await OutputProbe.InfoFieldAsync(c, "client_output_buffer_limit_disconnections"));
+        Assert.Contains(" omem=", (await c.CommandAsync("CLIENT", "LIST")).Str(), StringComparison.Ordinal);
         Assert.Equal(3, await OutputProbe.InfoFieldAsync(c, "connected_clients"));
         Assert.Equal(["pong", ""], await subscriber.ReadFrameAfterAsync("PING"));
     }
