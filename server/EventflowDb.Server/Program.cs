@@ -85,9 +85,10 @@ internal static class Program
             using var context = new ServerContext(options, store, CommandCatalog.Create(storeOptions.MaxAppendBytes), logger);
             using var server = new RespServer(context);
             var endpoint = new IPEndPoint(bind, options.Port);
-            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(), receiveOptions: ServerContext.ReceivePipeOptions(options));
+            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(options), receiveOptions: ServerContext.ReceivePipeOptions(options));
             await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
             logger.Information("Listening on {Endpoint}{Auth}", endpoint, options.Password is null ? " (no password: loopback clients only)" : "");
+            var sweep = context.SweepOutputAsync(shutdown.Token);
 
             try
             {
@@ -99,7 +100,10 @@ internal static class Program
             }
 
             server.Shutdown();
-            await context.StopSessionsAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            await sweep.ConfigureAwait(false);
+
+            // A second for the last replies: a client that does not read them is not waited for (SIGTERM ends in seconds).
+            await context.StopSessionsAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         }
         finally
         {

@@ -3,6 +3,9 @@ namespace EventflowDb.Storage;
 /// <summary>
 /// A reusable page of JSON documents (events or stream summaries) filled by a read.
 /// One instance per session, cleared and refilled per request, so reads do not allocate.
+/// A read stops adding documents once the next one would take the page past <see cref="ByteLimit"/>
+/// (<c>--max-page-bytes</c>); the first document is always taken, so a page never comes back empty
+/// only because one event is larger than the limit.
 /// </summary>
 public sealed class EventPage
 {
@@ -12,6 +15,21 @@ public sealed class EventPage
 
     /// <summary>Number of documents in the page.</summary>
     public int Count { get; private set; }
+
+    /// <summary>Bytes of the documents in the page.</summary>
+    public int Bytes => _used;
+
+    /// <summary>Most bytes of documents a read puts into the page (its first document aside); no bound by default.</summary>
+    public long ByteLimit { get; set; } = long.MaxValue;
+
+    /// <summary>
+    /// True when a document of <paramref name="length"/> bytes may still be added: the page is empty, or it stays
+    /// within <see cref="ByteLimit"/>. Readers ask before they read or copy the document.
+    /// </summary>
+    public bool Fits(int length) => Count == 0 || _used + (long)length <= ByteLimit;
+
+    /// <summary>True when no further document fits, whatever its size (the byte limit is reached).</summary>
+    public bool IsFull => Count > 0 && _used >= ByteLimit;
 
     /// <summary>The UTF-8 JSON of document <paramref name="index"/>.</summary>
     public ReadOnlySpan<byte> this[int index]

@@ -178,14 +178,21 @@ public sealed class FasterEventStore : IEventStore
         long from = Math.Max(0, fromVersion);
         long end = Math.Min(count, from + limit);
         long version = from;
-        while (version < end)
+        while (version < end && !page.IsFull)
         {
             if (!TryFindEntry(stream.Number, version, out var location, out long keyed))
             {
                 throw new InvalidDataException($"The index has no entry for version {version} of stream '{stream.Name}' ({count} events).");
             }
 
-            version += _events.ReadEntryEventsInto(location, exact: keyed == version, stream.Number, version, end, page);
+            int added = _events.ReadEntryEventsInto(location, exact: keyed == version, stream.Number, version, end, page);
+            if (added == 0)
+            {
+                // The page's byte limit: the next event does not fit (the page already holds one).
+                break;
+            }
+
+            version += added;
         }
 
         return new ValueTask<int>(page.Count);
@@ -276,7 +283,8 @@ public sealed class FasterEventStore : IEventStore
             // The window may hold bytes read before they were committed by an earlier read.
             scanner.Invalidate();
             scanner.Address = start;
-            while (page.Count < limit && scanned < maxScanned)
+            bool full = false;
+            while (!full && page.Count < limit && scanned < maxScanned)
             {
                 var kind = scanner.Next(end);
                 if (kind == RecordKind.End)
@@ -303,9 +311,17 @@ public sealed class FasterEventStore : IEventStore
                     var record = new EventRecord(entry, offset);
                     if (record.Id > afterId)
                     {
+                        bool matches = filter is null || filter.Matches(view.StreamName, record.Json);
+                        if (matches && !page.Fits(record.JsonLength))
+                        {
+                            // Past the page's byte limit: this event is not examined, the next read starts at it.
+                            full = true;
+                            break;
+                        }
+
                         scanned++;
                         lastScanned = record.Id;
-                        if (filter is null || filter.Matches(view.StreamName, record.Json))
+                        if (matches)
                         {
                             page.Add(record.Json);
                         }

@@ -21,8 +21,11 @@ internal sealed class LogEventReader
         _wholeEntryReadLimit = layout.WholeEntryReadLimit;
     }
 
-    /// <summary>Copies the JSON of the event at <paramref name="location"/> into <paramref name="page"/>.</summary>
-    public void ReadEventInto(IndexValue location, EventPage page)
+    /// <summary>
+    /// Copies the JSON of the event at <paramref name="location"/> into <paramref name="page"/>; false (nothing
+    /// copied) when it does not fit the page's byte limit.
+    /// </summary>
+    public bool ReadEventInto(IndexValue location, EventPage page)
     {
         long recordAddress = location.Address + LogLayout.RecordHeaderSize + location.Offset;
         Span<byte> head = stackalloc byte[512];
@@ -33,6 +36,11 @@ internal sealed class LogEventReader
         if (jsonLength <= 0 || jsonLength > _maxRecord)
         {
             throw new InvalidDataException($"Event record at {location.Address}+{location.Offset} has an impossible length {jsonLength}.");
+        }
+
+        if (!page.Fits(jsonLength))
+        {
+            return false;
         }
 
         var target = page.Reserve(jsonLength);
@@ -47,13 +55,15 @@ internal sealed class LogEventReader
         }
 
         page.Commit(jsonLength);
+        return true;
     }
 
     /// <summary>
     /// Copies the events of the entry at <paramref name="location"/> whose versions lie in
     /// [<paramref name="version"/>, <paramref name="endVersion"/>) into <paramref name="page"/>, reading the
     /// entry once: the events of one ADD are adjacent, so a stream read costs one read per entry, not per event.
-    /// Returns how many events were added (at least one). Large entries are read event by event.
+    /// Returns how many events were added: at least one, unless the page's byte limit stopped it first (then the
+    /// page is complete). Large entries are read event by event.
     /// </summary>
     /// <param name="exact">True when <paramref name="location"/> is the record of <paramref name="version"/> itself (not of an
     /// earlier keyed version of the same entry): only then may a large entry be read event by event from it.</param>
@@ -69,8 +79,7 @@ internal sealed class LogEventReader
 
         if (length > _wholeEntryReadLimit && exact)
         {
-            ReadEventInto(location, page);
-            return 1;
+            return ReadEventInto(location, page) ? 1 : 0;
         }
 
         var buffer = t_entryBuffer is { } b && b.Length >= length ? b : (t_entryBuffer = new byte[Math.Max(length, 64 * 1024)]);
@@ -102,6 +111,11 @@ internal sealed class LogEventReader
 
             if (v >= version)
             {
+                if (!page.Fits(record.JsonLength))
+                {
+                    break;
+                }
+
                 page.Add(record.Json);
                 added++;
             }
@@ -132,7 +146,7 @@ internal sealed class LogEventReader
     public byte[] ReadEventJson(IndexValue location)
     {
         var page = new EventPage();
-        ReadEventInto(location, page);
+        _ = ReadEventInto(location, page); // an empty page takes any event
         return page[0].ToArray();
     }
 

@@ -79,12 +79,15 @@ internal sealed class GroupRegistry : IDisposable
     });
 
     /// <summary>Due redeliveries first, then events of the channel not yet delivered, at most <paramref name="count"/>.</summary>
-    public ValueTask<List<byte[]>> ReadAsync(string name, string consumer, int count) => LockedAsync(name, async g =>
+    public ValueTask<List<byte[]>> ReadAsync(string name, string consumer, int count, long maxBytes = long.MaxValue) => LockedAsync(name, async g =>
     {
         long now = Environment.TickCount64;
         var events = new List<byte[]>();
         var delivered = new List<Ulid>();
         var vanished = new List<Ulid>();
+        long bytes = 0;
+        bool full = false;
+        _page.ByteLimit = long.MaxValue;
         foreach (var id in g.Pending.Where(p => p.Value.DeadlineMs <= now).Select(p => p.Key).ToList())
         {
             if (events.Count >= count)
@@ -94,6 +97,14 @@ internal sealed class GroupRegistry : IDisposable
 
             if (await EventLookup.ReadAsync(_store, id, _page).ConfigureAwait(false) is { } json)
             {
+                if (events.Count > 0 && bytes + json.Length > maxBytes)
+                {
+                    // --max-page-bytes: the rest stays due and comes with the next READ.
+                    full = true;
+                    break;
+                }
+
+                bytes += json.Length;
                 delivered.Add(id);
                 events.Add(json);
             }
@@ -104,12 +115,21 @@ internal sealed class GroupRegistry : IDisposable
         }
 
         var position = g.Position;
-        if (events.Count < count)
+        if (events.Count < count && !full && (events.Count == 0 || bytes < maxBytes))
         {
             _page.Clear();
+
+            // The page's first event always fits; after redeliveries only what keeps the reply within the limit.
+            _page.ByteLimit = maxBytes - bytes;
             var progress = await _store.ReadAllAsync(position, count - events.Count, _page, g.Filter, ScanBudget).ConfigureAwait(false);
             for (int i = 0; i < _page.Count; i++)
             {
+                if (events.Count > 0 && bytes + _page[i].Length > maxBytes)
+                {
+                    break;
+                }
+
+                bytes += _page[i].Length;
                 position = EventLookup.IdOf(_page[i]);
                 delivered.Add(position);
                 events.Add(_page[i].ToArray());

@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using EventflowDb.Protocol;
 using EventflowDb.Server.Commands;
+using EventflowDb.Server.Configuration;
 using EventflowDb.Server.Subscriptions;
 using EventflowDb.Storage;
 
@@ -15,6 +17,9 @@ namespace EventflowDb.Server.Network;
 /// Subscription frames come from the connection's <see cref="SubscriptionPump"/>, which writes only while it
 /// holds <see cref="WriteLock"/>; the read loop holds it while it handles a batch of requests, so frames go
 /// out between replies, never inside one.
+/// Unsent output (<see cref="OutputAccounting"/>) is checked against the client's <c>--client-output-buffer-limit</c>
+/// class at every flush and once a second by the server's sweep; a client over it is aborted (<see cref="Abort"/>):
+/// pending flushes are cancelled and the socket is reset, so nothing waits on that client any longer.
 /// </summary>
 internal sealed class ClientSession : IDisposable
 {
@@ -29,7 +34,13 @@ internal sealed class ClientSession : IDisposable
     private SequencePosition _consumed;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _closing = new();
+    private readonly Pipelines.Sockets.Unofficial.SocketConnection? _connection;
+    private readonly Pipe? _sendPipe;
     private SubscriptionPump? _pump;
+
+    // Stopwatch timestamp since when unsent output is over the soft limit; 0 while it is not.
+    private long _overSoftSince;
+    private int _aborted;
 
     public ClientSession(ServerContext server, IDuplexPipe transport, EndPoint? remote)
     {
@@ -40,6 +51,9 @@ internal sealed class ClientSession : IDisposable
         Id = server.NextClientId();
         Remote = remote?.ToString() ?? "?";
         Authenticated = server.Options.Password is null;
+        Page = new EventPage { ByteLimit = server.Options.MaxPageBytes };
+        _connection = transport as Pipelines.Sockets.Unofficial.SocketConnection;
+        _sendPipe = _connection is null ? null : OutputAccounting.SendPipeOf(_connection);
     }
 
     public ServerContext Server => _server;
@@ -63,8 +77,8 @@ internal sealed class ClientSession : IDisposable
     /// <summary>The connection's subscription delivery, created by the first subscription.</summary>
     public SubscriptionPump Pump => _pump ??= new SubscriptionPump(this);
 
-    /// <summary>Reused by reads so that they do not allocate.</summary>
-    public EventPage Page { get; } = new();
+    /// <summary>Reused by reads so that they do not allocate; bounded by <c>--max-page-bytes</c>.</summary>
+    public EventPage Page { get; }
 
     public long Id { get; }
 
@@ -85,6 +99,15 @@ internal sealed class ClientSession : IDisposable
     public HashSet<string> Channels { get; } = new(StringComparer.Ordinal);
 
     public HashSet<string> Patterns { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The client-output-buffer-limit class: a connection with push subscriptions is <c>pubsub</c>.</summary>
+    public bool IsPubSub => (Channels.Count + Patterns.Count) > 0;
+
+    /// <summary>Bytes flushed for this client that the socket has not taken yet (<see cref="OutputAccounting"/>).</summary>
+    public long UnsentBytes => OutputAccounting.PipeLength(_connection, _sendPipe);
+
+    /// <summary>True once the connection was cut by the server (output limit, or shutdown of a client that does not read).</summary>
+    public bool Aborted => Volatile.Read(ref _aborted) != 0;
 
     /// <summary>RESP2 subscriber mode: only subscription commands, PING and QUIT are allowed.</summary>
     public bool InSubscriberMode => (Channels.Count + Patterns.Count) > 0 && !Writer.Resp3;
@@ -113,6 +136,123 @@ internal sealed class ClientSession : IDisposable
         }
 
         _transport.Input.CancelPendingRead();
+
+        // A flush waiting on back-pressure (a client that does not read) must not hold the stop up.
+        _transport.Output.CancelPendingFlush();
+    }
+
+    /// <summary>
+    /// Checks this client's unsent output, plus <paramref name="unflushed"/> bytes the caller wrote and has not flushed,
+    /// against the limits of its class; a client past the hard limit, or over the soft limit for the soft seconds, is
+    /// disconnected (logged, counted in INFO stats). True while the client may be written to. No allocation, no lock:
+    /// it runs at every flush.
+    /// </summary>
+    public bool WithinOutputLimits(long unflushed = 0)
+    {
+        if (Aborted)
+        {
+            return false;
+        }
+
+        bool pubsub = IsPubSub;
+        var limit = pubsub ? _server.Options.PubSubOutputLimit : _server.Options.NormalOutputLimit;
+        long unsent = UnsentBytes + unflushed;
+        if (limit.HardBytes > 0 && unsent > limit.HardBytes)
+        {
+            DisconnectForOutput(unsent, pubsub, limit, "hard");
+            return false;
+        }
+
+        if (limit.SoftBytes > 0 && unsent > limit.SoftBytes)
+        {
+            long now = Stopwatch.GetTimestamp();
+            long since = Interlocked.CompareExchange(ref _overSoftSince, now, 0);
+            if (since != 0 && Stopwatch.GetElapsedTime(since, now) >= TimeSpan.FromSeconds(limit.SoftSeconds))
+            {
+                DisconnectForOutput(unsent, pubsub, limit, "soft");
+                return false;
+            }
+        }
+        else if (Volatile.Read(ref _overSoftSince) != 0)
+        {
+            Volatile.Write(ref _overSoftSince, 0);
+        }
+
+        return true;
+    }
+
+    /// <summary>The server's once-a-second check (<see cref="ServerContext.SweepOutputAsync"/>), from its own thread.</summary>
+    public void SweepOutput() => WithinOutputLimits();
+
+    /// <summary>
+    /// Ends the connection at once, whatever it is waiting for: cancels the closing token (long polls, the pump),
+    /// the pending read and any flush waiting on back-pressure, and resets the socket (unsent output is dropped).
+    /// Safe from any thread, more than once, and after the session ended.
+    /// </summary>
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) == 0)
+        {
+            AbortTransport();
+        }
+    }
+
+    private void AbortTransport()
+    {
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session ended meanwhile.
+        }
+
+        _transport.Input.CancelPendingRead();
+        _transport.Output.CancelPendingFlush();
+        if (_connection is not null)
+        {
+            try
+            {
+                _connection.Socket.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+                _connection.Socket.Close();
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                _server.Logger.Debug(e, "Connection {ClientId} was already closed", Id);
+            }
+        }
+    }
+
+    private void DisconnectForOutput(long unsent, bool pubsub, OutputBufferLimit limit, string which)
+    {
+        // The sweep and the connection's writers may find it at once: one of them disconnects, counts and logs.
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _server.OutputBufferLimitDisconnections);
+        _server.Logger.Warning(
+            "Client {ClientId} {Remote} (class {Class}) disconnected: {Unsent} bytes of unsent output passed its {Which} limit (client-output-buffer-limit {Limit})",
+            Id, Remote, pubsub ? "pubsub" : "normal", unsent, which, limit);
+        AbortTransport();
+    }
+
+    /// <summary>
+    /// Flushes the replies written so far, unless that takes the client past its output limit (then it is
+    /// disconnected instead). False when the session must end: disconnected, aborted, or the socket is gone.
+    /// </summary>
+    private async ValueTask<bool> FlushRepliesAsync()
+    {
+        var output = _transport.Output;
+        if (!WithinOutputLimits(output.CanGetUnflushedBytes ? output.UnflushedBytes : 0))
+        {
+            return false;
+        }
+
+        var result = await output.FlushAsync().ConfigureAwait(false);
+        return !result.IsCanceled && !result.IsCompleted && !Aborted;
     }
 
     /// <summary>Releases the closing token and the write lock once <see cref="RunAsync"/> has completed.</summary>
@@ -133,7 +273,16 @@ internal sealed class ClientSession : IDisposable
             {
                 var read = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = read.Buffer;
+                if (Aborted || (buffer.IsEmpty && (read.IsCompleted || read.IsCanceled)))
+                {
+                    // Cut, or the client closed (the server stops) with nothing left to answer: end now, without waiting
+                    // for the write lock, which the subscription pump may hold while it writes to this very client.
+                    input.AdvanceTo(buffer.End);
+                    break;
+                }
+
                 bool protocolError;
+                bool flushed;
                 await WriteLock.WaitAsync().ConfigureAwait(false);
                 try
                 {
@@ -145,11 +294,16 @@ internal sealed class ClientSession : IDisposable
                     }
 
                     input.AdvanceTo(_consumed, buffer.End);
-                    await _transport.Output.FlushAsync().ConfigureAwait(false);
+                    flushed = await FlushRepliesAsync().ConfigureAwait(false);
                 }
                 finally
                 {
                     WriteLock.Release();
+                }
+
+                if (!flushed)
+                {
+                    break;
                 }
 
                 if (protocolError || _closeRequested)
@@ -165,7 +319,7 @@ internal sealed class ClientSession : IDisposable
                 }
             }
         }
-        catch (Exception e) when (IsDisconnect(e))
+        catch (Exception e) when (IsDisconnect(e) || (Aborted && e is InvalidOperationException))
         {
             _server.Logger.Debug(e, "Connection {ClientId} from {Remote} dropped", Id, Remote);
         }
@@ -233,7 +387,7 @@ internal sealed class ClientSession : IDisposable
     private async ValueTask<bool> ProcessAsync(ReadOnlySequence<byte> buffer)
     {
         _consumed = buffer.Start;
-        while (!_closeRequested)
+        while (!_closeRequested && !Aborted)
         {
             var status = _reader.TryRead(buffer, _request, out var next, out string? error);
             if (status == RespReadStatus.Incomplete)
@@ -252,9 +406,10 @@ internal sealed class ClientSession : IDisposable
             await DispatchAsync().ConfigureAwait(false);
             buffer = buffer.Slice(next);
             _consumed = buffer.Start;
-            if (_transport.Output.CanGetUnflushedBytes && _transport.Output.UnflushedBytes > FlushThreshold && _pending.Count == 0)
+            if (_transport.Output.CanGetUnflushedBytes && _transport.Output.UnflushedBytes > FlushThreshold && _pending.Count == 0
+                && !await FlushRepliesAsync().ConfigureAwait(false))
             {
-                await _transport.Output.FlushAsync().ConfigureAwait(false);
+                break;
             }
         }
 

@@ -50,8 +50,14 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     /// The send loop runs inline when a session flushes: the socket write happens on the session's thread
     /// instead of a hop to a pool thread per flush (about a fifth of the CPU time of a pipelined PING). The
     /// send loop's own waits (a full socket buffer) stay asynchronous, so a session never blocks on a slow client.
+    /// The pipe pauses writers only above every <c>--client-output-buffer-limit</c> (<see cref="OutputAccounting.PauseThreshold"/>):
+    /// the limits bound unsent output, checked at each flush and by <see cref="SweepOutputAsync"/>.
     /// </summary>
-    public static PipeOptions SendPipeOptions() => new(readerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
+    public static PipeOptions SendPipeOptions(ServerOptions options)
+    {
+        long pause = OutputAccounting.PauseThreshold(options);
+        return new(readerScheduler: PipeScheduler.Inline, pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, useSynchronizationContext: false);
+    }
 
     private static RespLimits Limits(ServerOptions options) => new()
     {
@@ -81,8 +87,11 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
 
     public long NextClientId() => Interlocked.Increment(ref _nextClientId);
 
-    /// <summary>Asks every session to finish what it has received and close, and waits for them (bounded).</summary>
-    public async Task StopSessionsAsync(TimeSpan timeout)
+    /// <summary>
+    /// Asks every session to finish what it has received and close, and waits for them up to <paramref name="grace"/>;
+    /// a session still open then (its client does not read its last replies) is aborted, and waited for briefly.
+    /// </summary>
+    public async Task StopSessionsAsync(TimeSpan grace)
     {
         var sessions = Clients.Values.ToList();
         foreach (var session in sessions)
@@ -91,9 +100,52 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
         }
 
         var all = Task.WhenAll(sessions.Select(s => s.Completion));
-        if (await Task.WhenAny(all, Task.Delay(timeout)).ConfigureAwait(false) != all)
+        if (await Task.WhenAny(all, Task.Delay(grace)).ConfigureAwait(false) == all)
         {
-            Logger.Warning("{Count} connections did not close within {Timeout}", sessions.Count(s => !s.Completion.IsCompleted), timeout);
+            return;
+        }
+
+        var stuck = sessions.Where(s => !s.Completion.IsCompleted).ToList();
+        Logger.Information("{Count} connections did not take their last replies within {Grace}; closing them", stuck.Count, grace);
+        foreach (var session in stuck)
+        {
+            session.Abort();
+        }
+
+        if (await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false) != all)
+        {
+            Logger.Warning("{Count} connections did not close", sessions.Count(s => !s.Completion.IsCompleted));
+        }
+    }
+
+    /// <summary>
+    /// Once a second, checks every client's unsent output against its class's limits (the soft limit is a duration,
+    /// and a client whose writer is idle or waiting is checked nowhere else). Ends with <paramref name="stopping"/>.
+    /// </summary>
+    public async Task SweepOutputAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                foreach (var session in Clients.Values)
+                {
+                    try
+                    {
+                        session.SweepOutput();
+                    }
+                    catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+                    {
+                        // A session that ended while it was checked.
+                        Logger.Debug(e, "Output check of client {ClientId} skipped", session.Id);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Server stopping.
         }
     }
 

@@ -78,6 +78,6 @@ internal sealed class ClientCommand() : SyncCommand("CLIENT", -2)
         long age = (long)(DateTimeOffset.UtcNow - c.ConnectedAt).TotalSeconds;
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"id={c.Id} addr={c.Remote} name={c.Name} age={age} db=0 sub={c.Channels.Count} psub={c.Patterns.Count} cmd={c.LastCommand.ToLowerInvariant()} resp={(c.Writer.Resp3 ? 3 : 2)} lib-name={c.LibraryName} lib-ver={c.LibraryVersion}");
+            $"id={c.Id} addr={c.Remote} name={c.Name} age={age} db=0 sub={c.Channels.Count} psub={c.Patterns.Count} omem={c.UnsentBytes} cmd={c.LastCommand.ToLowerInvariant()} resp={(c.Writer.Resp3 ? 3 : 2)} lib-name={c.LibraryName} lib-ver={c.LibraryVersion}");
     }
 }

@@ -132,7 +132,7 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
         while (true)
         {
             Ulid seen = session.Store.Checksum.LastId;
-            var events = await registry.ReadAsync(name, consumer, count).ConfigureAwait(false);
+            var events = await registry.ReadAsync(name, consumer, count, session.Server.Options.MaxPageBytes).ConfigureAwait(false);
             if (events.Count > 0 || block is null || session.Closing.IsCancellationRequested)
             {
                 Write(session, events);
