@@ -22,23 +22,31 @@ internal sealed class ClientSession : IDisposable
 
     private readonly ServerContext _server;
     private readonly IDuplexPipe _transport;
-    private readonly RespRequestReader _reader;
+    private RespRequestReader _reader;
     private readonly RespRequest _request = new();
     private readonly Queue<PendingReply> _pending = new();
     private bool _closeRequested;
+    private bool _dropRequested;
     private SequencePosition _consumed;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _closing = new();
     private SubscriptionPump? _pump;
+    private bool _authenticated;
+    private int _failedAuthentications;
+
+    // Environment.TickCount64 when the read loop last started waiting for input; NotWaiting while it handles requests.
+    private long _waitingSince = NotWaiting;
+    private const long NotWaiting = long.MaxValue;
 
     public ClientSession(ServerContext server, IDuplexPipe transport, EndPoint? remote)
     {
         _server = server;
         _transport = transport;
-        _reader = server.RequestReader;
         Writer = new RespWriter(transport.Output);
         Id = server.NextClientId();
         Remote = remote?.ToString() ?? "?";
+        RemoteAddress = (remote as IPEndPoint)?.Address;
+        _reader = server.UnauthenticatedRequestReader;
         Authenticated = server.Options.Password is null;
     }
 
@@ -70,7 +78,22 @@ internal sealed class ClientSession : IDisposable
 
     public string Remote { get; }
 
-    public bool Authenticated { get; set; }
+    /// <summary>The client's IP address (null for a transport without one).</summary>
+    public IPAddress? RemoteAddress { get; }
+
+    /// <summary>
+    /// Until it is set (when a password is configured), requests are read with the tight limits of
+    /// <see cref="ServerContext.UnauthenticatedRequestReader"/>.
+    /// </summary>
+    public bool Authenticated
+    {
+        get => _authenticated;
+        set
+        {
+            _authenticated = value;
+            _reader = value ? _server.RequestReader : _server.UnauthenticatedRequestReader;
+        }
+    }
 
     public string? Name { get; set; }
 
@@ -91,6 +114,35 @@ internal sealed class ClientSession : IDisposable
 
     /// <summary>Asks the session to close once the current reply is flushed (QUIT).</summary>
     public void RequestClose() => _closeRequested = true;
+
+    /// <summary>A failed AUTH (or HELLO … AUTH): logged per client address at most once a second; the last one allowed closes the connection.</summary>
+    public void AuthenticationFailed()
+    {
+        _server.Logger.Debug("Failed authentication from client {ClientId} {Remote}", Id, Remote);
+        _server.FailedAuthLog.Record(RemoteAddress);
+        if (++_failedAuthentications >= ServerContext.MaxFailedAuthentications)
+        {
+            _server.Logger.Debug("Closing connection {ClientId} from {Remote} after {Count} failed authentications", Id, Remote, _failedAuthentications);
+            RequestClose();
+        }
+    }
+
+    /// <summary>
+    /// How long the session has been waiting for a request at <paramref name="now"/> (<see cref="Environment.TickCount64"/>);
+    /// zero while it handles one (a long poll included) and while it is subscribed.
+    /// </summary>
+    public long IdleMilliseconds(long now)
+    {
+        long since = Volatile.Read(ref _waitingSince);
+        return since == NotWaiting || Channels.Count + Patterns.Count > 0 ? 0 : Math.Max(0, now - since);
+    }
+
+    /// <summary><c>--timeout</c>: closes the connection without a reply, as Redis does.</summary>
+    public void CloseIdle()
+    {
+        _server.Logger.Debug("Closing idle connection {ClientId} from {Remote} (timeout {Timeout})", Id, Remote, _server.Options.IdleTimeout);
+        RequestStop();
+    }
 
     /// <summary>Queues a reply that completes later; it is written after every earlier reply.</summary>
     public void AddPending(ValueTask<AppendResult> task, AppendRequest request, Action<RespWriter, AppendRequest, AppendResult> write) =>
@@ -131,7 +183,9 @@ internal sealed class ClientSession : IDisposable
         {
             while (true)
             {
+                Volatile.Write(ref _waitingSince, Environment.TickCount64);
                 var read = await input.ReadAsync().ConfigureAwait(false);
+                Volatile.Write(ref _waitingSince, NotWaiting);
                 var buffer = read.Buffer;
                 bool protocolError;
                 await WriteLock.WaitAsync().ConfigureAwait(false);
@@ -145,17 +199,22 @@ internal sealed class ClientSession : IDisposable
                     }
 
                     input.AdvanceTo(_consumed, buffer.End);
-                    await _transport.Output.FlushAsync().ConfigureAwait(false);
+                    await FlushRepliesAsync().ConfigureAwait(false);
                 }
                 finally
                 {
                     WriteLock.Release();
                 }
 
+                if (_dropRequested)
+                {
+                    break;
+                }
+
                 if (protocolError || _closeRequested)
                 {
                     await StopPumpAsync().ConfigureAwait(false);
-                    await CloseGracefullyAsync().ConfigureAwait(false);
+                    await CloseGracefullyAsync(_transport, _server.Logger, Id).ConfigureAwait(false);
                     break;
                 }
 
@@ -194,9 +253,9 @@ internal sealed class ClientSession : IDisposable
     /// waits until the socket has sent it, sends FIN, and briefly discards what the client still sends —
     /// closing with unread input would reset the connection and drop the reply at the client.
     /// </summary>
-    private async Task CloseGracefullyAsync()
+    internal static async Task CloseGracefullyAsync(IDuplexPipe transport, Serilog.ILogger logger, long clientId)
     {
-        if (_transport is not Pipelines.Sockets.Unofficial.SocketConnection connection)
+        if (transport is not Pipelines.Sockets.Unofficial.SocketConnection connection)
         {
             return;
         }
@@ -215,8 +274,8 @@ internal sealed class ClientSession : IDisposable
             using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             while (true)
             {
-                var read = await _transport.Input.ReadAsync(linger.Token).ConfigureAwait(false);
-                _transport.Input.AdvanceTo(read.Buffer.End);
+                var read = await transport.Input.ReadAsync(linger.Token).ConfigureAwait(false);
+                transport.Input.AdvanceTo(read.Buffer.End);
                 if (read.IsCompleted || read.IsCanceled)
                 {
                     break;
@@ -225,8 +284,39 @@ internal sealed class ClientSession : IDisposable
         }
         catch (Exception e) when (IsDisconnect(e) || e is InvalidOperationException)
         {
-            _server.Logger.Debug(e, "Connection {ClientId} closed without a clean shutdown", Id);
+            logger.Debug(e, "Connection {ClientId} closed without a clean shutdown", clientId);
         }
+    }
+
+    /// <summary>
+    /// Flushes the replies. Before authentication nothing may pile up: while the session waited for a client that
+    /// does not read its replies, the socket would go on filling the receive pipe. So such a client is dropped at
+    /// once instead (no graceful close: that would wait for the unread replies too).
+    /// </summary>
+    private ValueTask<FlushResult> FlushRepliesAsync()
+    {
+        var flush = _transport.Output.FlushAsync();
+        if (!flush.IsCompleted && !_authenticated)
+        {
+            if (!_dropRequested)
+            {
+                _server.Logger.Debug("Dropping unauthenticated connection {ClientId} from {Remote}: it does not read its replies", Id, Remote);
+                _dropRequested = true;
+                _closeRequested = true;
+            }
+
+            _transport.Output.CancelPendingFlush();
+        }
+
+        return flush;
+    }
+
+    /// <summary>HTTP on the RESP port: closed at once, nothing it sent runs and no reply is written.</summary>
+    private void RefuseCrossProtocol()
+    {
+        _server.Logger.Debug("Client {ClientId} {Remote} sent HTTP; closing the connection", Id, Remote);
+        _server.CrossProtocolLog.Record(RemoteAddress);
+        RequestClose();
     }
 
     /// <summary>Handles every whole request in <paramref name="buffer"/>; returns true on a protocol error.</summary>
@@ -254,7 +344,7 @@ internal sealed class ClientSession : IDisposable
             _consumed = buffer.Start;
             if (_transport.Output.CanGetUnflushedBytes && _transport.Output.UnflushedBytes > FlushThreshold && _pending.Count == 0)
             {
-                await _transport.Output.FlushAsync().ConfigureAwait(false);
+                await FlushRepliesAsync().ConfigureAwait(false);
             }
         }
 
@@ -267,6 +357,12 @@ internal sealed class ClientSession : IDisposable
     {
         Interlocked.Increment(ref _server.TotalCommands);
         var command = _server.Commands.Find(_request[0]);
+        if ((command is null || _request.IsInline) && CrossProtocol.LooksLikeHttp(_request))
+        {
+            RefuseCrossProtocol();
+            return;
+        }
+
         if (command is null)
         {
             await WriteErrorInOrderAsync(UnknownCommandMessage()).ConfigureAwait(false);
