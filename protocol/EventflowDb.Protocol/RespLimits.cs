@@ -14,4 +14,10 @@ public sealed class RespLimits
 
     /// <summary>Largest whole request in bytes (all arguments and framing).</summary>
     public long MaxRequestBytes { get; init; } = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// When set, a request refused for passing one of these limits gets this error instead of the specific one
+    /// (e.g. a tight reader used before a connection has authenticated).
+    /// </summary>
+    public string? LimitError { get; init; }
 }

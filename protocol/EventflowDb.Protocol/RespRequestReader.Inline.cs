@@ -20,7 +20,7 @@ public sealed partial class RespRequestReader
         {
             if (frame.Length >= _maxInlineLength + 2L)
             {
-                error = RespProtocolErrors.TooBigInlineRequest;
+                error = LimitError(RespProtocolErrors.TooBigInlineRequest);
                 return FrameStatus.Error;
             }
 
@@ -31,7 +31,7 @@ public sealed partial class RespRequestReader
         int lineLength = newline > 0 && frame[newline - 1] == (byte)'\r' ? newline - 1 : newline;
         if (lineLength > _maxInlineLength)
         {
-            error = RespProtocolErrors.TooBigInlineRequest;
+            error = LimitError(RespProtocolErrors.TooBigInlineRequest);
             return FrameStatus.Error;
         }
 
@@ -61,11 +61,31 @@ public sealed partial class RespRequestReader
 
         if (request.Count > _maxArguments)
         {
-            error = RespProtocolErrors.TooManyInlineArguments;
+            error = LimitError(RespProtocolErrors.TooManyInlineArguments);
+            return FrameStatus.Error;
+        }
+
+        // An inline argument is bound by the bulk length too (it only matters when that is below the line limit).
+        if (lineLength > _maxBulkLength && HasArgumentLongerThan(request, _maxBulkLength))
+        {
+            error = LimitError(RespProtocolErrors.TooBigInlineRequest);
             return FrameStatus.Error;
         }
 
         return FrameStatus.Complete;
+    }
+
+    private static bool HasArgumentLongerThan(RespRequest request, int length)
+    {
+        for (int i = 0; i < request.Count; i++)
+        {
+            if (request[i].Length > length)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Splits a line without quotes: its arguments are slices of it.</summary>

@@ -11,6 +11,9 @@ public sealed partial class RespRequestReader
         Valid,
         Incomplete,
         Invalid,
+
+        /// <summary>A well-formed start of a number already over its limit.</summary>
+        TooLarge,
     }
 
     private FrameStatus ParseMultibulk(ReadOnlySpan<byte> frame, ReadOnlyMemory<byte> source, RespRequest request, out int frameLength, out long bytesNeeded, out string? error)
@@ -26,9 +29,9 @@ public sealed partial class RespRequestReader
             return FrameStatus.Incomplete;
         }
 
-        if (header == NumberStatus.Invalid)
+        if (header is NumberStatus.Invalid or NumberStatus.TooLarge)
         {
-            error = RespProtocolErrors.InvalidMultibulkLength;
+            error = header == NumberStatus.TooLarge ? LimitError(RespProtocolErrors.InvalidMultibulkLength) : RespProtocolErrors.InvalidMultibulkLength;
             return FrameStatus.Error;
         }
 
@@ -40,7 +43,7 @@ public sealed partial class RespRequestReader
 
         if (position + (MinimumArgumentBytes * count) > _maxRequestBytes)
         {
-            error = RespProtocolErrors.RequestTooLarge;
+            error = LimitError(RespProtocolErrors.RequestTooLarge);
             return FrameStatus.Error;
         }
 
@@ -68,6 +71,12 @@ public sealed partial class RespRequestReader
                 return FrameStatus.Incomplete;
             }
 
+            if (bulk == NumberStatus.TooLarge)
+            {
+                error = LimitError(RespProtocolErrors.InvalidBulkLength);
+                return FrameStatus.Error;
+            }
+
             if (bulk == NumberStatus.Invalid || length < 0)
             {
                 error = RespProtocolErrors.InvalidBulkLength;
@@ -79,7 +88,7 @@ public sealed partial class RespRequestReader
             long requestMinimum = dataEnd + 2 + minimumRest;
             if (requestMinimum > _maxRequestBytes)
             {
-                error = RespProtocolErrors.RequestTooLarge;
+                error = LimitError(RespProtocolErrors.RequestTooLarge);
                 return FrameStatus.Error;
             }
 
@@ -105,7 +114,7 @@ public sealed partial class RespRequestReader
 
     /// <summary>
     /// Parses "digits\r\n" or "-digits\r\n" at <paramref name="start"/> as Redis does (no '+', no leading zeros,
-    /// no spaces). Fails as soon as the value exceeds <paramref name="max"/> (or -1 when negative),
+    /// no spaces). Fails as soon as the value exceeds <paramref name="max"/> (TooLarge; below -1 is Invalid),
     /// so a huge length is rejected without waiting for its end.
     /// </summary>
     private static NumberStatus ParseLengthLine(ReadOnlySpan<byte> frame, int start, long max, out long value, out int end)
@@ -148,7 +157,7 @@ public sealed partial class RespRequestReader
             magnitude = (magnitude * 10) + digit;
             if (magnitude > max)
             {
-                return NumberStatus.Invalid;
+                return negative ? NumberStatus.Invalid : NumberStatus.TooLarge;
             }
 
             index++;

@@ -20,6 +20,7 @@ public sealed partial class RespRequestReader
     private readonly int _maxArguments;
     private readonly int _maxInlineLength;
     private readonly long _maxRequestBytes;
+    private readonly string? _limitError;
 
     /// <summary>Creates a reader enforcing <paramref name="limits"/>.</summary>
     public RespRequestReader(RespLimits limits)
@@ -36,6 +37,7 @@ public sealed partial class RespRequestReader
         _maxArguments = limits.MaxArguments;
         _maxInlineLength = Math.Min(limits.MaxInlineLength, largestArray);
         _maxRequestBytes = Math.Min(limits.MaxRequestBytes, largestArray);
+        _limitError = limits.LimitError;
     }
 
     private enum FrameStatus
@@ -161,6 +163,9 @@ public sealed partial class RespRequestReader
     /// Complete and Skipped set <paramref name="frameLength"/>; Incomplete sets <paramref name="bytesNeeded"/>,
     /// a lower bound (greater than the frame's length) on the bytes the frame needs.
     /// </summary>
+    /// <summary>The error for a request over a limit: <paramref name="specific"/>, or the configured <see cref="RespLimits.LimitError"/>.</summary>
+    private string LimitError(string specific) => _limitError ?? specific;
+
     private FrameStatus ParseFrame(ReadOnlySpan<byte> frame, ReadOnlyMemory<byte> source, bool frameIsScratch, RespRequest request, out int frameLength, out long bytesNeeded, out string? error)
     {
         if (frame.IsEmpty)

@@ -87,6 +87,7 @@ internal static class Program
             var endpoint = new IPEndPoint(bind, options.Port);
             server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(options), receiveOptions: ServerContext.ReceivePipeOptions(options));
             await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
+            using var sweeper = new ConnectionSweeper(context);
             logger.Information("Listening on {Endpoint}{Auth}", endpoint, options.Password is null ? " (no password: loopback clients only)" : "");
             var sweep = context.SweepOutputAsync(shutdown.Token);
 

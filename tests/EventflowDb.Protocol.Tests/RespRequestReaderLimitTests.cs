@@ -179,4 +179,45 @@ public class RespRequestReaderLimitTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new RespRequestReader(new RespLimits { MaxBulkLength = -1 }));
         Assert.Throws<ArgumentNullException>(() => new RespRequestReader(null!));
     }
+
+    [Fact]
+    public void An_inline_argument_over_the_bulk_limit_is_rejected()
+    {
+        var limits = new RespLimits { MaxBulkLength = 4 };
+
+        Assert.Equal(RespReadStatus.Complete, ReadOnce("abcd efgh\r\n", limits).Status);
+        var (status, error, _) = ReadOnce("abcd efghi\r\n", limits);
+        Assert.Equal(RespReadStatus.ProtocolError, status);
+        Assert.Equal("too big inline request", error);
+    }
+
+    [Theory]
+    [InlineData("*11\r\n")]
+    [InlineData("*2\r\n$4\r\nAUTH\r\n$17")]
+    [InlineData("*2\r\n$4\r\nAUTH\r\n$17000\r\n")]
+    [InlineData("*10\r\n$16\r\n0123456789abcdef\r\n$16\r\n")]
+    [InlineData("a b c d e f g h i j k\r\n")]
+    [InlineData("a 01234567890123456789\r\n")]
+    [InlineData("012345678901234567890123456789012345678901234567890123456789")]
+    public void A_limit_error_replaces_the_specific_error_of_every_limit(string text)
+    {
+        var limits = new RespLimits { MaxArguments = 10, MaxBulkLength = 16, MaxInlineLength = 48, MaxRequestBytes = 64, LimitError = "request too large" };
+
+        var (status, error, _) = ReadOnce(text, limits);
+
+        Assert.Equal(RespReadStatus.ProtocolError, status);
+        Assert.Equal("request too large", error);
+    }
+
+    [Theory]
+    [InlineData("*-2\r\n", "invalid multibulk length")]
+    [InlineData("*1\r\n$-2\r\n", "invalid bulk length")]
+    [InlineData("*1x\r\n", "invalid multibulk length")]
+    [InlineData("a \"b\r\n", "unbalanced quotes in request")]
+    public void A_limit_error_leaves_malformed_requests_their_own_error(string text, string expected)
+    {
+        var limits = new RespLimits { MaxArguments = 10, MaxBulkLength = 16, LimitError = "request too large" };
+
+        Assert.Equal(expected, ReadOnce(text, limits).Error);
+    }
 }

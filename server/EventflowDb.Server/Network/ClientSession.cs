@@ -27,16 +27,23 @@ internal sealed class ClientSession : IDisposable
 
     private readonly ServerContext _server;
     private readonly IDuplexPipe _transport;
-    private readonly RespRequestReader _reader;
+    private RespRequestReader _reader;
     private readonly RespRequest _request = new();
     private readonly Queue<PendingReply> _pending = new();
     private bool _closeRequested;
+    private bool _dropRequested;
     private SequencePosition _consumed;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _closing = new();
     private readonly Pipelines.Sockets.Unofficial.SocketConnection? _connection;
     private readonly Pipe? _sendPipe;
     private SubscriptionPump? _pump;
+    private bool _authenticated;
+    private int _failedAuthentications;
+
+    // Environment.TickCount64 when the read loop last started waiting for input; NotWaiting while it handles requests.
+    private long _waitingSince = NotWaiting;
+    private const long NotWaiting = long.MaxValue;
 
     // Stopwatch timestamp since when unsent output is over the soft limit; 0 while it is not.
     private long _overSoftSince;
@@ -46,10 +53,11 @@ internal sealed class ClientSession : IDisposable
     {
         _server = server;
         _transport = transport;
-        _reader = server.RequestReader;
         Writer = new RespWriter(transport.Output);
         Id = server.NextClientId();
         Remote = remote?.ToString() ?? "?";
+        RemoteAddress = (remote as IPEndPoint)?.Address;
+        _reader = server.UnauthenticatedRequestReader;
         Authenticated = server.Options.Password is null;
         Page = new EventPage { ByteLimit = server.Options.MaxPageBytes };
         _connection = transport as Pipelines.Sockets.Unofficial.SocketConnection;
@@ -84,7 +92,22 @@ internal sealed class ClientSession : IDisposable
 
     public string Remote { get; }
 
-    public bool Authenticated { get; set; }
+    /// <summary>The client's IP address (null for a transport without one).</summary>
+    public IPAddress? RemoteAddress { get; }
+
+    /// <summary>
+    /// Until it is set (when a password is configured), requests are read with the tight limits of
+    /// <see cref="ServerContext.UnauthenticatedRequestReader"/>.
+    /// </summary>
+    public bool Authenticated
+    {
+        get => _authenticated;
+        set
+        {
+            _authenticated = value;
+            _reader = value ? _server.RequestReader : _server.UnauthenticatedRequestReader;
+        }
+    }
 
     public string? Name { get; set; }
 
@@ -114,6 +137,35 @@ internal sealed class ClientSession : IDisposable
 
     /// <summary>Asks the session to close once the current reply is flushed (QUIT).</summary>
     public void RequestClose() => _closeRequested = true;
+
+    /// <summary>A failed AUTH (or HELLO … AUTH): logged per client address at most once a second; the last one allowed closes the connection.</summary>
+    public void AuthenticationFailed()
+    {
+        _server.Logger.Debug("Failed authentication from client {ClientId} {Remote}", Id, Remote);
+        _server.FailedAuthLog.Record(RemoteAddress);
+        if (++_failedAuthentications >= ServerContext.MaxFailedAuthentications)
+        {
+            _server.Logger.Debug("Closing connection {ClientId} from {Remote} after {Count} failed authentications", Id, Remote, _failedAuthentications);
+            RequestClose();
+        }
+    }
+
+    /// <summary>
+    /// How long the session has been waiting for a request at <paramref name="now"/> (<see cref="Environment.TickCount64"/>);
+    /// zero while it handles one (a long poll included) and while it is subscribed.
+    /// </summary>
+    public long IdleMilliseconds(long now)
+    {
+        long since = Volatile.Read(ref _waitingSince);
+        return since == NotWaiting || Channels.Count + Patterns.Count > 0 ? 0 : Math.Max(0, now - since);
+    }
+
+    /// <summary><c>--timeout</c>: closes the connection without a reply, as Redis does.</summary>
+    public void CloseIdle()
+    {
+        _server.Logger.Debug("Closing idle connection {ClientId} from {Remote} (timeout {Timeout})", Id, Remote, _server.Options.IdleTimeout);
+        RequestStop();
+    }
 
     /// <summary>Queues a reply that completes later; it is written after every earlier reply.</summary>
     public void AddPending(ValueTask<AppendResult> task, AppendRequest request, Action<RespWriter, AppendRequest, AppendResult> write) =>
@@ -242,6 +294,9 @@ internal sealed class ClientSession : IDisposable
     /// <summary>
     /// Flushes the replies written so far, unless that takes the client past its output limit (then it is
     /// disconnected instead). False when the session must end: disconnected, aborted, or the socket is gone.
+    /// Before authentication nothing may pile up: while the session waited for a client that does not read its
+    /// replies, the socket would go on filling the receive pipe. So such a client is dropped at once instead (no
+    /// graceful close: that would wait for the unread replies too).
     /// </summary>
     private async ValueTask<bool> FlushRepliesAsync()
     {
@@ -251,7 +306,20 @@ internal sealed class ClientSession : IDisposable
             return false;
         }
 
-        var result = await output.FlushAsync().ConfigureAwait(false);
+        var flush = output.FlushAsync();
+        if (!flush.IsCompleted && !_authenticated)
+        {
+            if (!_dropRequested)
+            {
+                _server.Logger.Debug("Dropping unauthenticated connection {ClientId} from {Remote}: it does not read its replies", Id, Remote);
+                _dropRequested = true;
+                _closeRequested = true;
+            }
+
+            output.CancelPendingFlush();
+        }
+
+        var result = await flush.ConfigureAwait(false);
         return !result.IsCanceled && !result.IsCompleted && !Aborted;
     }
 
@@ -271,7 +339,9 @@ internal sealed class ClientSession : IDisposable
         {
             while (true)
             {
+                Volatile.Write(ref _waitingSince, Environment.TickCount64);
                 var read = await input.ReadAsync().ConfigureAwait(false);
+                Volatile.Write(ref _waitingSince, NotWaiting);
                 var buffer = read.Buffer;
                 if (Aborted || (buffer.IsEmpty && (read.IsCompleted || read.IsCanceled)))
                 {
@@ -301,7 +371,7 @@ internal sealed class ClientSession : IDisposable
                     WriteLock.Release();
                 }
 
-                if (!flushed)
+                if (!flushed || _dropRequested)
                 {
                     break;
                 }
@@ -309,7 +379,7 @@ internal sealed class ClientSession : IDisposable
                 if (protocolError || _closeRequested)
                 {
                     await StopPumpAsync().ConfigureAwait(false);
-                    await CloseGracefullyAsync().ConfigureAwait(false);
+                    await CloseGracefullyAsync(_transport, _server.Logger, Id).ConfigureAwait(false);
                     break;
                 }
 
@@ -348,9 +418,9 @@ internal sealed class ClientSession : IDisposable
     /// waits until the socket has sent it, sends FIN, and briefly discards what the client still sends —
     /// closing with unread input would reset the connection and drop the reply at the client.
     /// </summary>
-    private async Task CloseGracefullyAsync()
+    internal static async Task CloseGracefullyAsync(IDuplexPipe transport, Serilog.ILogger logger, long clientId)
     {
-        if (_transport is not Pipelines.Sockets.Unofficial.SocketConnection connection)
+        if (transport is not Pipelines.Sockets.Unofficial.SocketConnection connection)
         {
             return;
         }
@@ -369,8 +439,8 @@ internal sealed class ClientSession : IDisposable
             using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             while (true)
             {
-                var read = await _transport.Input.ReadAsync(linger.Token).ConfigureAwait(false);
-                _transport.Input.AdvanceTo(read.Buffer.End);
+                var read = await transport.Input.ReadAsync(linger.Token).ConfigureAwait(false);
+                transport.Input.AdvanceTo(read.Buffer.End);
                 if (read.IsCompleted || read.IsCanceled)
                 {
                     break;
@@ -379,8 +449,16 @@ internal sealed class ClientSession : IDisposable
         }
         catch (Exception e) when (IsDisconnect(e) || e is InvalidOperationException)
         {
-            _server.Logger.Debug(e, "Connection {ClientId} closed without a clean shutdown", Id);
+            logger.Debug(e, "Connection {ClientId} closed without a clean shutdown", clientId);
         }
+    }
+
+    /// <summary>HTTP on the RESP port: closed at once, nothing it sent runs and no reply is written.</summary>
+    private void RefuseCrossProtocol()
+    {
+        _server.Logger.Debug("Client {ClientId} {Remote} sent HTTP; closing the connection", Id, Remote);
+        _server.CrossProtocolLog.Record(RemoteAddress);
+        RequestClose();
     }
 
     /// <summary>Handles every whole request in <paramref name="buffer"/>; returns true on a protocol error.</summary>
@@ -422,6 +500,12 @@ internal sealed class ClientSession : IDisposable
     {
         Interlocked.Increment(ref _server.TotalCommands);
         var command = _server.Commands.Find(_request[0]);
+        if ((command is null || _request.IsInline) && CrossProtocol.LooksLikeHttp(_request))
+        {
+            RefuseCrossProtocol();
+            return;
+        }
+
         if (command is null)
         {
             await WriteErrorInOrderAsync(UnknownCommandMessage()).ConfigureAwait(false);

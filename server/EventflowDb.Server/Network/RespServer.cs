@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using Pipelines.Sockets.Unofficial;
 
@@ -7,6 +8,8 @@ namespace EventflowDb.Server.Network;
 internal sealed class RespServer(ServerContext context) : SocketServer
 {
     private readonly TaskCompletionSource<EndPoint> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static readonly ReadOnlyMemory<byte> MaxClientsError = "-ERR max number of clients reached\r\n"u8.ToArray();
 
     private volatile bool _stopping;
 
@@ -38,14 +41,60 @@ internal sealed class RespServer(ServerContext context) : SocketServer
 
     protected override Task OnClientConnectedAsync(in ClientConnection client)
     {
-        return RunAsync(new ClientSession(context, client.Transport, client.RemoteEndPoint));
-
-        static async Task RunAsync(ClientSession session)
+        if (!context.TryAdmitConnection())
         {
-            using (session)
+            return RejectAsync(client.Transport, client.RemoteEndPoint);
+        }
+
+        try
+        {
+            if (client.Transport is SocketConnection connection)
             {
-                await session.RunAsync().ConfigureAwait(false);
+                TcpKeepAlive.Apply(connection.Socket, context.Options.TcpKeepAlive);
             }
+        }
+        catch (Exception e) when (ClientSession.IsDisconnect(e))
+        {
+            // The peer is already gone; its session ends at its first read.
+            context.Logger.Debug(e, "Could not set TCP keepalive for {Remote}", client.RemoteEndPoint);
+        }
+
+        return RunAsync(new ClientSession(context, client.Transport, client.RemoteEndPoint), context);
+
+        static async Task RunAsync(ClientSession session, ServerContext context)
+        {
+            try
+            {
+                using (session)
+                {
+                    await session.RunAsync().ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                context.ConnectionEnded();
+            }
+        }
+    }
+
+    /// <summary>A connection beyond <c>--maxclients</c>: the error, then the connection closes (as Redis does).</summary>
+    private async Task RejectAsync(IDuplexPipe transport, EndPoint? remote)
+    {
+        context.Logger.Debug("Refused a connection from {Remote}: max number of clients ({MaxClients}) reached", remote, context.Options.MaxClients);
+        context.RejectedConnectionLog.Record((remote as IPEndPoint)?.Address);
+        try
+        {
+            await transport.Output.WriteAsync(MaxClientsError).ConfigureAwait(false);
+            await ClientSession.CloseGracefullyAsync(transport, context.Logger, clientId: 0).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ClientSession.IsDisconnect(e) || e is InvalidOperationException)
+        {
+            context.Logger.Debug(e, "Refused connection from {Remote} closed without a clean shutdown", remote);
+        }
+        finally
+        {
+            await transport.Input.CompleteAsync().ConfigureAwait(false);
+            await transport.Output.CompleteAsync().ConfigureAwait(false);
         }
     }
 }

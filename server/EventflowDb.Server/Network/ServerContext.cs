@@ -17,6 +17,8 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
 
     private long _nextClientId;
 
+    private int _connections;
+
     private readonly Lazy<GroupRegistry> _groups = new(() => new GroupRegistry(store, options.DataDirectory), LazyThreadSafetyMode.ExecutionAndPublication);
 
     public ServerOptions Options { get; } = options;
@@ -32,6 +34,45 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
 
     /// <summary>Request limits; the reader holds no per-connection state, so one serves every session.</summary>
     public RespRequestReader RequestReader { get; } = new(Limits(options));
+
+    /// <summary>Before authentication a request has at most this many arguments (SPEC "Limits").</summary>
+    public const int UnauthenticatedMaxArguments = 10;
+
+    /// <summary>Before authentication an argument has at most this many bytes (SPEC "Limits").</summary>
+    public const int UnauthenticatedMaxArgumentBytes = 16 * 1024;
+
+    /// <summary>A connection is closed after this many failed AUTHs (SPEC "Limits").</summary>
+    public const int MaxFailedAuthentications = 10;
+
+    /// <summary>
+    /// The reader of connections that have not authenticated while a password is set: its limits are checked on each
+    /// header, before an argument is waited for, so such a connection never holds more than one small request.
+    /// </summary>
+    public RespRequestReader UnauthenticatedRequestReader { get; } = new(new RespLimits
+    {
+        MaxArguments = UnauthenticatedMaxArguments,
+        MaxBulkLength = UnauthenticatedMaxArgumentBytes,
+        MaxInlineLength = 64 * 1024,
+        MaxRequestBytes = UnauthenticatedMaxArguments * (UnauthenticatedMaxArgumentBytes + 16L) + 16,
+        LimitError = "unauthenticated request too large",
+    });
+
+    /// <summary>Failed AUTHs, logged at most once a second per client address with a count.</summary>
+    public AddressLogLimiter FailedAuthLog { get; } = new(logger, "Failed authentication from {Address}: {Count} failed attempts since the last report");
+
+    /// <summary>HTTP sent to the RESP port (cross-protocol scripting), logged like failed AUTHs.</summary>
+    public AddressLogLimiter CrossProtocolLog { get; } = new(logger, "Possible SECURITY ATTACK detected: a client at {Address} sent an HTTP request (POST, Host: or an HTTP request line) to the RESP port, likely Cross Protocol Scripting; connection closed ({Count} since the last report)");
+
+    /// <summary>Connections refused by <c>--maxclients</c>, logged like failed AUTHs.</summary>
+    public AddressLogLimiter RejectedConnectionLog { get; } = new(logger, "Refused a connection from {Address}: max number of clients reached ({Count} refused since the last report)");
+
+    /// <summary>Writes the counts the log limiters held back (called once a second).</summary>
+    public void FlushLogLimiters()
+    {
+        FailedAuthLog.Flush();
+        CrossProtocolLog.Flush();
+        RejectedConnectionLog.Flush();
+    }
 
     /// <summary>
     /// The receive pipe must be able to hold a whole request: a request is consumed only once all of it has
@@ -86,6 +127,22 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
         typeof(ServerContext).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
 
     public long NextClientId() => Interlocked.Increment(ref _nextClientId);
+
+    /// <summary>Counts a new connection; false (and not counted) when <c>--maxclients</c> are already connected.</summary>
+    public bool TryAdmitConnection()
+    {
+        if (Interlocked.Increment(ref _connections) <= Options.MaxClients)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _connections);
+        Interlocked.Increment(ref RejectedConnections);
+        return false;
+    }
+
+    /// <summary>Uncounts a connection that <see cref="TryAdmitConnection"/> admitted, once it has ended.</summary>
+    public void ConnectionEnded() => Interlocked.Decrement(ref _connections);
 
     /// <summary>
     /// Asks every session to finish what it has received and close, and waits for them up to <paramref name="grace"/>;

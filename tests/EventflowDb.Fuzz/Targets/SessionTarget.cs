@@ -143,7 +143,7 @@ internal sealed class SessionTarget : IAsyncDisposable
         var context = _context!;
         _errors.Clear();
         var receive = new Pipe(ServerContext.ReceivePipeOptions(context.Options));
-        var send = new Pipe(ServerContext.SendPipeOptions());
+        var send = new Pipe(ServerContext.SendPipeOptions(context.Options));
         using var session = new ClientSession(context, new DuplexPipe(receive.Reader, send.Writer), remote: null);
         var run = session.RunAsync();
         var replies = Task.Run(() => ReadRepliesAsync(send.Reader));

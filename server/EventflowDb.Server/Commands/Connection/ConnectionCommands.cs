@@ -60,7 +60,7 @@ internal sealed class AuthCommand() : SyncCommand("AUTH", -2, CommandFlags.NoAut
         bool ok = user.SequenceEqual("default"u8) && CryptographicOperations.FixedTimeEquals(password, expected);
         if (!ok)
         {
-            session.Server.Logger.Warning("Failed authentication from client {ClientId} {Remote}", session.Id, session.Remote);
+            session.AuthenticationFailed();
             throw new CommandException("WRONGPASS invalid username-password pair or user is disabled.");
         }
 

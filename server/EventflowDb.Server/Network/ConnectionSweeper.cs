@@ -1,0 +1,48 @@
+namespace EventflowDb.Server.Network;
+
+/// <summary>
+/// One timer for the whole server, once a second: closes connections idle for longer than <c>--timeout</c> (waiting
+/// for a request, not subscribed; a request in progress, a long poll included, is not idle) and writes the counts the
+/// log limiters held back. Sessions only note when they start waiting for input, so requests pay nothing for it.
+/// </summary>
+internal sealed class ConnectionSweeper : IDisposable
+{
+    private readonly ServerContext _context;
+    private readonly Timer _timer;
+
+    public ConnectionSweeper(ServerContext context)
+    {
+        _context = context;
+        _timer = new Timer(_ => Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>One round (the timer's; public for tests).</summary>
+    public void Sweep()
+    {
+        try
+        {
+            long timeoutMs = (long)_context.Options.IdleTimeout.TotalMilliseconds;
+            if (timeoutMs > 0)
+            {
+                long now = Environment.TickCount64;
+
+                // Enumerating the dictionary itself takes no lock and copies nothing.
+                foreach (var (_, session) in _context.Clients)
+                {
+                    if (session.IdleMilliseconds(now) >= timeoutMs)
+                    {
+                        session.CloseIdle();
+                    }
+                }
+            }
+
+            _context.FlushLogLimiters();
+        }
+        catch (Exception e)
+        {
+            _context.Logger.Error(e, "Connection sweep failed");
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+}

@@ -1,0 +1,21 @@
+using EventflowDb.Protocol;
+
+namespace EventflowDb.Server.Network;
+
+/// <summary>
+/// Recognises HTTP sent to the RESP port, as a browser tricked into posting to it would (cross-protocol scripting):
+/// such a connection is closed before anything it sent runs, as Redis does for <c>POST</c> and <c>Host:</c>.
+/// </summary>
+internal static class CrossProtocol
+{
+    /// <summary>
+    /// True for a request named <c>POST</c>, <c>PUT</c> or <c>Host:</c> (no such commands exist), and for an inline
+    /// HTTP request line, <c>&lt;method&gt; &lt;target&gt; HTTP/&lt;version&gt;</c> (<c>GET / HTTP/1.1</c>; the
+    /// inline command <c>GET stream 0 10</c> is not one).
+    /// </summary>
+    public static bool LooksLikeHttp(RespRequest request) =>
+        request.EqualsIgnoreCase(0, "POST"u8)
+        || request.EqualsIgnoreCase(0, "PUT"u8)
+        || request.EqualsIgnoreCase(0, "HOST:"u8)
+        || (request.IsInline && request.Count == 3 && request[2].StartsWith("HTTP/"u8));
+}
