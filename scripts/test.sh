@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test of the solution. Installs redis-cli (Debian's redis-tools) first when it is missing,
-# because the integration tests drive the server with it.
+# Runs every test of the solution. Installs redis-cli (redis-tools) and ss (iproute2) first when missing,
+# because the integration tests drive the server with redis-cli and read socket options with ss.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-cli >/dev/null 2>&1; then
-  echo "Installing redis-tools (redis-cli) for the integration tests..."
+# redis-cli drives the server in integration tests; ss (iproute2) shows the keepalive timer of a server socket.
+missing=()
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+command -v ss >/dev/null 2>&1 || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing ${missing[*]} for the integration tests..."
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-tools >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 log=$(mktemp)
