@@ -298,6 +298,8 @@ internal sealed class ClientSession : IDisposable
     /// replies, the socket would go on filling the receive pipe. So such a client is dropped at once instead (no
     /// graceful close: that would wait for the unread replies too).
     /// </summary>
+    private const long UnauthenticatedOutputBytes = 64 * 1024;
+
     private async ValueTask<bool> FlushRepliesAsync()
     {
         var output = _transport.Output;
@@ -306,8 +308,10 @@ internal sealed class ClientSession : IDisposable
             return false;
         }
 
+        // The send pipe pauses writers only above the largest output limit, so before AUTH the bound is checked here.
+        bool notReading = !_authenticated && UnsentBytes + (output.CanGetUnflushedBytes ? output.UnflushedBytes : 0) > UnauthenticatedOutputBytes;
         var flush = output.FlushAsync();
-        if (!flush.IsCompleted && !_authenticated)
+        if ((notReading || !flush.IsCompleted) && !_authenticated)
         {
             if (!_dropRequested)
             {
