@@ -12,7 +12,7 @@ public sealed class SessionFixture : IAsyncLifetime
 
     internal SessionTarget Target => _target ?? throw new InvalidOperationException("not initialized");
 
-    public async Task InitializeAsync() => _target = await SessionTarget.CreateAsync(Path.GetTempPath(), grace: TimeSpan.FromMilliseconds(50));
+    public async Task InitializeAsync() => _target = await SessionTarget.CreateAsync(Path.GetTempPath(), grace: TimeSpan.FromSeconds(1));
 
     public async Task DisposeAsync()
     {
