@@ -89,7 +89,6 @@ internal static class Program
             await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
             using var sweeper = new ConnectionSweeper(context);
             logger.Information("Listening on {Endpoint}{Auth}", endpoint, options.Password is null ? " (no password: loopback clients only)" : "");
-            var sweep = context.SweepOutputAsync(shutdown.Token);
 
             try
             {
@@ -101,7 +100,6 @@ internal static class Program
             }
 
             server.Shutdown();
-            await sweep.ConfigureAwait(false);
 
             // A second for the last replies: a client that does not read them is not waited for (SIGTERM ends in seconds).
             await context.StopSessionsAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);

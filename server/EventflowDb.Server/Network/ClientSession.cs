@@ -233,7 +233,7 @@ internal sealed class ClientSession : IDisposable
         return true;
     }
 
-    /// <summary>The server's once-a-second check (<see cref="ServerContext.SweepOutputAsync"/>), from its own thread.</summary>
+    /// <summary>The server's once-a-second check (<see cref="ConnectionSweeper"/>), from its own thread.</summary>
     public void SweepOutput() => WithinOutputLimits();
 
     /// <summary>

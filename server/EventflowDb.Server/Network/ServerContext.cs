@@ -92,7 +92,7 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     /// instead of a hop to a pool thread per flush (about a fifth of the CPU time of a pipelined PING). The
     /// send loop's own waits (a full socket buffer) stay asynchronous, so a session never blocks on a slow client.
     /// The pipe pauses writers only above every <c>--client-output-buffer-limit</c> (<see cref="OutputAccounting.PauseThreshold"/>):
-    /// the limits bound unsent output, checked at each flush and by <see cref="SweepOutputAsync"/>.
+    /// the limits bound unsent output, checked at each flush and by the <see cref="ConnectionSweeper"/>.
     /// </summary>
     public static PipeOptions SendPipeOptions(ServerOptions options)
     {
@@ -172,37 +172,6 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
         if (await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false) != all)
         {
             Logger.Warning("{Count} connections did not close", sessions.Count(s => !s.Completion.IsCompleted));
-        }
-    }
-
-    /// <summary>
-    /// Once a second, checks every client's unsent output against its class's limits (the soft limit is a duration,
-    /// and a client whose writer is idle or waiting is checked nowhere else). Ends with <paramref name="stopping"/>.
-    /// </summary>
-    public async Task SweepOutputAsync(CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
-            {
-                foreach (var session in Clients.Values)
-                {
-                    try
-                    {
-                        session.SweepOutput();
-                    }
-                    catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
-                    {
-                        // A session that ended while it was checked.
-                        Logger.Debug(e, "Output check of client {ClientId} skipped", session.Id);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Server stopping.
         }
     }
 
