@@ -105,6 +105,7 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(configuration);
         cancellationToken.ThrowIfCancellationRequested();
+        configuration = WithCredentials(configuration, options);
         var connecting = ConnectionMultiplexer.ConnectAsync(configuration);
         ConnectionMultiplexer multiplexer;
         try
@@ -140,6 +141,20 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
         }
 
         return new EventflowDbClient(multiplexer, configuration.Clone(), options ?? new EventflowDbClientOptions());
+    }
+
+    /// <summary>The connection settings with the user and password of <paramref name="options"/>, when it names them.</summary>
+    private static ConfigurationOptions WithCredentials(ConfigurationOptions configuration, EventflowDbClientOptions? options)
+    {
+        if (options?.User is null && options?.Password is null)
+        {
+            return configuration;
+        }
+
+        var copy = configuration.Clone();
+        copy.User = options.User ?? copy.User;
+        copy.Password = options.Password ?? copy.Password;
+        return copy;
     }
 
     /// <summary>Appends one event to a stream. See <see cref="AppendAsync(string, ExpectedVersion, IEnumerable{EventData}, CancellationToken)"/>.</summary>

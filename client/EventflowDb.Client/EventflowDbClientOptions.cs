@@ -23,6 +23,15 @@ public sealed class EventflowDbClientOptions
     } = 1;
 
     /// <summary>
+    /// The user to authenticate as (<c>AUTH &lt;user&gt; &lt;password&gt;</c>); null (the default) keeps what the connection
+    /// string or <c>ConfigurationOptions.User</c> says, which is the user <c>default</c> when nothing is given.
+    /// </summary>
+    public string? User { get; init; }
+
+    /// <summary>The password of <see cref="User"/>; null keeps the connection string's <c>password=</c>.</summary>
+    public string? Password { get; init; }
+
+    /// <summary>
     /// Events asked for per page by <see cref="EventflowDbClient.ReadStreamAsync"/>, <see cref="EventflowDbClient.ReadAllAsync"/>
     /// and streams per page by <see cref="EventflowDbClient.ListStreamsAsync"/> when the call does not say. 0 (the default)
     /// lets the server choose (its default page, 1,000 events unless configured). The server never returns more than its

@@ -20,6 +20,37 @@ public static class EventflowDbErrorCodes
 
     /// <summary>The request is over a size limit.</summary>
     public const string TooLarge = "TOOLARGE";
+
+    /// <summary>The user may not run the command, or not on that stream or channel (ACL).</summary>
+    public const string NoPermission = "NOPERM";
+}
+
+/// <summary>
+/// The server refused the operation for the connection's user (<c>NOPERM</c>): the user's rules do not allow the command,
+/// or the stream or channel is outside the user's read or write patterns. Nothing was changed.
+/// </summary>
+public sealed class PermissionDeniedException : EventflowDbException
+{
+    /// <summary>Creates the exception.</summary>
+    public PermissionDeniedException()
+        : base("NOPERM", EventflowDbErrorCodes.NoPermission)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The server's error reply.</param>
+    public PermissionDeniedException(string message)
+        : base(message, EventflowDbErrorCodes.NoPermission)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The server's error reply.</param>
+    /// <param name="innerException">The cause.</param>
+    public PermissionDeniedException(string message, Exception? innerException)
+        : base(message, EventflowDbErrorCodes.NoPermission, innerException)
+    {
+    }
 }
 
 /// <summary>

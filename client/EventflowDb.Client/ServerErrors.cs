@@ -16,6 +16,7 @@ internal static partial class ServerErrors
             EventflowDbErrorCodes.WrongVersion => WrongVersion(reply, stream, inner),
             EventflowDbErrorCodes.NoAuth or EventflowDbErrorCodes.WrongPassword => new AuthenticationException(reply, code, inner),
             EventflowDbErrorCodes.Invalid => new InvalidEventException(reply, inner),
+            EventflowDbErrorCodes.NoPermission => new PermissionDeniedException(reply, inner),
             _ => new EventflowDbException(reply, code.Length > 0 ? code : EventflowDbErrorCodes.Error, inner),
         };
     }

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using EventflowDb.Server.Commands;
 using EventflowDb.Server.Configuration;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 using EventflowDb.Storage;
 using Serilog;
 using Serilog.Core;
@@ -54,11 +55,24 @@ internal static class Program
 
     private static async Task<int> RunAsync(ServerOptions options, Serilog.ILogger logger)
     {
+        var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval, FlushInterval = options.FlushInterval, DirectIo = options.DirectIo, Repair = options.Repair };
+        var commands = CommandCatalog.Create(storeOptions.MaxAppendBytes);
+        AccessControl access;
+        try
+        {
+            access = new AccessControl(options, commands);
+        }
+        catch (Exception e) when (e is AclRuleException or IOException or UnauthorizedAccessException)
+        {
+            logger.Error("Cannot read the ACL file {AclFile}: {Error}", options.AclFile, e.Message);
+            return 1;
+        }
+
         var bind = options.EffectiveBind;
-        if (options.Password is null && options.ProtectedMode && !IPAddress.IsLoopback(bind))
+        if (!access.AuthenticationRequired && options.ProtectedMode && !IPAddress.IsLoopback(bind))
         {
             logger.Error(
-                "Refusing to listen on {Bind} without a password (protected mode). Set --password, or --protected-mode no to accept remote connections without one",
+                "Refusing to listen on {Bind} without a password (protected mode). Set --password (or give the user default a password in --aclfile), or --protected-mode no to accept remote connections without one",
                 bind);
             return 1;
         }
@@ -68,7 +82,6 @@ internal static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
         logger.Information("EventflowDB {Version} starting, data directory {DataDirectory}", ServerContext.Version, Path.GetFullPath(options.DataDirectory));
-        var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval, FlushInterval = options.FlushInterval, DirectIo = options.DirectIo, Repair = options.Repair };
         FasterEventStore store;
         try
         {
@@ -82,13 +95,17 @@ internal static class Program
 
         try
         {
-            using var context = new ServerContext(options, store, CommandCatalog.Create(storeOptions.MaxAppendBytes), logger);
+            using var context = new ServerContext(options, store, commands, logger, access);
             using var server = new RespServer(context);
             var endpoint = new IPEndPoint(bind, options.Port);
             server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(options), receiveOptions: ServerContext.ReceivePipeOptions(options));
             await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
             using var sweeper = new ConnectionSweeper(context);
-            logger.Information("Listening on {Endpoint}{Auth}", endpoint, options.Password is null ? " (no password: loopback clients only)" : "");
+            logger.Information("Listening on {Endpoint}{Auth}", endpoint, access.AuthenticationRequired ? "" : " (no password: loopback clients only)");
+            if (access.FilePath is not null)
+            {
+                logger.Information("Users from {AclFile}: {Users}", Path.GetFullPath(access.FilePath), string.Join(", ", access.Users.Select(u => u.Name)));
+            }
 
             try
             {

@@ -1,5 +1,6 @@
 using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 
 namespace EventflowDb.Server.Commands;
 
@@ -31,6 +32,12 @@ internal abstract class Command(string name, int arity, CommandFlags flags = Com
     public int Arity { get; } = arity;
 
     public CommandFlags Flags { get; } = flags;
+
+    /// <summary>The ACL categories of the command (<c>+@read</c> ...), set where it is registered (<see cref="CommandCatalog"/>).</summary>
+    public AclCategory Categories { get; init; }
+
+    /// <summary>The categories of one invocation; a command whose subcommands differ (CONFIG SET, ACL WHOAMI) overrides it.</summary>
+    public virtual AclCategory CategoriesOf(RespRequest request) => Categories;
 
     public bool AcceptsArgumentCount(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
 

@@ -2,54 +2,59 @@ using EventflowDb.Server.Commands.Connection;
 using EventflowDb.Server.Commands.Events;
 using EventflowDb.Server.Commands.Groups;
 using EventflowDb.Server.Commands.PubSub;
+using EventflowDb.Server.Commands.Acl;
 using EventflowDb.Server.Commands.Server;
+using Category = EventflowDb.Server.Security.AclCategory;
 
 namespace EventflowDb.Server.Commands;
 
-/// <summary>Every command the server knows, registered once. Add a command here.</summary>
+/// <summary>Every command the server knows, registered once with its ACL categories. Add a command here.</summary>
 internal static class CommandCatalog
 {
     public static CommandTable Create(int maxAppendBytes) => new(
     [
         // EventflowDB commands
-        new AddCommand(maxAppendBytes),
-        new GetCommand(),
-        new GetAllCommand(),
-        new ListStreamsCommand(),
-        new ChecksumCommand(),
-        new CountCommand("EVENTCOUNT", s => s.EventCount),
-        new CountCommand("STREAMCOUNT", s => s.StreamCount),
-        new CountCommand("EVENTCOUNTEST", s => s.EventCountEstimate),
-        new CountCommand("STREAMCOUNTEST", s => s.StreamCountEstimate),
-        new SizeCommand(),
-        new UptimeCommand(),
-        new VersionCommand(),
+        new AddCommand(maxAppendBytes) { Categories = Category.Write },
+        new GetCommand { Categories = Category.Read },
+        new GetAllCommand { Categories = Category.Read },
+        new ListStreamsCommand { Categories = Category.Read },
+        new ChecksumCommand { Categories = Category.Read },
+        new CountCommand("EVENTCOUNT", s => s.EventCount) { Categories = Category.Read },
+        new CountCommand("STREAMCOUNT", s => s.StreamCount) { Categories = Category.Read },
+        new CountCommand("EVENTCOUNTEST", s => s.EventCountEstimate) { Categories = Category.Read },
+        new CountCommand("STREAMCOUNTEST", s => s.StreamCountEstimate) { Categories = Category.Read },
+        new SizeCommand { Categories = Category.Read },
+        new UptimeCommand { Categories = Category.Connection },
+        new VersionCommand { Categories = Category.Connection },
 
         // Connection
-        new PingCommand(),
-        new AuthCommand(),
-        new HelloCommand(),
-        new QuitCommand(),
-        new EchoCommand(),
-        new SelectCommand(),
-        new ClientCommand(),
+        new PingCommand { Categories = Category.Connection },
+        new AuthCommand { Categories = Category.Connection },
+        new HelloCommand { Categories = Category.Connection },
+        new QuitCommand { Categories = Category.Connection },
+        new EchoCommand { Categories = Category.Connection },
+        new SelectCommand { Categories = Category.Connection },
+        new ClientCommand { Categories = Category.Connection },
 
         // Redis server surface that stock clients use
-        new InfoCommand(),
-        new CommandCommand(),
-        new ConfigCommand(),
-        new TimeCommand(),
-        new CountCommand("DBSIZE", s => s.StreamCount),
-        new ClusterCommand(),
+        new InfoCommand { Categories = Category.Connection },
+        new CommandCommand { Categories = Category.Connection },
+        new ConfigCommand { Categories = Category.Admin },
+        new TimeCommand { Categories = Category.Connection },
+        new CountCommand("DBSIZE", s => s.StreamCount) { Categories = Category.Read },
+        new ClusterCommand { Categories = Category.Connection },
+
+        // Users
+        new AclCommand { Categories = Category.Admin },
 
         // Pub/sub
-        new SubscriptionCommand("SUBSCRIBE", subscribe: true, pattern: false),
-        new SubscriptionCommand("UNSUBSCRIBE", subscribe: false, pattern: false),
-        new SubscriptionCommand("PSUBSCRIBE", subscribe: true, pattern: true),
-        new SubscriptionCommand("PUNSUBSCRIBE", subscribe: false, pattern: true),
-        new FollowCommand(),
+        new SubscriptionCommand("SUBSCRIBE", subscribe: true, pattern: false) { Categories = Category.PubSub },
+        new SubscriptionCommand("UNSUBSCRIBE", subscribe: false, pattern: false) { Categories = Category.PubSub },
+        new SubscriptionCommand("PSUBSCRIBE", subscribe: true, pattern: true) { Categories = Category.PubSub },
+        new SubscriptionCommand("PUNSUBSCRIBE", subscribe: false, pattern: true) { Categories = Category.PubSub },
+        new FollowCommand { Categories = Category.Read | Category.PubSub },
 
         // Consumer groups
-        new GroupCommand(),
+        new GroupCommand { Categories = Category.Group },
     ]);
 }

@@ -12,6 +12,12 @@ internal sealed class CommandTable
 
     public CommandTable(IEnumerable<Command> commands)
     {
+        // An uncategorised command could be run only by +@all users: a mistake to catch when the server starts.
+        if (commands.FirstOrDefault(c => c.Categories == Security.AclCategory.None) is { } missing)
+        {
+            throw new InvalidOperationException($"Command {missing.Name} has no ACL category");
+        }
+
         _byName = commands.ToFrozenDictionary(c => c.Name.ToUpperInvariant(), StringComparer.Ordinal);
         _lookup = _byName.GetAlternateLookup<ReadOnlySpan<char>>();
     }

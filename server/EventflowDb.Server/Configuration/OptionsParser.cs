@@ -21,6 +21,8 @@ internal static class OptionsParser
         new("port", "PORT", o => Number(o.Port), "TCP port to listen on."),
         new("data", "DATA", o => o.DataDirectory, "Directory for the event log, index and checkpoints (created when missing)."),
         new("password", "PASSWORD", o => o.Password ?? "", "Password clients must send with AUTH or HELLO. None by default: then the server listens on loopback only."),
+        new("password-file", "PASSWORD_FILE", o => "", "File whose first line is the password of the user default: as --password, without showing it in the process list."),
+        new("aclfile", "ACLFILE", o => o.AclFile ?? "", "File of users, one 'user <name> <rules>' line each in the ACL LIST form (passwords only as #<sha256 hex>). Read at start and by ACL LOAD, written by ACL SAVE; a missing file means no users but default yet."),
         new("bind", "BIND", o => o.Bind?.ToString() ?? "", "Address to listen on. Default: 127.0.0.1 without a password, 0.0.0.0 with one."),
         new("protected-mode", "PROTECTED_MODE", o => YesNo(o.ProtectedMode), "yes: refuse to listen on a non-loopback address without a password. no: allow it."),
         new("checkpoint-interval", "CHECKPOINT_INTERVAL", o => Seconds(o.CheckpointInterval), "Seconds between index checkpoints while writes go on (bounds restart replay and the *EST counters' age)."),
@@ -111,7 +113,8 @@ internal static class OptionsParser
 
         try
         {
-            string password = Get("password");
+            string password = PasswordOf(Get("password"), Get("password-file"));
+            string aclFile = Get("aclfile");
             string bind = Get("bind");
             var outputLimits = ParseOutputLimits(Get("client-output-buffer-limit"));
             return new ServerOptions
@@ -119,6 +122,7 @@ internal static class OptionsParser
                 Port = ParseInt(Get("port"), "port", 0, 65535),
                 DataDirectory = Get("data"),
                 Password = password.Length == 0 ? null : password,
+                AclFile = aclFile.Length == 0 ? null : aclFile,
                 Bind = bind.Length == 0 ? null : IPAddress.TryParse(bind, out var ip) ? ip : throw new FormatException($"bind: '{bind}' is not an IP address"),
                 ProtectedMode = ParseYesNo(Get("protected-mode"), "protected-mode"),
                 CheckpointInterval = TimeSpan.FromSeconds(ParseInt(Get("checkpoint-interval"), "checkpoint-interval", 1, 86_400)),
@@ -143,6 +147,30 @@ internal static class OptionsParser
         {
             message = e.Message;
             return null;
+        }
+    }
+
+    /// <summary>The password of <c>--password</c>, or the first line of <c>--password-file</c>; not both.</summary>
+    private static string PasswordOf(string password, string passwordFile)
+    {
+        if (passwordFile.Length == 0)
+        {
+            return password;
+        }
+
+        if (password.Length > 0)
+        {
+            throw new FormatException("password-file: give --password or --password-file, not both");
+        }
+
+        try
+        {
+            string first = File.ReadLines(passwordFile).FirstOrDefault() ?? "";
+            return first.Length > 0 ? first : throw new FormatException($"password-file: '{passwordFile}' holds no password on its first line");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"password-file: cannot read '{passwordFile}': {e.Message}");
         }
     }
 

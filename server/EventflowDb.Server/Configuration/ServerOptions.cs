@@ -12,7 +12,11 @@ internal sealed class ServerOptions
 
     public string DataDirectory { get; init; } = "./data";
 
+    /// <summary>The password of the user <c>default</c> (<c>--password</c> or <c>--password-file</c>); null: none.</summary>
     public string? Password { get; init; }
+
+    /// <summary>The file of users (<c>--aclfile</c>); null: only the built-in <c>default</c> user.</summary>
+    public string? AclFile { get; init; }
 
     /// <summary>Address to listen on; null means the default for the password setting.</summary>
     public IPAddress? Bind { get; init; }
@@ -57,8 +61,8 @@ internal sealed class ServerOptions
 
     public Serilog.Events.LogEventLevel LogLevel { get; init; } = Serilog.Events.LogEventLevel.Information;
 
-    /// <summary>The address actually bound: loopback without a password, any with one, unless set.</summary>
-    public IPAddress EffectiveBind => Bind ?? (Password is null ? IPAddress.Loopback : IPAddress.Any);
+    /// <summary>The address actually bound: loopback without a password or users, any with them, unless set.</summary>
+    public IPAddress EffectiveBind => Bind ?? (Password is null && AclFile is null ? IPAddress.Loopback : IPAddress.Any);
 
     /// <summary>The <c>client-output-buffer-limit</c> value in Redis's CONFIG GET form.</summary>
     public string OutputBufferLimitText => $"normal {NormalOutputLimit} pubsub {PubSubOutputLimit}";

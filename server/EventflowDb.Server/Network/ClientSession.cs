@@ -5,6 +5,7 @@ using System.Net;
 using EventflowDb.Protocol;
 using EventflowDb.Server.Commands;
 using EventflowDb.Server.Configuration;
+using EventflowDb.Server.Security;
 using EventflowDb.Server.Subscriptions;
 using EventflowDb.Storage;
 
@@ -58,7 +59,8 @@ internal sealed class ClientSession : IDisposable
         Remote = remote?.ToString() ?? "?";
         RemoteAddress = (remote as IPEndPoint)?.Address;
         _reader = server.UnauthenticatedRequestReader;
-        Authenticated = server.Options.Password is null;
+        User = server.Access.Default;
+        Authenticated = !server.Access.AuthenticationRequired;
         Page = new EventPage { ByteLimit = server.Options.MaxPageBytes };
         _connection = transport as Pipelines.Sockets.Unofficial.SocketConnection;
         _sendPipe = _connection is null ? null : OutputAccounting.SendPipeOf(_connection);
@@ -108,6 +110,20 @@ internal sealed class ClientSession : IDisposable
             _reader = value ? _server.RequestReader : _server.UnauthenticatedRequestReader;
         }
     }
+
+    /// <summary>The user the session runs as: <c>default</c> until an AUTH names another (SPEC "TLS and users").</summary>
+    public AclUser User { get; private set; }
+
+    /// <summary>A successful AUTH (or HELLO … AUTH): from now on the session runs as <paramref name="user"/>.</summary>
+    public void SignIn(AclUser user)
+    {
+        User = user;
+        Authenticated = true;
+    }
+
+    /// <summary>Records a refusal in <c>ACL LOG</c> with this client's user (or the user a failed AUTH named) and address.</summary>
+    public void RecordRefusal(AclLogReason reason, string objectName, string? userName = null) =>
+        _server.Access.Log.Record(reason, Commands.ErrorText.Excerpt(objectName), Commands.ErrorText.Excerpt(userName ?? User.Name), Commands.Connection.ClientCommand.Describe(this));
 
     public string? Name { get; set; }
 
@@ -558,6 +574,14 @@ internal sealed class ClientSession : IDisposable
         if (!command.AcceptsArgumentCount(_request.Count))
         {
             return $"ERR wrong number of arguments for '{command.Name.ToLowerInvariant()}' command";
+        }
+
+        var rules = User.Rules;
+        if (!rules.RunsAllCommands && (command.Flags & CommandFlags.NoAuth) == 0 && !rules.CanRun(command, command.CategoriesOf(_request)))
+        {
+            string name = command.Name.ToLowerInvariant();
+            RecordRefusal(AclLogReason.Command, name);
+            return $"NOPERM User {User.Name} has no permissions to run the '{name}' command";
         }
 
         if (InSubscriberMode && (command.Flags & CommandFlags.Subscriber) == 0)

@@ -5,12 +5,13 @@ using EventflowDb.Protocol;
 using EventflowDb.Server.Commands;
 using EventflowDb.Server.Configuration;
 using EventflowDb.Server.Groups;
+using EventflowDb.Server.Security;
 using EventflowDb.Storage;
 
 namespace EventflowDb.Server.Network;
 
 /// <summary>What every session shares: settings, the store, the command table, the client list, the consumer groups.</summary>
-internal sealed class ServerContext(ServerOptions options, IEventStore store, CommandTable commands, Serilog.ILogger logger) : IDisposable
+internal sealed class ServerContext(ServerOptions options, IEventStore store, CommandTable commands, Serilog.ILogger logger, AccessControl? access = null) : IDisposable
 {
     /// <summary>The Redis version clients should assume (INFO redis_version, HELLO version).</summary>
     public const string RedisCompatibleVersion = "7.2.0";
@@ -28,6 +29,9 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     public CommandTable Commands { get; } = commands;
 
     public Serilog.ILogger Logger { get; } = logger;
+
+    /// <summary>The users and their rights (ACL), with <c>ACL LOG</c>.</summary>
+    public AccessControl Access { get; } = access ?? new AccessControl(options, commands);
 
     /// <summary>The consumer groups, loaded from the data directory by the first GROUP command.</summary>
     public GroupRegistry Groups => _groups.Value;

@@ -145,3 +145,13 @@ public abstract class SharedServerTest<TFixture> : IntegrationTest
     /// <summary>The shared StackExchange.Redis database.</summary>
     protected IDatabase Db => Fixture.Db;
 }
+
+/// <summary>A shared server with <c>--password</c>, for the ACL tests (they create their own users).</summary>
+public sealed class AclServerFixture : ServerFixture
+{
+    /// <summary>The password of the user default.</summary>
+    public const string Password = "acl-admin-pw";
+
+    /// <inheritdoc />
+    protected override ServerSettings Settings => new() { Password = Password };
+}

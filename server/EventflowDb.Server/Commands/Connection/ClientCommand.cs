@@ -8,6 +8,10 @@ namespace EventflowDb.Server.Commands.Connection;
 /// <summary>CLIENT SETNAME | GETNAME | SETINFO | ID | INFO | LIST.</summary>
 internal sealed class ClientCommand() : SyncCommand("CLIENT", -2)
 {
+    /// <summary>CLIENT LIST shows every client's address and user: an administrator's view.</summary>
+    public override EventflowDb.Server.Security.AclCategory CategoriesOf(RespRequest request) =>
+        request.EqualsIgnoreCase(1, "LIST"u8) ? EventflowDb.Server.Security.AclCategory.Admin : Categories;
+
     public static string ValidName(string name) =>
         name.Any(c => c <= ' ' || c > '~')
             ? throw CommandException.Syntax("Client names cannot contain spaces, newlines or special characters.")
@@ -73,11 +77,12 @@ internal sealed class ClientCommand() : SyncCommand("CLIENT", -2)
         }
     }
 
-    private static string Describe(ClientSession c)
+    /// <summary>The client's CLIENT LIST line (also the <c>client-info</c> of ACL LOG).</summary>
+    public static string Describe(ClientSession c)
     {
         long age = (long)(DateTimeOffset.UtcNow - c.ConnectedAt).TotalSeconds;
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"id={c.Id} addr={c.Remote} name={c.Name} age={age} db=0 sub={c.Channels.Count} psub={c.Patterns.Count} omem={c.UnsentBytes} cmd={c.LastCommand.ToLowerInvariant()} resp={(c.Writer.Resp3 ? 3 : 2)} lib-name={c.LibraryName} lib-ver={c.LibraryVersion}");
+            $"id={c.Id} addr={c.Remote} name={c.Name} age={age} db=0 sub={c.Channels.Count} psub={c.Patterns.Count} omem={c.UnsentBytes} cmd={c.LastCommand.ToLowerInvariant()} resp={(c.Writer.Resp3 ? 3 : 2)} lib-name={c.LibraryName} lib-ver={c.LibraryVersion} user={c.User.Name}");
     }
 }

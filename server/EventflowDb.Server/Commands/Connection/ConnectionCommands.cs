@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
 
@@ -33,7 +31,7 @@ internal sealed class PingCommand() : SyncCommand("PING", -1, CommandFlags.Subsc
     }
 }
 
-/// <summary>AUTH [user] password.</summary>
+/// <summary>AUTH [user] password: as a user of the ACL (<c>default</c> when no user is named).</summary>
 internal sealed class AuthCommand() : SyncCommand("AUTH", -2, CommandFlags.NoAuth | CommandFlags.Subscriber)
 {
     protected override void Execute(ClientSession session, RespRequest request)
@@ -43,28 +41,28 @@ internal sealed class AuthCommand() : SyncCommand("AUTH", -2, CommandFlags.NoAut
             throw CommandException.Syntax("syntax error");
         }
 
-        if (session.Server.Options.Password is null)
+        if (request.Count == 2 && !session.Server.Access.AuthenticationRequired)
         {
             throw CommandException.Syntax("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
         }
 
-        var user = request.Count == 3 ? request[1] : "default"u8;
+        var user = request.Count == 3 ? request.GetString(1) : Security.AclUser.DefaultName;
         Authenticate(session, user, request[request.Count - 1]);
         session.Writer.WriteOk();
     }
 
-    /// <summary>Checks the credentials (in constant time) and marks the session authenticated, or throws WRONGPASS.</summary>
-    public static void Authenticate(ClientSession session, ReadOnlySpan<byte> user, ReadOnlySpan<byte> password)
+    /// <summary>Checks the credentials (hashes compared in constant time) and signs the session in, or throws WRONGPASS.</summary>
+    public static void Authenticate(ClientSession session, string user, ReadOnlySpan<byte> password)
     {
-        var expected = Encoding.UTF8.GetBytes(session.Server.Options.Password ?? "");
-        bool ok = user.SequenceEqual("default"u8) && CryptographicOperations.FixedTimeEquals(password, expected);
-        if (!ok)
+        var signedIn = session.Server.Access.Authenticate(user, password);
+        if (signedIn is null)
         {
             session.AuthenticationFailed();
+            session.RecordRefusal(Security.AclLogReason.Auth, "AUTH", user);
             throw new CommandException("WRONGPASS invalid username-password pair or user is disabled.");
         }
 
-        session.Authenticated = true;
+        session.SignIn(signedIn);
     }
 }
 
@@ -97,7 +95,7 @@ internal sealed class HelloCommand() : SyncCommand("HELLO", -1, CommandFlags.NoA
         {
             if (request.EqualsIgnoreCase(i, "AUTH"u8) && i + 2 < request.Count)
             {
-                AuthCommand.Authenticate(session, request[i + 1], request[i + 2]);
+                AuthCommand.Authenticate(session, request.GetString(i + 1), request[i + 2]);
                 authenticated = true;
                 i += 2;
             }

@@ -1,5 +1,6 @@
 using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 using EventflowDb.Storage;
 
 namespace EventflowDb.Server.Commands.Events;
@@ -15,6 +16,7 @@ internal sealed class AddCommand(int maxAppendBytes) : SyncCommand("ADD", -2, Co
     protected override void Execute(ClientSession session, RespRequest request)
     {
         var append = AddRequestParser.Parse(request, maxAppendBytes);
+        StreamPermissions.CheckWrite(session, append.Stream);
         session.AddPending(session.Store.AppendAsync(append), append, WriteReply);
     }
 

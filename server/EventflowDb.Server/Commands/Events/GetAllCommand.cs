@@ -1,6 +1,7 @@
 using System.Text;
 using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 using EventflowDb.Server.Subscriptions;
 using EventflowDb.Storage;
 using NUlid;
@@ -67,6 +68,9 @@ internal sealed class GetAllCommand() : Command("GETALL", -1)
         {
             filter = EventChannels.Parse(channel);
         }
+
+        StreamPermissions.CheckChannel(session, channel);
+        filter = ReadRightsFilter.OneRead(session.User, filter);
 
         var read = new AllRead(session, filter, EventRules.PageSize(limit, session.Server.Options)) { Cursor = after };
         await LongPoll.ReadAsync(session, block, read, static r => r.NextAsync()).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 
 namespace EventflowDb.Server.Commands.Events;
 
@@ -28,6 +29,7 @@ internal sealed class GetCommand() : Command("GET", -2)
         }
 
         EventRules.ValidateStream(stream.Span);
+        StreamPermissions.CheckRead(session, stream.Span);
         var read = new StreamRead(session, stream, version, EventRules.PageSize(limit, session.Server.Options));
         await LongPoll.ReadAsync(session, block, read, static r => r.Session.Store.ReadStreamAsync(r.Stream, r.Version, r.Limit, r.Session.Page)).ConfigureAwait(false);
         PageReply.Write(session.Writer, session.Page);

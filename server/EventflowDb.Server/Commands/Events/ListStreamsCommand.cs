@@ -1,5 +1,6 @@
 using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 
 namespace EventflowDb.Server.Commands.Events;
 
@@ -40,6 +41,8 @@ internal sealed class ListStreamsCommand() : SyncCommand("LISTSTREAMS", -1)
             limit = request.Count > 2 ? EventRules.NonNegative(request, 2, "limit") : 0;
         }
 
+        // It names every stream, so a user limited to some streams may not list them (SPEC leaves this open; see README).
+        StreamPermissions.CheckReadsAll(session, "*");
         var page = session.Page;
         page.Clear();
         session.Store.ListStreams(skip, EventRules.PageSize(limit, session.Server.Options), page);

@@ -3,6 +3,7 @@ using EventflowDb.Protocol;
 using EventflowDb.Server.Commands.Events;
 using EventflowDb.Server.Groups;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 using EventflowDb.Server.Subscriptions;
 using NUlid;
 
@@ -24,6 +25,11 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
         var registry = session.Server.Groups;
         // Decoded only when it can be a subcommand: the argument may be megabytes long.
         string sub = request[1].Length <= MaxSubcommandLength ? request.GetString(1).ToUpperInvariant() : string.Empty;
+        if (!session.User.Rules.ReadsAllStreams)
+        {
+            await CheckStreamRightsAsync(registry, session, sub, request).ConfigureAwait(false);
+        }
+
         switch (sub)
         {
             case "CREATE":
@@ -65,7 +71,8 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
                     throw CommandException.Syntax("syntax error: GROUP INFO [<group>]");
                 }
 
-                WriteInfo(session.Writer, await registry.InfoAsync(request.Count == 3 ? request.GetString(2) : null).ConfigureAwait(false));
+                var groups = await registry.InfoAsync(request.Count == 3 ? request.GetString(2) : null).ConfigureAwait(false);
+                WriteInfo(session.Writer, groups.FindAll(g => session.User.Rules.CoversChannel(g.Channel)));
                 break;
             case "DELETE":
                 Exactly(request, 3, "GROUP DELETE <group>");
@@ -74,6 +81,25 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
                 break;
             default:
                 throw CommandException.Syntax($"unknown GROUP subcommand '{ErrorText.Excerpt(request[1])}': CREATE, READ, ACK, NACK, PARKED, REPLAY, INFO or DELETE");
+        }
+    }
+
+    /// <summary>
+    /// A user limited to some streams may create or use a group only when its read patterns cover the group's channel
+    /// (GROUP INFO without a name lists just those groups).
+    /// </summary>
+    private static async ValueTask CheckStreamRightsAsync(GroupRegistry registry, ClientSession session, string sub, RespRequest request)
+    {
+        if (sub == "CREATE" && request.Count >= 4)
+        {
+            StreamPermissions.CheckChannel(session, request.GetString(3));
+        }
+        else if (sub is "READ" or "ACK" or "NACK" or "PARKED" or "REPLAY" or "INFO" or "DELETE" && request.Count >= 3)
+        {
+            foreach (var group in await registry.InfoAsync(request.GetString(2)).ConfigureAwait(false))
+            {
+                StreamPermissions.CheckChannel(session, group.Channel);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 using EventflowDb.Protocol;
 using EventflowDb.Server.Commands.Events;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 using EventflowDb.Server.Subscriptions;
 
 namespace EventflowDb.Server.Commands.PubSub;
@@ -17,10 +18,11 @@ internal sealed class FollowCommand() : SyncCommand("FOLLOW", 3, CommandFlags.Su
     {
         string channel = request.GetString(1);
         var filter = EventChannels.Parse(channel);
+        StreamPermissions.CheckChannel(session, channel);
         var from = GetAllCommand.ParseOffset(request[2]);
         SubscriptionLimits.CheckRoomFor(session, pattern: false, [channel]);
         session.Channels.Add(channel);
-        session.Pump.Add(channel, isPattern: false, filter, from, replace: true);
+        session.Pump.Add(channel, isPattern: false, ReadRightsFilter.Live(session.User, filter), from, replace: true);
         SubscriptionCommand.Confirm(session, "subscribe", channel);
     }
 }

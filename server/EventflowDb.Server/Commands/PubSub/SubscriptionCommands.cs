@@ -1,5 +1,6 @@
 using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 using EventflowDb.Server.Subscriptions;
 
 namespace EventflowDb.Server.Commands.PubSub;
@@ -46,6 +47,14 @@ internal sealed class SubscriptionCommand(string name, bool subscribe, bool patt
             }
 
             channels.Add(request.GetString(i));
+            if (subscribe && pattern)
+            {
+                StreamPermissions.CheckPattern(session, channels[^1]);
+            }
+            else if (subscribe)
+            {
+                StreamPermissions.CheckChannel(session, channels[^1]);
+            }
         }
 
         if (subscribe)
@@ -59,7 +68,7 @@ internal sealed class SubscriptionCommand(string name, bool subscribe, bool patt
             if (subscribe)
             {
                 set.Add(channel);
-                var filter = pattern ? new PatternFilter(channel) : EventChannels.ForChannel(channel);
+                var filter = ReadRightsFilter.Live(session.User, pattern ? new PatternFilter(channel) : EventChannels.ForChannel(channel));
                 session.Pump.Add(channel, pattern, filter, now, replace: false);
             }
             else
