@@ -23,6 +23,7 @@ internal static class ConfigValues
         ("maxmemory", "0"),
         ("cluster-enabled", "no"),
         ("checkpoint-interval", Number((long)options.CheckpointInterval.TotalSeconds)),
+        ("aclfile", options.AclFile is null ? "" : Path.GetFullPath(options.AclFile)),
         .. Limits(options),
     ];
 

@@ -598,7 +598,10 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         var pong = await connection.ReadReplyAsync(TimeSpan.FromSeconds(5));
-        return pong.Type == EventflowDb.Protocol.RespType.SimpleString && pong.Text == "PONG";
+
+        // A server whose users come from elsewhere (--password-file, --aclfile) answers without knowing the password: it is up.
+        return (pong.Type == EventflowDb.Protocol.RespType.SimpleString && pong.Text == "PONG")
+            || (Password is null && pong.Text == "NOAUTH Authentication required.");
     }
 
     private void AppendOutput(string? line)
