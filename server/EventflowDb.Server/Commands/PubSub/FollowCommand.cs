@@ -17,7 +17,7 @@ internal sealed class FollowCommand() : SyncCommand("FOLLOW", 3, CommandFlags.Su
     {
         string channel = request.GetString(1);
         var filter = EventChannels.Parse(channel);
-        var from = GetAllCommand.ParseOffset(request[2]);
+        var from = Arguments.Offset(request[2]);
         SubscriptionLimits.CheckRoomFor(session, pattern: false, [channel]);
         session.Channels.Add(channel);
         session.Pump.Add(channel, isPattern: false, filter, from, replace: true);
