@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using EventflowDb.Bench.Resp;
 
 namespace EventflowDb.Bench.Compare;
 
@@ -62,7 +63,7 @@ internal static class BigRun
         long events;
         using (var c = new RespConnection(server.Port))
         {
-            events = c.CallInteger(RespConnection.Encode("EVENTCOUNT"));
+            events = c.CallInteger(RespCommand.Encode("EVENTCOUNT"));
         }
 
         await Task.Delay(TimeSpan.FromSeconds(6)).ConfigureAwait(false); // let an index checkpoint run
@@ -106,7 +107,7 @@ internal static class BigRun
                     argv.Add("{\"a\":1}");
                 }
 
-                pipeline.AddRange(RespConnection.Encode([.. argv]));
+                pipeline.AddRange(RespCommand.Encode([.. argv]));
                 if (++inFlight == depth)
                 {
                     connection.Call([.. pipeline], inFlight);

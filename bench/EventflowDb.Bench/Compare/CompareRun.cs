@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EventflowDb.Bench.Resp;
 
 namespace EventflowDb.Bench.Compare;
 
@@ -102,7 +103,7 @@ internal static class CompareRun
             long efEvents;
             using (var c = new RespConnection(ef.Port))
             {
-                efEvents = c.CallInteger(RespConnection.Encode("EVENTCOUNT"));
+                efEvents = c.CallInteger(RespCommand.Encode("EVENTCOUNT"));
             }
 
             long scanEvents = Math.Min(efEvents, 2_000_000);
@@ -130,7 +131,7 @@ internal static class CompareRun
             await relaxed.StartAsync().ConfigureAwait(false);
             using (var c = new RespConnection(redis.Port))
             {
-                c.Call(RespConnection.Encode("CONFIG", "SET", "appendfsync", "everysec"));
+                c.Call(RespCommand.Encode("CONFIG", "SET", "appendfsync", "everysec"));
             }
 
             Console.WriteLine("Warm-up: ADD / XADD, pipeline 16, relaxed, not recorded");

@@ -1,6 +1,5 @@
-using System.Globalization;
 using System.Net.Sockets;
-using System.Text;
+using EventflowDb.Bench.Resp;
 
 namespace EventflowDb.Bench.Compare;
 
@@ -11,15 +10,14 @@ namespace EventflowDb.Bench.Compare;
 internal sealed class RespConnection : IDisposable
 {
     private readonly Socket _socket;
-    private readonly byte[] _buffer = new byte[256 * 1024];
-    private int _start;
-    private int _end;
+    private readonly RespReader _reader;
     private int _arraysSeen;
 
     public RespConnection(int port)
     {
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _socket.Connect("127.0.0.1", port);
+        _reader = new RespReader(_socket, 256 * 1024);
     }
 
     /// <summary>Sizes of the first three arrays met in the last reply (-1 when absent).</summary>
@@ -34,18 +32,6 @@ internal sealed class RespConnection : IDisposable
     public long Errors { get; private set; }
 
     public string? LastError { get; private set; }
-
-    public static byte[] Encode(params string[] args)
-    {
-        var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"*{args.Length}\r\n");
-        foreach (var a in args)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(a)}\r\n{a}\r\n");
-        }
-
-        return Encoding.UTF8.GetBytes(text.ToString());
-    }
 
     public void Send(byte[] request)
     {
@@ -79,20 +65,20 @@ internal sealed class RespConnection : IDisposable
     public long CallInteger(byte[] request)
     {
         Send(request);
-        byte type = ReadByte();
+        byte type = _reader.ReadByte();
         if (type != (byte)':')
         {
             throw new InvalidDataException($"Expected an integer reply, got '{(char)type}'");
         }
 
-        return ReadNumber();
+        return _reader.ReadNumber();
     }
 
     public void Dispose() => _socket.Dispose();
 
     private void Skip(int depth)
     {
-        byte type = ReadByte();
+        byte type = _reader.ReadByte();
         switch (type)
         {
             case (byte)'+':
@@ -101,17 +87,17 @@ internal sealed class RespConnection : IDisposable
             case (byte)'#':
             case (byte)'(':
             case (byte)'_':
-                SkipLine();
+                _reader.SkipLine();
                 break;
             case (byte)'-':
                 Errors++;
-                LastError = ReadLineText();
+                LastError = _reader.ReadLine();
                 break;
             case (byte)'$':
             case (byte)'=':
             case (byte)'!':
                 {
-                    long length = ReadNumber();
+                    long length = _reader.ReadNumber();
                     if (length >= 0)
                     {
                         SkipBulk((int)length, capture: depth == 1);
@@ -125,7 +111,7 @@ internal sealed class RespConnection : IDisposable
             case (byte)'>':
             case (byte)'%':
                 {
-                    long count = ReadNumber();
+                    long count = _reader.ReadNumber();
                     if (_arraysSeen < ArraySizes.Length)
                     {
                         ArraySizes[_arraysSeen] = (int)count;
@@ -148,95 +134,10 @@ internal sealed class RespConnection : IDisposable
 
     private void SkipBulk(int length, bool capture)
     {
-        int remaining = length + 2;
-        int captured = 0;
-        while (remaining > 0)
-        {
-            if (_start == _end)
-            {
-                Fill();
-            }
-
-            int chunk = Math.Min(remaining, _end - _start);
-            if (capture && captured < LastBulk.Length)
-            {
-                int take = Math.Min(chunk, LastBulk.Length - captured);
-                _buffer.AsSpan(_start, take).CopyTo(LastBulk.AsSpan(captured));
-                captured += take;
-            }
-
-            _start += chunk;
-            remaining -= chunk;
-        }
-
+        int captured = _reader.ReadBulk(length, capture ? LastBulk : default);
         if (capture)
         {
-            LastBulkLength = Math.Min(captured, length);
-        }
-    }
-
-    private long ReadNumber()
-    {
-        long value = 0;
-        bool negative = false;
-        while (true)
-        {
-            byte b = ReadByte();
-            if (b == (byte)'-')
-            {
-                negative = true;
-            }
-            else if (b == (byte)'\r')
-            {
-                ReadByte();
-                return negative ? -value : value;
-            }
-            else
-            {
-                value = (value * 10) + (b - '0');
-            }
-        }
-    }
-
-    private void SkipLine()
-    {
-        while (ReadByte() != (byte)'\n')
-        {
-        }
-    }
-
-    private string ReadLineText()
-    {
-        var bytes = new List<byte>();
-        byte b;
-        while ((b = ReadByte()) != (byte)'\n')
-        {
-            if (b != (byte)'\r')
-            {
-                bytes.Add(b);
-            }
-        }
-
-        return Encoding.UTF8.GetString(bytes.ToArray());
-    }
-
-    private byte ReadByte()
-    {
-        if (_start == _end)
-        {
-            Fill();
-        }
-
-        return _buffer[_start++];
-    }
-
-    private void Fill()
-    {
-        _start = 0;
-        _end = _socket.Receive(_buffer);
-        if (_end == 0)
-        {
-            throw new IOException("The server closed the connection.");
+            LastBulkLength = captured;
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using EventflowDb.Bench.Resp;
 using HdrHistogram;
 
 namespace EventflowDb.Bench.Compare;
@@ -200,7 +201,7 @@ internal static class SubscribeRun
                 }
 
                 long start = Stopwatch.GetTimestamp();
-                writer.Call(RespConnection.Encode("ADD", "lat", "any", "T", $"{{\"t\":{start}}}"));
+                writer.Call(RespCommand.Encode("ADD", "lat", "any", "T", $"{{\"t\":{start}}}"));
                 if (start >= Volatile.Read(ref recordFrom))
                 {
                     ack.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds));
@@ -208,7 +209,7 @@ internal static class SubscribeRun
                 }
             }
 
-            writer.Call(RespConnection.Encode("ADD", "lat", "any", "T", "{\"t\":-1}"));
+            writer.Call(RespCommand.Encode("ADD", "lat", "any", "T", "{\"t\":-1}"));
             done = Stopwatch.GetTimestamp();
         }
 
@@ -270,7 +271,7 @@ internal static class SubscribeRun
         {
             var args = batch.ToArray();
             args[1] = $"thr-{w}";
-            var request = RespConnection.Encode(args);
+            var request = RespCommand.Encode(args);
             using var connection = new RespConnection(Port);
             while (watch.Elapsed < duration)
             {
@@ -306,7 +307,7 @@ internal static class SubscribeRun
         long events;
         using (var c = new RespConnection(Port))
         {
-            events = c.CallInteger(RespConnection.Encode("EVENTCOUNT"));
+            events = c.CallInteger(RespCommand.Encode("EVENTCOUNT"));
         }
 
         using var subscriber = new Subscriber(Port, "FOLLOW", "$all", "0");
@@ -352,7 +353,7 @@ internal static class SubscribeRun
         {
             _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             _socket.Connect("127.0.0.1", port);
-            _socket.Send(RespConnection.Encode(command));
+            _socket.Send(RespCommand.Encode(command));
             var confirm = ReadFrame();
             if (!confirm.StartsWith("subscribe"u8))
             {

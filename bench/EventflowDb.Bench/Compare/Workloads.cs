@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using EventflowDb.Bench.Resp;
 using HdrHistogram;
 
 namespace EventflowDb.Bench.Compare;
@@ -21,7 +22,7 @@ internal static class Workloads
                 args.Add(Data);
             }
 
-            return new Loader.Request(RespConnection.Encode([.. args]), 1);
+            return new Loader.Request(RespCommand.Encode([.. args]), 1);
         }).ToArray();
         return Loader.Run("EventflowDB", port, connections, duration, (c, _) => requests[c], 100);
     }
@@ -36,14 +37,14 @@ internal static class Workloads
     public static byte[] MultiXadd(string stream, int count)
     {
         var bytes = new List<byte>();
-        bytes.AddRange(RespConnection.Encode("MULTI"));
-        var xadd = RespConnection.Encode("XADD", stream, "*", "a", "1");
+        bytes.AddRange(RespCommand.Encode("MULTI"));
+        var xadd = RespCommand.Encode("XADD", stream, "*", "a", "1");
         for (int i = 0; i < count; i++)
         {
             bytes.AddRange(xadd);
         }
 
-        bytes.AddRange(RespConnection.Encode("EXEC"));
+        bytes.AddRange(RespCommand.Encode("EXEC"));
         return [.. bytes];
     }
 
@@ -61,7 +62,7 @@ internal static class Workloads
                 args.Add(Data);
             }
 
-            ef.Call(RespConnection.Encode([.. args]));
+            ef.Call(RespCommand.Encode([.. args]));
             redis.Call(MultiXadd($"g-{k}", 100), 102);
         }
     }
@@ -69,7 +70,7 @@ internal static class Workloads
     public static LoadResult Get100(string server, int port, int connections, TimeSpan duration, int streams, bool redis)
     {
         var requests = Enumerable.Range(0, streams).Select(k => new Loader.Request(
-            redis ? RespConnection.Encode("XRANGE", $"g-{k}", "-", "+", "COUNT", "100") : RespConnection.Encode("GET", $"g-{k}", "0", "100"),
+            redis ? RespCommand.Encode("XRANGE", $"g-{k}", "-", "+", "COUNT", "100") : RespCommand.Encode("GET", $"g-{k}", "0", "100"),
             1)).ToArray();
         return Loader.Run(server, port, connections, duration, (c, i) => requests[(int)((c * 7919 + i) % streams)], 100);
     }
@@ -86,7 +87,7 @@ internal static class Workloads
         while (events < maxEvents)
         {
             long start = Stopwatch.GetTimestamp();
-            connection.Call(RespConnection.Encode("GETALL", offset, "1000"));
+            connection.Call(RespCommand.Encode("GETALL", offset, "1000"));
             histogram.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds));
             int n = connection.ArraySizes[0];
             if (n <= 0)
@@ -114,7 +115,7 @@ internal static class Workloads
             long last = Math.Min(count, k + chunk - 1);
             for (long id = k; id <= last; id++)
             {
-                bytes.AddRange(RespConnection.Encode("XADD", "scan", "1-" + id.ToString(CultureInfo.InvariantCulture), "a", "1"));
+                bytes.AddRange(RespCommand.Encode("XADD", "scan", "1-" + id.ToString(CultureInfo.InvariantCulture), "a", "1"));
             }
 
             connection.Call([.. bytes], (int)(last - k + 1));
@@ -132,7 +133,7 @@ internal static class Workloads
         while (true)
         {
             long start = Stopwatch.GetTimestamp();
-            connection.Call(RespConnection.Encode("XREAD", "COUNT", "1000", "STREAMS", "scan", "1-" + events.ToString(CultureInfo.InvariantCulture)));
+            connection.Call(RespCommand.Encode("XREAD", "COUNT", "1000", "STREAMS", "scan", "1-" + events.ToString(CultureInfo.InvariantCulture)));
             histogram.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds));
             int n = connection.ArraySizes[2];
             if (connection.ArraySizes[0] <= 0 || n <= 0)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using BenchmarkDotNet.Attributes;
 using EventflowDb.Bench.Compare;
+using EventflowDb.Bench.Resp;
 using EventflowDb.Protocol;
 
 namespace EventflowDb.Bench.Micro;
@@ -18,8 +19,8 @@ public class RespParsingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _add = Repeat(RespConnection.Encode("ADD", "stream-42", "any", "T", "{\"a\":1}"));
-        _ping = Repeat(RespConnection.Encode("PING"));
+        _add = Repeat(RespCommand.Encode("ADD", "stream-42", "any", "T", "{\"a\":1}"));
+        _ping = Repeat(RespCommand.Encode("PING"));
         ParsePipeline(_add); // warm the request's argument array
     }
 

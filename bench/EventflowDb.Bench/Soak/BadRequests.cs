@@ -1,4 +1,5 @@
 using System.Text;
+using EventflowDb.Bench.Resp;
 
 namespace EventflowDb.Bench.Soak;
 
@@ -31,14 +32,14 @@ internal static class BadRequests
     {
         byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
         byte[] Raw(string s) => Encoding.ASCII.GetBytes(s);
-        byte[] Cmd(params string[] args) => SoakConnection.Encode(args);
+        byte[] Cmd(params string[] args) => RespCommand.Encode(args);
         byte[] invalidUtf8 = [0xC3, 0x28, 0xFF, 0xFE];
         byte[] jsonWithBadBytes = [.. Utf8("{\"stream\":\"soak-bad\",\"version\":\"any\",\"events\":[{\"type\":\"T\",\"data\":\"x"), .. invalidUtf8, .. Utf8("\"}]}")];
         string longPattern = string.Concat(Enumerable.Repeat("*a", 32 * 1024));
         return
         [
-            new("ADD, JSON form with invalid UTF-8", SoakConnection.Encode(Utf8("ADD"), jsonWithBadBytes), BadOutcome.Error, "INVALID", false),
-            new("ADD, data of invalid UTF-8", SoakConnection.Encode(Utf8("ADD"), Utf8("soak-bad"), Utf8("any"), Utf8("T"), invalidUtf8), BadOutcome.Error, "INVALID", false),
+            new("ADD, JSON form with invalid UTF-8", RespCommand.Encode(Utf8("ADD"), jsonWithBadBytes), BadOutcome.Error, "INVALID", false),
+            new("ADD, data of invalid UTF-8", RespCommand.Encode(Utf8("ADD"), Utf8("soak-bad"), Utf8("any"), Utf8("T"), invalidUtf8), BadOutcome.Error, "INVALID", false),
             new("unknown command", Cmd("NOSUCHCOMMAND", "a", "b"), BadOutcome.Error, "ERR", false),
             new("stream name of 300 bytes", Cmd("GET", new string('s', 300), "0", "10"), BadOutcome.Error, "INVALID", false),
             new("event type of 200 bytes", Cmd("ADD", "soak-bad", "any", new string('t', 200), "{}"), BadOutcome.Error, "INVALID", false),

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using EventflowDb.Bench.Resp;
 
 namespace EventflowDb.Bench.Soak;
 
@@ -14,11 +15,11 @@ internal sealed class ChurnLoad(double perSecond, int port, SoakCounters counter
     private static readonly byte[] HalfRequest = Encoding.ASCII.GetBytes("*4\r\n$3\r\nGET\r\n$12\r\nsoak-w0-");
     private static readonly byte[][] FullRequests =
     [
-        SoakConnection.Encode("PING"),
-        SoakConnection.Encode("GETALL", "00000000000000000000000000", "10000"),
-        SoakConnection.Encode("SUBSCRIBE", "$all"),
-        SoakConnection.Encode("ADD", "soak-churn", "any", "Vanished", "{\"a\":1}"),
-        SoakConnection.Encode("GET", "soak-churn", "100000000", "10", "BLOCK", "5000"),
+        RespCommand.Encode("PING"),
+        RespCommand.Encode("GETALL", "00000000000000000000000000", "10000"),
+        RespCommand.Encode("SUBSCRIBE", "$all"),
+        RespCommand.Encode("ADD", "soak-churn", "any", "Vanished", "{\"a\":1}"),
+        RespCommand.Encode("GET", "soak-churn", "100000000", "10", "BLOCK", "5000"),
     ];
 
     protected override void RunSession(CancellationToken token)

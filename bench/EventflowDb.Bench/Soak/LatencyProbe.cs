@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EventflowDb.Bench.Resp;
 using HdrHistogram;
 
 namespace EventflowDb.Bench.Soak;
@@ -32,7 +33,7 @@ internal sealed class LatencyProbe(Stopwatch clock, TimeSpan duration, int port,
         for (long n = 0; pacer.Wait(1, token); n++)
         {
             long start = Stopwatch.GetTimestamp();
-            var added = connection.Call(SoakConnection.Encode("ADD", "soak-probe", "any", "Probe", string.Create(CultureInfo.InvariantCulture, $"{{\"p\":{n}}}")));
+            var added = connection.Call(RespCommand.Encode("ADD", "soak-probe", "any", "Probe", string.Create(CultureInfo.InvariantCulture, $"{{\"p\":{n}}}")));
             long addMicros = Micros(start);
             if (added.Kind == ReplyKind.Array && added.Count == 1)
             {
@@ -46,7 +47,7 @@ internal sealed class LatencyProbe(Stopwatch clock, TimeSpan duration, int port,
             }
 
             start = Stopwatch.GetTimestamp();
-            var page = connection.Call(SoakConnection.Encode("GET", "soak-probe", Math.Max(0, _version - 10).ToString(CultureInfo.InvariantCulture), "10"));
+            var page = connection.Call(RespCommand.Encode("GET", "soak-probe", Math.Max(0, _version - 10).ToString(CultureInfo.InvariantCulture), "10"));
             long getMicros = Micros(start);
             if (page.Kind == ReplyKind.Array)
             {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EventflowDb.Bench.Resp;
 
 namespace EventflowDb.Bench.Soak;
 
@@ -26,20 +27,20 @@ internal sealed class ReaderLoad(int index, int writers, int port, SoakCounters 
             {
                 case 0 or 2 or 4:
                     {
-                        var page = connection.Call(SoakConnection.Encode("GETALL", _cursor, "500"));
+                        var page = connection.Call(RespCommand.Encode("GETALL", _cursor, "500"));
                         Check("GETALL", page);
                         _cursor = page.Count < 500 ? FromStart : page.LastEventId ?? FromStart;
                         break;
                     }
 
                 case 6:
-                    Check("LISTSTREAMS", connection.Call(SoakConnection.Encode("LISTSTREAMS", _random.Next(500).ToString(CultureInfo.InvariantCulture), "100")));
+                    Check("LISTSTREAMS", connection.Call(RespCommand.Encode("LISTSTREAMS", _random.Next(500).ToString(CultureInfo.InvariantCulture), "100")));
                     break;
                 case 7:
-                    Check("GET ... BLOCK", connection.Call(SoakConnection.Encode("GET", stream, "100000000", "10", "BLOCK", "100")));
+                    Check("GET ... BLOCK", connection.Call(RespCommand.Encode("GET", stream, "100000000", "10", "BLOCK", "100")));
                     break;
                 default:
-                    Check("GET", connection.Call(SoakConnection.Encode("GET", stream, _random.Next(50).ToString(CultureInfo.InvariantCulture), "100")));
+                    Check("GET", connection.Call(RespCommand.Encode("GET", stream, _random.Next(50).ToString(CultureInfo.InvariantCulture), "100")));
                     break;
             }
         }

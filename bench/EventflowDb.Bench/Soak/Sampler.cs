@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
+using EventflowDb.Bench.Resp;
 
 namespace EventflowDb.Bench.Soak;
 
@@ -9,8 +10,8 @@ namespace EventflowDb.Bench.Soak;
 /// </summary>
 internal sealed class Sampler(int pid, int port, SoakCounters counters) : IDisposable
 {
-    private static readonly byte[] InfoClients = SoakConnection.Encode("INFO", "clients");
-    private static readonly byte[] EventCount = SoakConnection.Encode("EVENTCOUNT");
+    private static readonly byte[] InfoClients = RespCommand.Encode("INFO", "clients");
+    private static readonly byte[] EventCount = RespCommand.Encode("EVENTCOUNT");
     private SoakConnection? _monitor;
 
     public SoakSample Take(double seconds)
@@ -43,7 +44,7 @@ internal sealed class Sampler(int pid, int port, SoakCounters counters) : IDispo
         try
         {
             _monitor ??= new SoakConnection(port, TimeSpan.FromSeconds(30));
-            return _monitor.Call(SoakConnection.Encode(args));
+            return _monitor.Call(RespCommand.Encode(args));
         }
         catch (Exception e) when (e is SocketException or IOException or InvalidDataException)
         {

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using EventflowDb.Bench.Resp;
 
 namespace EventflowDb.Bench.Soak;
 
@@ -11,7 +12,7 @@ namespace EventflowDb.Bench.Soak;
 internal sealed class StalledSubscribers(int count, int port, SoakCounters counters)
     : LoadWorker($"stalled subscribers ({count})", port, counters)
 {
-    private static readonly byte[] Ping = SoakConnection.Encode("PING");
+    private static readonly byte[] Ping = RespCommand.Encode("PING");
     private long _opened;
 
     protected override void RunSession(CancellationToken token)
@@ -49,7 +50,7 @@ internal sealed class StalledSubscribers(int count, int port, SoakCounters count
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 16 * 1024 };
         socket.Connect("127.0.0.1", Port);
-        socket.Send(_opened++ % 2 == 0 ? SoakConnection.Encode("SUBSCRIBE", "$all") : SoakConnection.Encode("FOLLOW", "$all", "0"));
+        socket.Send(_opened++ % 2 == 0 ? RespCommand.Encode("SUBSCRIBE", "$all") : RespCommand.Encode("FOLLOW", "$all", "0"));
         socket.Blocking = false;
         return socket;
     }

@@ -1,3 +1,5 @@
+using EventflowDb.Bench.Resp;
+
 namespace EventflowDb.Bench.Soak;
 
 /// <summary>
@@ -15,9 +17,9 @@ internal sealed class SubscriberLoad(int index, int port, SoakCounters counters)
         using var closeOnCancel = token.Register(connection.Dispose);
         byte[] subscribe = (index % 3) switch
         {
-            0 => SoakConnection.Encode("SUBSCRIBE", "$all"),
-            1 => SoakConnection.Encode("FOLLOW", "$all", _lastId),
-            _ => SoakConnection.Encode("PSUBSCRIBE", "stream:soak-w0-*"),
+            0 => RespCommand.Encode("SUBSCRIBE", "$all"),
+            1 => RespCommand.Encode("FOLLOW", "$all", _lastId),
+            _ => RespCommand.Encode("PSUBSCRIBE", "stream:soak-w0-*"),
         };
         connection.Send(subscribe);
         var confirm = connection.ReadReply();

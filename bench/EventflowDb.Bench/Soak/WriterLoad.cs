@@ -1,4 +1,5 @@
 using System.Globalization;
+using EventflowDb.Bench.Resp;
 
 namespace EventflowDb.Bench.Soak;
 
@@ -117,7 +118,7 @@ internal sealed class WriterLoad(int index, double eventsPerSecond, int port, So
             long version = 0;
             while (true)
             {
-                var page = connection.Call(SoakConnection.Encode("GET", StreamName(k), version.ToString(CultureInfo.InvariantCulture), "10000"));
+                var page = connection.Call(RespCommand.Encode("GET", StreamName(k), version.ToString(CultureInfo.InvariantCulture), "10000"));
                 if (page.Kind != ReplyKind.Array || page.Count <= 0)
                 {
                     break;
@@ -141,7 +142,7 @@ internal sealed class WriterLoad(int index, double eventsPerSecond, int port, So
             args.Add(Data(seq, i));
         }
 
-        return SoakConnection.Encode([.. args]);
+        return RespCommand.Encode([.. args]);
     }
 
     private byte[] WithMessageIds(string stream, long version, int batch, long seq)
@@ -149,6 +150,6 @@ internal sealed class WriterLoad(int index, double eventsPerSecond, int port, So
         var events = Enumerable.Range(0, batch).Select(i =>
             string.Create(CultureInfo.InvariantCulture, $"{{\"type\":\"Keyed\",\"data\":{Data(seq, i)},\"message_id\":\"m-{index}-{seq}-{i}\"}}"));
         string json = string.Create(CultureInfo.InvariantCulture, $"{{\"stream\":\"{stream}\",\"version\":{version},\"events\":[{string.Join(',', events)}]}}");
-        return SoakConnection.Encode("ADD", json);
+        return RespCommand.Encode("ADD", json);
     }
 }

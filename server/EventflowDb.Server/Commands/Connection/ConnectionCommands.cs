@@ -75,12 +75,7 @@ internal sealed class HelloCommand() : SyncCommand("HELLO", -1, CommandFlags.NoA
         int i = 1;
         if (request.Count > 1)
         {
-            if (!request.TryGetInt64(1, out long version))
-            {
-                throw CommandException.Syntax("Protocol version is not an integer or out of range");
-            }
-
-            resp3 = version switch
+            resp3 = Arguments.Integer(request, 1, "Protocol version") switch
             {
                 2 => false,
                 3 => true,
@@ -165,12 +160,7 @@ internal sealed class SelectCommand() : SyncCommand("SELECT", 2)
 {
     protected override void Execute(ClientSession session, RespRequest request)
     {
-        if (!request.TryGetInt64(1, out long index))
-        {
-            throw CommandException.Syntax("value is not an integer or out of range");
-        }
-
-        if (index != 0)
+        if (Arguments.Integer(request, 1, "value") != 0)
         {
             throw CommandException.Syntax("DB index is out of range");
         }

@@ -55,7 +55,7 @@ internal static class AddRequestParser
 
         if (System.Buffers.Text.Utf8Parser.TryParse(text, out long value, out int used) && used == text.Length)
         {
-            return ExpectedVersion.Exact(EventRules.NonNegative(value, "version"));
+            return ExpectedVersion.Exact(Arguments.NonNegative(value, "version"));
         }
 
         throw CommandException.Invalid("version must be a number of events, any, no_stream or exists");
@@ -151,7 +151,7 @@ internal static class AddRequestParser
                 JsonArgument.Read(ref reader);
                 expected = reader.TokenType == JsonTokenType.String
                     ? ParseExpectedVersion(reader.ValueSpan)
-                    : ExpectedVersion.Exact(EventRules.NonNegative(JsonArgument.ReadInt64(ref reader, "version"), "version"));
+                    : ExpectedVersion.Exact(Arguments.NonNegative(JsonArgument.ReadInt64(ref reader, "version"), "version"));
             }
             else if (reader.ValueTextEquals("events"u8))
             {

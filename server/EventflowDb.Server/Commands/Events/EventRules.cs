@@ -1,12 +1,12 @@
 using System.Text;
 using System.Text.Unicode;
-using EventflowDb.Protocol;
 
 namespace EventflowDb.Server.Commands.Events;
 
 /// <summary>
-/// The SPEC.md rules for names (streams, event types, message ids, consumer groups and consumers) and numeric
-/// arguments, with their error replies. Every command checks its names here, so a rule has one definition.
+/// The SPEC.md rules for names (streams, event types, message ids, consumer groups and consumers) and page sizes,
+/// with their error replies. Every command checks its names here, so a rule has one definition; numeric and other
+/// positional arguments are read by <see cref="Arguments"/>.
 /// </summary>
 internal static class EventRules
 {
@@ -15,9 +15,6 @@ internal static class EventRules
     public const int MaxMessageIdBytes = 128;
     public const int MaxGroupBytes = 256;
     public const int MaxConsumerBytes = 256;
-
-    /// <summary>Longest BLOCK: the longest wait a .NET timer takes as an int, about 24.8 days.</summary>
-    public const long MaxBlockMs = int.MaxValue;
 
     /// <summary>Checks a stream name given as UTF-8 bytes.</summary>
     public static void ValidateStream(ReadOnlySpan<byte> stream)
@@ -86,26 +83,6 @@ internal static class EventRules
 
         ValidateName(Encoding.UTF8.GetBytes(name), what, maxBytes);
     }
-
-    /// <summary>Reads a non-negative integer argument (version, limit, skip).</summary>
-    public static long NonNegative(RespRequest request, int index, string name)
-    {
-        if (!request.TryGetInt64(index, out long value))
-        {
-            throw CommandException.Syntax($"{name} is not an integer or out of range");
-        }
-
-        return NonNegative(value, name);
-    }
-
-    public static long NonNegative(long value, string name) =>
-        value >= 0 ? value : throw CommandException.Invalid($"{name} cannot be negative");
-
-    /// <summary>Reads a BLOCK argument: milliseconds from 0 (no time limit) to <see cref="MaxBlockMs"/>.</summary>
-    public static long BlockMs(RespRequest request, int index) => BlockMs(NonNegative(request, index, "block"));
-
-    public static long BlockMs(long value) =>
-        NonNegative(value, "block") <= MaxBlockMs ? value : throw CommandException.Invalid($"block is over {MaxBlockMs} ms");
 
     /// <summary>Turns a requested limit into the page size actually served: 0 means the default page, more than the maximum is clamped.</summary>
     public static int PageSize(long requested, Configuration.ServerOptions options) =>

@@ -33,7 +33,7 @@ internal sealed class GetAllCommand() : Command("GETALL", -1)
                     JsonArgument.Read(ref reader);
                     after = reader.TokenType == System.Text.Json.JsonTokenType.Null
                         ? Ulid.Empty
-                        : ParseOffset(Encoding.UTF8.GetBytes(JsonArgument.ReadString(ref reader, "offset")));
+                        : Arguments.Offset(Encoding.UTF8.GetBytes(JsonArgument.ReadString(ref reader, "offset")));
                 }
                 else if (reader.ValueTextEquals("limit"u8))
                 {
@@ -56,9 +56,9 @@ internal sealed class GetAllCommand() : Command("GETALL", -1)
         }
         else
         {
-            var (positional, blockMs, channelName) = LongPoll.ParseOptions(request, 1, 2, allowChannel: true, "GETALL [offset] [limit] [CHANNEL channel] [BLOCK ms]");
-            after = positional.Count > 0 ? ParseOffset(request[positional[0]]) : Ulid.Empty;
-            limit = positional.Count > 1 ? EventRules.NonNegative(request, positional[1], "limit") : 0;
+            var (positional, blockMs, channelName) = Arguments.LongPollOptions(request, 1, 2, allowChannel: true, "GETALL [offset] [limit] [CHANNEL channel] [BLOCK ms]");
+            after = positional.Count > 0 ? Arguments.Offset(request[positional[0]]) : Ulid.Empty;
+            limit = positional.Count > 1 ? Arguments.NonNegative(request, positional[1], "limit") : 0;
             block = blockMs;
             channel = channelName;
         }
@@ -105,27 +105,5 @@ internal sealed class GetAllCommand() : Command("GETALL", -1)
             // Budget spent with nothing found: answer the empty page now instead of waiting.
             return progress.Count == 0 && _scanned >= FilterScanBudget ? -1 : progress.Count;
         }
-    }
-
-    /// <summary>An event id; empty, "0", "-" or the zero ULID mean "from the start".</summary>
-    internal static Ulid ParseOffset(ReadOnlySpan<byte> text)
-    {
-        if (text.Length == 0 || text.SequenceEqual("0"u8) || text.SequenceEqual("-"u8))
-        {
-            return Ulid.Empty;
-        }
-
-        Span<char> chars = stackalloc char[26];
-        if (text.Length != 26)
-        {
-            throw CommandException.Invalid("offset is not an event id (ULID)");
-        }
-
-        for (int i = 0; i < 26; i++)
-        {
-            chars[i] = (char)text[i];
-        }
-
-        return Ulid.TryParse(chars, out var id) ? id : throw CommandException.Invalid("offset is not an event id (ULID)");
     }
 }

@@ -21,10 +21,10 @@ internal sealed class GetCommand() : Command("GET", -2)
         }
         else
         {
-            var (positional, blockMs, _) = LongPoll.ParseOptions(request, 2, 2, allowChannel: false, "GET <stream> [version] [limit] [BLOCK ms]");
+            var (positional, blockMs, _) = Arguments.LongPollOptions(request, 2, 2, allowChannel: false, "GET <stream> [version] [limit] [BLOCK ms]");
             stream = request.GetMemory(1);
-            version = positional.Count > 0 ? EventRules.NonNegative(request, positional[0], "version") : 0;
-            limit = positional.Count > 1 ? EventRules.NonNegative(request, positional[1], "limit") : 0;
+            version = positional.Count > 0 ? Arguments.NonNegative(request, positional[0], "version") : 0;
+            limit = positional.Count > 1 ? Arguments.NonNegative(request, positional[1], "limit") : 0;
             block = blockMs;
         }
 

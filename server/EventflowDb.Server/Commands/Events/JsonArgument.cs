@@ -53,7 +53,7 @@ internal static class JsonArgument
     public static long ReadNonNegative(ref Utf8JsonReader reader, string name)
     {
         Read(ref reader);
-        return EventRules.NonNegative(ReadInt64(ref reader, name), name);
+        return Arguments.NonNegative(ReadInt64(ref reader, name), name);
     }
 
     public static string ReadString(ref Utf8JsonReader reader, string name)
@@ -74,11 +74,11 @@ internal static class JsonArgument
         }
     }
 
-    /// <summary>Reads the current property's value as a BLOCK time in milliseconds (see <see cref="EventRules.BlockMs(long)"/>).</summary>
+    /// <summary>Reads the current property's value as a BLOCK time in milliseconds (see <see cref="Arguments.BlockMs(long)"/>).</summary>
     public static long ReadBlockMs(ref Utf8JsonReader reader)
     {
         Read(ref reader);
-        return EventRules.BlockMs(ReadInt64(ref reader, "block"));
+        return Arguments.BlockMs(ReadInt64(ref reader, "block"));
     }
 
     /// <summary>Skips the current value (object, array or scalar) and returns its raw byte range in <paramref name="json"/>.</summary>

@@ -37,8 +37,8 @@ internal sealed class ListStreamsCommand() : SyncCommand("LISTSTREAMS", -1)
                 throw CommandException.Syntax("syntax error: LISTSTREAMS [skip] [limit]");
             }
 
-            skip = request.Count > 1 ? EventRules.NonNegative(request, 1, "skip") : 0;
-            limit = request.Count > 2 ? EventRules.NonNegative(request, 2, "limit") : 0;
+            skip = request.Count > 1 ? Arguments.NonNegative(request, 1, "skip") : 0;
+            limit = request.Count > 2 ? Arguments.NonNegative(request, 2, "limit") : 0;
         }
 
         // It names every stream, so a user limited to some streams may not list them (SPEC leaves this open; see README).

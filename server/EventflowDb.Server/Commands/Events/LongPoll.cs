@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
 using NUlid;
 
@@ -11,36 +10,6 @@ namespace EventflowDb.Server.Commands.Events;
 /// </summary>
 internal static class LongPoll
 {
-    /// <summary>Reads trailing <c>BLOCK &lt;ms&gt;</c> / <c>CHANNEL &lt;name&gt;</c> options, and at most
-    /// <paramref name="maxPositional"/> positional arguments before them, from index <paramref name="first"/>.</summary>
-    public static (List<int> Positional, long? Block, string? Channel) ParseOptions(RespRequest request, int first, int maxPositional, bool allowChannel, string usage)
-    {
-        var positional = new List<int>();
-        long? block = null;
-        string? channel = null;
-        for (int i = first; i < request.Count; i++)
-        {
-            if (request.EqualsIgnoreCase(i, "BLOCK"u8) && i + 1 < request.Count && block is null)
-            {
-                block = EventRules.BlockMs(request, ++i);
-            }
-            else if (allowChannel && request.EqualsIgnoreCase(i, "CHANNEL"u8) && i + 1 < request.Count && channel is null && block is null)
-            {
-                channel = request.GetString(++i);
-            }
-            else if (block is null && channel is null && positional.Count < maxPositional)
-            {
-                positional.Add(i);
-            }
-            else
-            {
-                throw CommandException.Syntax($"syntax error: {usage}");
-            }
-        }
-
-        return (positional, block, channel);
-    }
-
     /// <summary>
     /// Runs <paramref name="read"/> (which returns how many events it found, or -1 for "stop looking") and, when it found none and
     /// <paramref name="blockMs"/> is set, waits for a commit and runs it again. BLOCK 0 waits with no time

@@ -18,6 +18,7 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
     private const long DefaultAckTimeoutMs = 30_000;
     private const int DefaultMaxDeliveries = 10;
     private const int DefaultCount = 100;
+    private const int MaxCount = 10_000;
     private const int MaxSubcommandLength = 16;
 
     public override async ValueTask ExecuteAsync(ClientSession session, RespRequest request)
@@ -39,30 +40,30 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
                 await ReadAsync(registry, session, request).ConfigureAwait(false);
                 break;
             case "ACK":
-                Need(request, 4, "GROUP ACK <group> <id> [<id> ...]");
+                Arguments.AtLeast(request, 4, "GROUP ACK <group> <id> [<id> ...]");
                 var ids = new List<Ulid>();
                 for (int i = 3; i < request.Count; i++)
                 {
-                    ids.Add(Id(request, i));
+                    ids.Add(Arguments.EventId(request, i));
                 }
 
                 session.Writer.WriteInteger(await registry.AckAsync(request.GetString(2), ids).ConfigureAwait(false));
                 break;
             case "NACK":
-                Exactly(request, 5, "GROUP NACK <group> <id> RETRY|PARK|SKIP");
+                Arguments.Exactly(request, 5, "GROUP NACK <group> <id> RETRY|PARK|SKIP");
                 var action = request.EqualsIgnoreCase(4, "RETRY"u8) ? NackAction.Retry
                     : request.EqualsIgnoreCase(4, "PARK"u8) ? NackAction.Park
                     : request.EqualsIgnoreCase(4, "SKIP"u8) ? NackAction.Skip
                     : throw CommandException.Syntax("syntax error: GROUP NACK <group> <id> RETRY|PARK|SKIP");
-                session.Writer.WriteInteger(await registry.NackAsync(request.GetString(2), Id(request, 3), action).ConfigureAwait(false));
+                session.Writer.WriteInteger(await registry.NackAsync(request.GetString(2), Arguments.EventId(request, 3), action).ConfigureAwait(false));
                 break;
             case "PARKED":
-                Need(request, 3, "GROUP PARKED <group> [COUNT n]");
-                int count = ParseCount(request, 3, "GROUP PARKED <group> [COUNT n]").Count;
+                Arguments.AtLeast(request, 3, "GROUP PARKED <group> [COUNT n]");
+                int count = CountToServe(Arguments.CountOptions(request, 3, "GROUP PARKED <group> [COUNT n]", allowBlock: false).Count);
                 Write(session, await registry.ParkedAsync(request.GetString(2), count).ConfigureAwait(false));
                 break;
             case "REPLAY":
-                Exactly(request, 3, "GROUP REPLAY <group>");
+                Arguments.Exactly(request, 3, "GROUP REPLAY <group>");
                 session.Writer.WriteInteger(await registry.ReplayAsync(request.GetString(2)).ConfigureAwait(false));
                 break;
             case "INFO":
@@ -75,7 +76,7 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
                 WriteInfo(session.Writer, groups.FindAll(g => session.User.Rules.CoversChannel(g.Channel)));
                 break;
             case "DELETE":
-                Exactly(request, 3, "GROUP DELETE <group>");
+                Arguments.Exactly(request, 3, "GROUP DELETE <group>");
                 await registry.DeleteAsync(request.GetString(2)).ConfigureAwait(false);
                 session.Writer.WriteOk();
                 break;
@@ -106,7 +107,7 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
     private static async ValueTask CreateAsync(GroupRegistry registry, ClientSession session, RespRequest request)
     {
         const string Usage = "GROUP CREATE <group> <channel> [<from id>|$] [ACKTIMEOUT ms] [MAXDELIVERIES n]";
-        Need(request, 4, Usage);
+        Arguments.AtLeast(request, 4, Usage);
         EventRules.ValidateName(request[2], "group name", EventRules.MaxGroupBytes); // before decoding: it may be megabytes
         string name = request.GetString(2);
         string channel = request.GetString(3);
@@ -117,7 +118,7 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
         int i = 4;
         if (i < request.Count && !request.EqualsIgnoreCase(i, "ACKTIMEOUT"u8) && !request.EqualsIgnoreCase(i, "MAXDELIVERIES"u8))
         {
-            from = request[i].SequenceEqual("$"u8) ? null : GetAllCommand.ParseOffset(request[i]);
+            from = request[i].SequenceEqual("$"u8) ? null : Arguments.Offset(request[i]);
             i++;
         }
 
@@ -125,11 +126,11 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
         {
             if (request.EqualsIgnoreCase(i, "ACKTIMEOUT"u8) && i + 1 < request.Count)
             {
-                ackTimeout = Positive(request, ++i, "ack timeout");
+                ackTimeout = Arguments.Positive(request, ++i, "ack timeout");
             }
             else if (request.EqualsIgnoreCase(i, "MAXDELIVERIES"u8) && i + 1 < request.Count)
             {
-                maxDeliveries = Positive(request, ++i, "max deliveries");
+                maxDeliveries = Arguments.Positive(request, ++i, "max deliveries");
                 if (maxDeliveries > int.MaxValue)
                 {
                     throw CommandException.Invalid("max deliveries is too large");
@@ -149,11 +150,12 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
     private static async ValueTask ReadAsync(GroupRegistry registry, ClientSession session, RespRequest request)
     {
         const string Usage = "GROUP READ <group> <consumer> [COUNT n] [BLOCK ms]";
-        Need(request, 4, Usage);
+        Arguments.AtLeast(request, 4, Usage);
         string name = request.GetString(2);
         EventRules.ValidateName(request[3], "consumer name", EventRules.MaxConsumerBytes);
         string consumer = request.GetString(3);
-        var (count, block) = ParseCount(request, 4, Usage, allowBlock: true);
+        var (requested, block) = Arguments.CountOptions(request, 4, Usage, allowBlock: true);
+        int count = CountToServe(requested);
         long started = Stopwatch.GetTimestamp();
         while (true)
         {
@@ -186,58 +188,8 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
         }
     }
 
-    private static (int Count, long? Block) ParseCount(RespRequest request, int first, string usage, bool allowBlock = false)
-    {
-        long count = DefaultCount;
-        long? block = null;
-        bool countSeen = false;
-        for (int i = first; i < request.Count; i++)
-        {
-            if (request.EqualsIgnoreCase(i, "COUNT"u8) && i + 1 < request.Count && !countSeen)
-            {
-                count = Positive(request, ++i, "count");
-                countSeen = true;
-            }
-            else if (allowBlock && request.EqualsIgnoreCase(i, "BLOCK"u8) && i + 1 < request.Count && block is null)
-            {
-                block = EventRules.BlockMs(request, ++i);
-            }
-            else
-            {
-                throw CommandException.Syntax($"syntax error: {usage}");
-            }
-        }
-
-        return ((int)Math.Min(count, 10_000), block);
-    }
-
-    private static long Positive(RespRequest request, int index, string name)
-    {
-        long value = EventRules.NonNegative(request, index, name);
-        return value > 0 ? value : throw CommandException.Invalid($"{name} must be positive");
-    }
-
-    private static Ulid Id(RespRequest request, int index)
-    {
-        var id = GetAllCommand.ParseOffset(request[index]);
-        return id != Ulid.Empty ? id : throw CommandException.Invalid("not an event id (ULID)");
-    }
-
-    private static void Need(RespRequest request, int count, string usage)
-    {
-        if (request.Count < count)
-        {
-            throw CommandException.Syntax($"wrong number of arguments: {usage}");
-        }
-    }
-
-    private static void Exactly(RespRequest request, int count, string usage)
-    {
-        if (request.Count != count)
-        {
-            throw CommandException.Syntax($"wrong number of arguments: {usage}");
-        }
-    }
+    /// <summary>GROUP READ and PARKED serve <see cref="DefaultCount"/> events unless asked, and never more than <see cref="MaxCount"/>.</summary>
+    private static int CountToServe(long? requested) => (int)Math.Min(requested ?? DefaultCount, MaxCount);
 
     private static void Write(ClientSession session, List<byte[]> events)
     {

@@ -19,7 +19,7 @@ internal sealed class FollowCommand() : SyncCommand("FOLLOW", 3, CommandFlags.Su
         string channel = request.GetString(1);
         var filter = EventChannels.Parse(channel);
         StreamPermissions.CheckChannel(session, channel);
-        var from = GetAllCommand.ParseOffset(request[2]);
+        var from = Arguments.Offset(request[2]);
         SubscriptionLimits.CheckRoomFor(session, pattern: false, [channel]);
         session.Channels.Add(channel);
         session.Pump.Add(channel, isPattern: false, ReadRightsFilter.Live(session.User, filter), from, replace: true);
