@@ -31,6 +31,7 @@ public sealed class FasterEventStore : IEventStore
     private readonly DeviceMonitor _monitor;
     private readonly ConcurrentBag<LogRecordScanner> _scanners = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _backupGate = new(1, 1);
     private Task _committerTask = Task.CompletedTask;
     private Task _checkpointTask = Task.CompletedTask;
     private long _sizeOnDisk;
@@ -358,6 +359,50 @@ public sealed class FasterEventStore : IEventStore
     }
 
     /// <inheritdoc />
+    public async Task<BackupResult> BackupAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        StoreBackup.CheckTarget(_directory, directory);
+        await _backupGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+
+            // A fresh checkpoint first, so a server started on the backup replays little of the log.
+            try
+            {
+                await _checkpoint.TakeAsync(force: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StoreReadOnlyException)
+            {
+                // No checkpoints while read-only: the backup takes the last one, and its server replays more.
+            }
+
+            using var paused = await _checkpoint.PauseAsync(cancellationToken).ConfigureAwait(false);
+            long end;
+            long events;
+            StoreChecksum checksum;
+            lock (_state.ApplyLock)
+            {
+                end = _state.AppliedEnd;
+                events = _state.EventCount;
+                checksum = _state.Checksum;
+            }
+
+            var backup = new StoreBackup(_directory, Path.GetFullPath(directory), _layout, _logger);
+            long bytes = await Task.Run(() => backup.Copy(end, events, checksum, cancellationToken), cancellationToken).ConfigureAwait(false);
+            _logger.Information(
+                "Backup to {Directory}: {Events} events up to {LastId}, {Bytes} bytes copied in {Ms} ms",
+                Path.GetFullPath(directory), events, checksum.LastId, bytes, watch.ElapsedMilliseconds);
+            return new BackupResult(events, bytes, checksum.LastId, checksum);
+        }
+        finally
+        {
+            _backupGate.Release();
+        }
+    }
+
+    /// <inheritdoc />
     public Task CheckpointAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -400,6 +445,7 @@ public sealed class FasterEventStore : IEventStore
         _files.Dispose();
         _checkpoint.Dispose();
         _stopping.Dispose();
+        _backupGate.Dispose();
         _logger.Information("Event store closed: {Events} events, {Streams} streams, tail {Tail}; took {Ms} ms", EventCount, StreamCount, _state.AppliedEnd, watch.ElapsedMilliseconds);
     }
 

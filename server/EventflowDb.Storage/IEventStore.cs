@@ -61,6 +61,13 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>Bytes the store occupies on disk (log, index, checkpoints).</summary>
     long SizeOnDisk { get; }
 
+    /// <summary>
+    /// Copies the store, as of the last commit when it starts, into <paramref name="directory"/> while appends go on. The
+    /// directory becomes a data directory serving exactly those events; a later backup into it copies only what changed.
+    /// Throws <see cref="IOException"/> for a directory that cannot hold the backup.
+    /// </summary>
+    Task<BackupResult> BackupAsync(string directory, CancellationToken cancellationToken = default);
+
     /// <summary>Forces an index checkpoint now (tests, shutdown).</summary>
     Task CheckpointAsync(CancellationToken cancellationToken = default);
 }

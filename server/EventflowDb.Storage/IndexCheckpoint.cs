@@ -183,5 +183,25 @@ internal sealed class IndexCheckpoint : IDisposable
         }
     }
 
+    /// <summary>Holds checkpoints off until the returned handle is disposed: snapshot.bin and the index checkpoint files it names stay as they are (BACKUP copies them).</summary>
+    public async Task<IDisposable> PauseAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new Release(_gate);
+    }
+
     public void Dispose() => _gate.Dispose();
+
+    private sealed class Release(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
 }

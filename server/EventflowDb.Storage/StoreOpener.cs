@@ -53,8 +53,8 @@ internal sealed class OpenedStore
 internal static class StoreOpener
 {
     public const string SnapshotFileName = "snapshot.bin";
-    private const string MetaFileName = "store.meta";
-    private const string LogFileName = "events.log";
+    public const string MetaFileName = "store.meta";
+    public const string LogFileName = "events.log";
 
     public static async Task<OpenedStore> OpenAsync(StoreOptions options, ILogger logger, CancellationToken cancellationToken)
     {
