@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using EventflowDb.Server.Commands;
 using EventflowDb.Server.Configuration;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Network.Tls;
 using EventflowDb.Storage;
 using Serilog;
 using Serilog.Core;
@@ -67,6 +68,25 @@ internal static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
+        // Loaded before the store opens, so unusable TLS files refuse the start at once.
+        var tls = new TlsCertificates(options, logger);
+        try
+        {
+            tls.Apply(current => current, "start");
+        }
+        catch (TlsFileException e)
+        {
+            logger.Error("Cannot start with TLS: {Error}", e.Message);
+            return 1;
+        }
+
+        // SIGHUP reloads the TLS files (renewed certificates), as nginx and others do; off the signal thread.
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
+        {
+            signal.Cancel = true;
+            ThreadPool.QueueUserWorkItem(_ => tls.ReloadFiles());
+        });
+
         logger.Information("EventflowDB {Version} starting, data directory {DataDirectory}", ServerContext.Version, Path.GetFullPath(options.DataDirectory));
         var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval, FlushInterval = options.FlushInterval, DirectIo = options.DirectIo, Repair = options.Repair };
         FasterEventStore store;
@@ -82,13 +102,10 @@ internal static class Program
 
         try
         {
-            using var context = new ServerContext(options, store, CommandCatalog.Create(storeOptions.MaxAppendBytes), logger);
-            using var server = new RespServer(context);
-            var endpoint = new IPEndPoint(bind, options.Port);
-            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(options), receiveOptions: ServerContext.ReceivePipeOptions(options));
-            await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
+            using var context = new ServerContext(options, store, CommandCatalog.Create(storeOptions.MaxAppendBytes), logger) { Tls = tls };
+            using var server = options.Port == 0 ? null : await ListenAsync(new RespServer(context), options.Port, "").ConfigureAwait(false);
+            using var tlsServer = options.Tls.Enabled ? await ListenAsync(new RespServer(context, tls: true), options.Tls.Port, " with TLS").ConfigureAwait(false) : null;
             using var sweeper = new ConnectionSweeper(context);
-            logger.Information("Listening on {Endpoint}{Auth}", endpoint, options.Password is null ? " (no password: loopback clients only)" : "");
 
             try
             {
@@ -99,7 +116,8 @@ internal static class Program
                 logger.Information("Shutting down");
             }
 
-            server.Shutdown();
+            server?.Shutdown();
+            tlsServer?.Shutdown();
 
             // A second for the last replies: a client that does not read them is not waited for (SIGTERM ends in seconds).
             await context.StopSessionsAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
@@ -112,6 +130,15 @@ internal static class Program
         }
 
         return 0;
+
+        async Task<RespServer> ListenAsync(RespServer server, int port, string transport)
+        {
+            var endpoint = new IPEndPoint(bind, port);
+            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(options), receiveOptions: ServerContext.ReceivePipeOptions(options));
+            await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
+            logger.Information("Listening on {Endpoint}{Transport}{Auth}", endpoint, transport, options.Password is null ? " (no password: loopback clients only)" : "");
+            return server;
+        }
 
         void OnSignal(PosixSignalContext signal)
         {
