@@ -60,8 +60,9 @@ internal sealed class TlsMaterial
             certificate = X509Certificate2.CreateFromPem(certPem, keyPem);
             chain.ImportFromPem(certPem);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
+            // A damaged PEM, or a key that is not the certificate's.
             throw new TlsFileException("tls-cert-file", $"cannot use certificate '{certFile}' with key '{keyFile}': {e.Message}", e);
         }
 
