@@ -4,6 +4,7 @@ using EventflowDb.Server.Commands;
 using EventflowDb.Server.Configuration;
 using EventflowDb.Server.Network;
 using EventflowDb.Server.Security;
+using EventflowDb.Server.Network.Tls;
 using EventflowDb.Storage;
 using Serilog;
 using Serilog.Core;
@@ -81,6 +82,25 @@ internal static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
+        // Loaded before the store opens, so unusable TLS files refuse the start at once.
+        var tls = new TlsCertificates(options, logger);
+        try
+        {
+            tls.Apply(current => current, "start");
+        }
+        catch (TlsFileException e)
+        {
+            logger.Error("Cannot start with TLS: {Error}", e.Message);
+            return 1;
+        }
+
+        // SIGHUP reloads the TLS files (renewed certificates), as nginx and others do; off the signal thread.
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
+        {
+            signal.Cancel = true;
+            ThreadPool.QueueUserWorkItem(_ => tls.ReloadFiles());
+        });
+
         logger.Information("EventflowDB {Version} starting, data directory {DataDirectory}", ServerContext.Version, Path.GetFullPath(options.DataDirectory));
         FasterEventStore store;
         try
@@ -95,13 +115,10 @@ internal static class Program
 
         try
         {
-            using var context = new ServerContext(options, store, commands, logger, access);
-            using var server = new RespServer(context);
-            var endpoint = new IPEndPoint(bind, options.Port);
-            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(options), receiveOptions: ServerContext.ReceivePipeOptions(options));
-            await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
+            using var context = new ServerContext(options, store, commands, logger, access) { Tls = tls };
+            using var server = options.Port == 0 ? null : await ListenAsync(new RespServer(context), options.Port, "").ConfigureAwait(false);
+            using var tlsServer = options.Tls.Enabled ? await ListenAsync(new RespServer(context, tls: true), options.Tls.Port, " with TLS").ConfigureAwait(false) : null;
             using var sweeper = new ConnectionSweeper(context);
-            logger.Information("Listening on {Endpoint}{Auth}", endpoint, access.AuthenticationRequired ? "" : " (no password: loopback clients only)");
             if (access.FilePath is not null)
             {
                 logger.Information("Users from {AclFile}: {Users}", Path.GetFullPath(access.FilePath), string.Join(", ", access.Users.Select(u => u.Name)));
@@ -116,7 +133,8 @@ internal static class Program
                 logger.Information("Shutting down");
             }
 
-            server.Shutdown();
+            server?.Shutdown();
+            tlsServer?.Shutdown();
 
             // A second for the last replies: a client that does not read them is not waited for (SIGTERM ends in seconds).
             await context.StopSessionsAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
@@ -129,6 +147,15 @@ internal static class Program
         }
 
         return 0;
+
+        async Task<RespServer> ListenAsync(RespServer server, int port, string transport)
+        {
+            var endpoint = new IPEndPoint(bind, port);
+            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(options), receiveOptions: ServerContext.ReceivePipeOptions(options));
+            await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
+            logger.Information("Listening on {Endpoint}{Transport}{Auth}", endpoint, transport, access.AuthenticationRequired ? "" : " (no password: loopback clients only)");
+            return server;
+        }
 
         void OnSignal(PosixSignalContext signal)
         {

@@ -25,6 +25,17 @@ internal static class ConfigValues
         ("checkpoint-interval", Number((long)options.CheckpointInterval.TotalSeconds)),
         ("aclfile", options.AclFile is null ? "" : Path.GetFullPath(options.AclFile)),
         .. Limits(options),
+        .. Tls(options.Tls),
+    ];
+
+    /// <summary>The TLS settings as Redis names them; the files are the ones in use (CONFIG SET changes them).</summary>
+    public static IReadOnlyList<(string Name, string Value)> Tls(TlsOptions tls) =>
+    [
+        ("tls-port", Number(tls.Port)),
+        ("tls-cert-file", tls.CertFile ?? ""),
+        ("tls-key-file", tls.KeyFile ?? ""),
+        ("tls-ca-cert-file", tls.CaCertFile ?? ""),
+        ("tls-auth-clients", tls.AuthClientsText),
     ];
 
     /// <summary>Every limit against careless and hostile clients, with its current value.</summary>

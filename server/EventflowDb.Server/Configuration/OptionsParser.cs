@@ -18,7 +18,7 @@ internal static class OptionsParser
 
     private static readonly Setting[] Settings =
     [
-        new("port", "PORT", o => Number(o.Port), "TCP port to listen on."),
+        new("port", "PORT", o => Number(o.Port), "TCP port to listen on (plaintext); 0: none (TLS only)."),
         new("data", "DATA", o => o.DataDirectory, "Directory for the event log, index and checkpoints (created when missing)."),
         new("password", "PASSWORD", o => o.Password ?? "", "Password clients must send with AUTH or HELLO. None by default: then the server listens on loopback only."),
         new("password-file", "PASSWORD_FILE", o => "", "File whose first line is the password of the user default: as --password, without showing it in the process list."),
@@ -37,6 +37,11 @@ internal static class OptionsParser
         new("timeout", "TIMEOUT", o => Seconds(o.IdleTimeout), "Seconds after which an idle connection (no request, not subscribed, not blocked) is closed; 0: never."),
         new("tcp-keepalive", "TCP_KEEPALIVE", o => Seconds(o.TcpKeepAlive), "Seconds between TCP keepalive probes on client connections, so dead peers are found; 0: off."),
         new("client-output-buffer-limit", "CLIENT_OUTPUT_BUFFER_LIMIT", DefaultOutputLimits, "As Redis: '<class> <hard> <soft> <soft-seconds>' for class normal and/or pubsub. A client whose unsent replies pass <hard>, or stay over <soft> for <soft-seconds>, is disconnected; 0 turns a bound off."),
+        new("tls-port", "TLS_PORT", o => Number(o.Tls.Port), "TCP port to listen on with TLS (1.2 and 1.3); 0: none. Needs --tls-cert-file and --tls-key-file."),
+        new("tls-cert-file", "TLS_CERT_FILE", o => o.Tls.CertFile ?? "", "PEM file of the server certificate (intermediates may follow it). Reloaded on SIGHUP and by CONFIG SET."),
+        new("tls-key-file", "TLS_KEY_FILE", o => o.Tls.KeyFile ?? "", "PEM file of the server certificate's private key (unencrypted)."),
+        new("tls-ca-cert-file", "TLS_CA_CERT_FILE", o => o.Tls.CaCertFile ?? "", "PEM file of the CA certificates that client certificates must chain to (needed by --tls-auth-clients yes|optional)."),
+        new("tls-auth-clients", "TLS_AUTH_CLIENTS", o => o.Tls.AuthClientsText, "yes: TLS clients must present a certificate signed by the CA file. optional: validated when given. no: not asked for."),
         new("log-level", "LOG_LEVEL", o => o.LogLevel.ToString().ToLowerInvariant(), "verbose, debug, information, warning, error or fatal."),
     ];
 
@@ -117,9 +122,21 @@ internal static class OptionsParser
             string aclFile = Get("aclfile");
             string bind = Get("bind");
             var outputLimits = ParseOutputLimits(Get("client-output-buffer-limit"));
+            var tls = ParseTls(Get);
+            int port = ParseInt(Get("port"), "port", 0, 65535);
+            if (port == 0 && !tls.Enabled)
+            {
+                throw new FormatException("port: 0 turns the plaintext port off, so --tls-port must be set (else nothing would listen)");
+            }
+
+            if (port != 0 && port == tls.Port)
+            {
+                throw new FormatException($"tls-port: {port} is the plaintext port too; give them different ports");
+            }
+
             return new ServerOptions
             {
-                Port = ParseInt(Get("port"), "port", 0, 65535),
+                Port = port,
                 DataDirectory = Get("data"),
                 Password = password.Length == 0 ? null : password,
                 AclFile = aclFile.Length == 0 ? null : aclFile,
@@ -136,6 +153,7 @@ internal static class OptionsParser
                 MaxClients = ParseInt(Get("maxclients"), "maxclients", 1, 1_000_000),
                 IdleTimeout = TimeSpan.FromSeconds(ParseInt(Get("timeout"), "timeout", 0, int.MaxValue)),
                 TcpKeepAlive = TimeSpan.FromSeconds(ParseInt(Get("tcp-keepalive"), "tcp-keepalive", 0, 86_400)),
+                Tls = tls,
                 NormalOutputLimit = outputLimits.Normal,
                 PubSubOutputLimit = outputLimits.PubSub,
                 LogLevel = Enum.TryParse<LogEventLevel>(Get("log-level"), ignoreCase: true, out var level)
@@ -172,6 +190,31 @@ internal static class OptionsParser
         {
             throw new FormatException($"password-file: cannot read '{passwordFile}': {e.Message}");
         }
+    }
+
+    /// <summary>The TLS settings; the files are only named here, Program loads them before it listens.</summary>
+    private static TlsOptions ParseTls(Func<string, string> get)
+    {
+        static string? Path(string value) => value.Length == 0 ? null : value;
+        var tls = new TlsOptions
+        {
+            Port = ParseInt(get("tls-port"), "tls-port", 0, 65535),
+            CertFile = Path(get("tls-cert-file")),
+            KeyFile = Path(get("tls-key-file")),
+            CaCertFile = Path(get("tls-ca-cert-file")),
+            AuthClients = TlsOptions.ParseAuthClients(get("tls-auth-clients"), "tls-auth-clients"),
+        };
+        if (tls.Enabled && (tls.CertFile is null || tls.KeyFile is null))
+        {
+            throw new FormatException("tls-port: TLS needs a certificate and its key: set --tls-cert-file and --tls-key-file (PEM)");
+        }
+
+        if (tls.Enabled && tls.AuthClients != TlsAuthClients.No && tls.CaCertFile is null)
+        {
+            throw new FormatException($"tls-auth-clients: '{tls.AuthClientsText}' needs --tls-ca-cert-file (the CA that signs client certificates)");
+        }
+
+        return tls;
     }
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);

@@ -61,6 +61,9 @@ internal sealed class ServerOptions
 
     public Serilog.Events.LogEventLevel LogLevel { get; init; } = Serilog.Events.LogEventLevel.Information;
 
+    /// <summary>The TLS listener and its files; replaced as a whole when CONFIG SET loads new files.</summary>
+    public TlsOptions Tls { get; set; } = new();
+
     /// <summary>The address actually bound: loopback without a password or users, any with them, unless set.</summary>
     public IPAddress EffectiveBind => Bind ?? (Password is null && AclFile is null ? IPAddress.Loopback : IPAddress.Any);
 

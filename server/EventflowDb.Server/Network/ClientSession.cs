@@ -41,6 +41,7 @@ internal sealed class ClientSession : IDisposable
     private SubscriptionPump? _pump;
     private bool _authenticated;
     private int _failedAuthentications;
+    private bool _sawInput;
 
     // Environment.TickCount64 when the read loop last started waiting for input; NotWaiting while it handles requests.
     private long _waitingSince = NotWaiting;
@@ -62,7 +63,7 @@ internal sealed class ClientSession : IDisposable
         User = server.Access.Default;
         Authenticated = !server.Access.AuthenticationRequired;
         Page = new EventPage { ByteLimit = server.Options.MaxPageBytes };
-        _connection = transport as Pipelines.Sockets.Unofficial.SocketConnection;
+        _connection = transport as Pipelines.Sockets.Unofficial.SocketConnection ?? (transport as Tls.TlsConnection)?.Connection;
         _sendPipe = _connection is null ? null : OutputAccounting.SendPipeOf(_connection);
     }
 
@@ -363,6 +364,18 @@ internal sealed class ClientSession : IDisposable
                 var read = await input.ReadAsync().ConfigureAwait(false);
                 Volatile.Write(ref _waitingSince, NotWaiting);
                 var buffer = read.Buffer;
+                if (!_sawInput && !buffer.IsEmpty)
+                {
+                    _sawInput = true;
+                    if (CrossProtocol.LooksLikeTlsHandshake(buffer))
+                    {
+                        RefuseTlsHandshake();
+                        input.AdvanceTo(buffer.End);
+                        await CloseGracefullyAsync(_transport, _server.Logger, Id).ConfigureAwait(false);
+                        break;
+                    }
+                }
+
                 if (Aborted || (buffer.IsEmpty && (read.IsCompleted || read.IsCanceled)))
                 {
                     // Cut, or the client closed (the server stops) with nothing left to answer: end now, without waiting
@@ -440,13 +453,19 @@ internal sealed class ClientSession : IDisposable
     /// </summary>
     internal static async Task CloseGracefullyAsync(IDuplexPipe transport, Serilog.ILogger logger, long clientId)
     {
-        if (transport is not Pipelines.Sockets.Unofficial.SocketConnection connection)
+        var connection = transport as Pipelines.Sockets.Unofficial.SocketConnection ?? (transport as Tls.TlsConnection)?.Connection;
+        if (connection is null)
         {
             return;
         }
 
         try
         {
+            if (transport is Tls.TlsConnection tls)
+            {
+                await tls.SendCloseNotifyAsync().ConfigureAwait(false);
+            }
+
             var deadline = DateTime.UtcNow.AddSeconds(2);
             while (connection.GetCounters().BytesWaitingToBeSent > 0 && DateTime.UtcNow < deadline)
             {
@@ -479,6 +498,13 @@ internal sealed class ClientSession : IDisposable
         _server.Logger.Debug("Client {ClientId} {Remote} sent HTTP; closing the connection", Id, Remote);
         _server.CrossProtocolLog.Record(RemoteAddress);
         RequestClose();
+    }
+
+    /// <summary>A TLS handshake on the plaintext port: closed at once without a reply (a reply would only confuse the TLS client).</summary>
+    private void RefuseTlsHandshake()
+    {
+        _server.Logger.Debug("Client {ClientId} {Remote} started a TLS handshake on the plaintext port; closing the connection", Id, Remote);
+        _server.TlsOnPlainPortLog.Record(RemoteAddress);
     }
 
     /// <summary>Handles every whole request in <paramref name="buffer"/>; returns true on a protocol error.</summary>

@@ -1,11 +1,15 @@
 using System.IO.Pipelines;
 using System.Net;
+using EventflowDb.Server.Network.Tls;
 using Pipelines.Sockets.Unofficial;
 
 namespace EventflowDb.Server.Network;
 
-/// <summary>Accepts TCP connections and runs one <see cref="ClientSession"/> per connection.</summary>
-internal sealed class RespServer(ServerContext context) : SocketServer
+/// <summary>
+/// Accepts TCP connections and runs one <see cref="ClientSession"/> per connection. With <paramref name="tls"/> (the
+/// TLS port's listener) each connection first completes a TLS handshake and its session speaks through it.
+/// </summary>
+internal sealed class RespServer(ServerContext context, bool tls = false) : SocketServer
 {
     private readonly TaskCompletionSource<EndPoint> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -43,7 +47,9 @@ internal sealed class RespServer(ServerContext context) : SocketServer
     {
         if (!context.TryAdmitConnection())
         {
-            return RejectAsync(client.Transport, client.RemoteEndPoint);
+            return tls && client.Transport is SocketConnection refused
+                ? RejectTlsAsync(refused, client.RemoteEndPoint)
+                : RejectAsync(client.Transport, client.RemoteEndPoint);
         }
 
         try
@@ -59,7 +65,34 @@ internal sealed class RespServer(ServerContext context) : SocketServer
             context.Logger.Debug(e, "Could not set TCP keepalive for {Remote}", client.RemoteEndPoint);
         }
 
+        if (tls && client.Transport is SocketConnection socket)
+        {
+            return RunTlsAsync(socket, client.RemoteEndPoint, context);
+        }
+
         return RunAsync(new ClientSession(context, client.Transport, client.RemoteEndPoint), context);
+
+        static async Task RunTlsAsync(SocketConnection socket, EndPoint? remote, ServerContext context)
+        {
+            try
+            {
+                var secure = await TlsConnection.AcceptAsync(socket, remote, context).ConfigureAwait(false);
+                if (secure is null)
+                {
+                    return;
+                }
+
+                await using (secure.ConfigureAwait(false))
+                {
+                    using var session = new ClientSession(context, secure, remote);
+                    await session.RunAsync().ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                context.ConnectionEnded();
+            }
+        }
 
         static async Task RunAsync(ClientSession session, ServerContext context)
         {
@@ -73,6 +106,19 @@ internal sealed class RespServer(ServerContext context) : SocketServer
             finally
             {
                 context.ConnectionEnded();
+            }
+        }
+    }
+
+    /// <summary>A TLS connection beyond <c>--maxclients</c>: the error is sent inside TLS, where the client can read it.</summary>
+    private async Task RejectTlsAsync(SocketConnection socket, EndPoint? remote)
+    {
+        var secure = await TlsConnection.AcceptAsync(socket, remote, context).ConfigureAwait(false);
+        if (secure is not null)
+        {
+            await using (secure.ConfigureAwait(false))
+            {
+                await RejectAsync(secure, remote).ConfigureAwait(false);
             }
         }
     }

@@ -67,6 +67,9 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     /// <summary>HTTP sent to the RESP port (cross-protocol scripting), logged like failed AUTHs.</summary>
     public AddressLogLimiter CrossProtocolLog { get; } = new(logger, "Possible SECURITY ATTACK detected: a client at {Address} sent an HTTP request (POST, Host: or an HTTP request line) to the RESP port, likely Cross Protocol Scripting; connection closed ({Count} since the last report)");
 
+    /// <summary>TLS handshakes sent to the plaintext port (a client configured for TLS on the wrong port), logged like failed AUTHs.</summary>
+    public AddressLogLimiter TlsOnPlainPortLog { get; } = new(logger, "A client at {Address} started a TLS handshake on the plaintext port; connection closed (TLS clients must use --tls-port) ({Count} since the last report)");
+
     /// <summary>Connections refused by <c>--maxclients</c>, logged like failed AUTHs.</summary>
     public AddressLogLimiter RejectedConnectionLog { get; } = new(logger, "Refused a connection from {Address}: max number of clients reached ({Count} refused since the last report)");
 
@@ -75,6 +78,7 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     {
         FailedAuthLog.Flush();
         CrossProtocolLog.Flush();
+        TlsOnPlainPortLog.Flush();
         RejectedConnectionLog.Flush();
     }
 
@@ -125,6 +129,12 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
 
     /// <summary>Clients disconnected for passing their <c>--client-output-buffer-limit</c> (INFO stats).</summary>
     public long OutputBufferLimitDisconnections;
+
+    /// <summary>TLS handshakes that failed or timed out (INFO stats).</summary>
+    public long TlsHandshakeFailures;
+
+    /// <summary>The TLS certificates in use and their reloads (CONFIG SET, SIGHUP).</summary>
+    public Tls.TlsCertificates Tls { get; init; } = new(options, logger);
 
     /// <summary>The server's own semantic version.</summary>
     public static string Version { get; } =

@@ -1,7 +1,10 @@
 using System.Buffers;
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using EventflowDb.Protocol;
 
@@ -14,7 +17,23 @@ public sealed record RawReply(RespValue Value, byte[] Raw)
     public string RawText => Encoding.UTF8.GetString(Raw);
 }
 
-/// <summary>A raw TCP connection to the server: send any bytes, read RESP replies.</summary>
+/// <summary>How a test's raw TLS client connects: whom it trusts, what it presents, which versions it offers.</summary>
+public sealed record TlsClientOptions(X509Certificate2 TrustedCa)
+{
+    /// <summary>A client certificate (with its key), or none.</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>The TLS versions offered; None: the system's choice.</summary>
+    public SslProtocols Protocols { get; init; } = SslProtocols.None;
+
+    /// <summary>The name the server certificate must carry (and the SNI sent).</summary>
+    public string TargetHost { get; init; } = "localhost";
+
+    /// <summary>The socket's receive buffer (a small one makes a client that does not read fill up fast); null: the default.</summary>
+    public int? ReceiveBufferSize { get; init; }
+}
+
+/// <summary>A raw TCP connection to the server (optionally through TLS): send any bytes, read RESP replies.</summary>
 public sealed class RespConnection : IAsyncDisposable
 {
     /// <summary>Default time to wait for one reply.</summary>
@@ -25,15 +44,72 @@ public sealed class RespConnection : IAsyncDisposable
     private int _start;
     private int _end;
 
+    private SslStream? _tls;
+
     private RespConnection(Socket socket) => _socket = socket;
+
+    /// <summary>The TLS session of a connection opened with <see cref="OpenTlsAsync"/>, else null.</summary>
+    public SslStream? Tls => _tls;
+
+    /// <summary>
+    /// Connects to 127.0.0.1:<paramref name="port"/> and runs a TLS handshake that trusts only <see cref="TlsClientOptions.TrustedCa"/>;
+    /// throws <see cref="AuthenticationException"/> or <see cref="IOException"/> when the handshake fails.
+    /// </summary>
+    public static async Task<RespConnection> OpenTlsAsync(int port, TlsClientOptions options, TimeSpan? timeout = null)
+    {
+        var connection = await OpenAsync(port, timeout, options.ReceiveBufferSize);
+        var tls = new SslStream(new NetworkStream(connection._socket, ownsSocket: false), leaveInnerStreamOpen: false);
+        connection._tls = tls;
+        var authentication = new SslClientAuthenticationOptions
+        {
+            TargetHost = options.TargetHost,
+            EnabledSslProtocols = options.Protocols,
+            ClientCertificates = options.ClientCertificate is null ? null : [options.ClientCertificate],
+            LocalCertificateSelectionCallback = options.ClientCertificate is null ? null : (_, _, _, _, _) => options.ClientCertificate,
+            RemoteCertificateValidationCallback = (_, certificate, _, errors) => Trusts(options.TrustedCa, certificate, errors),
+        };
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await tls.AuthenticateAsClientAsync(authentication, cts.Token);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        return connection;
+    }
+
+    /// <summary>Chains to <paramref name="ca"/> (and only to it), and the name matched.</summary>
+    private static bool Trusts(X509Certificate2 ca, X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(leaf);
+    }
 
     /// <summary>True once the server closed the connection (seen by a read).</summary>
     public bool ClosedByPeer { get; private set; }
 
     /// <summary>Connects to 127.0.0.1:<paramref name="port"/>.</summary>
-    public static async Task<RespConnection> OpenAsync(int port, TimeSpan? timeout = null)
+    public static async Task<RespConnection> OpenAsync(int port, TimeSpan? timeout = null, int? receiveBufferSize = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBufferSize is { } size)
+        {
+            socket.ReceiveBufferSize = size;
+        }
+
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
         try
         {
@@ -91,6 +167,13 @@ public sealed class RespConnection : IAsyncDisposable
     /// <summary>Sends raw bytes.</summary>
     public async Task SendAsync(ReadOnlyMemory<byte> bytes)
     {
+        if (_tls is not null)
+        {
+            await _tls.WriteAsync(bytes);
+            await _tls.FlushAsync();
+            return;
+        }
+
         while (bytes.Length > 0)
         {
             int sent = await _socket.SendAsync(bytes, SocketFlags.None);
@@ -198,10 +281,14 @@ public sealed class RespConnection : IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        if (_tls is not null)
+        {
+            await _tls.DisposeAsync();
+        }
+
         _socket.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>
@@ -299,7 +386,15 @@ public sealed class RespConnection : IAsyncDisposable
         int read;
         try
         {
-            read = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+            read = _tls is not null
+                ? await _tls.ReadAsync(_buffer.AsMemory(_end), cancellationToken)
+                : await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+        }
+        catch (Exception e) when (_tls is not null && e is IOException or AuthenticationException)
+        {
+            // A TLS session the server ended with an alert or a reset (a refused client certificate, a cut): closed.
+            ClosedByPeer = true;
+            return false;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

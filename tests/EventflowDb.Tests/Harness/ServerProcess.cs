@@ -26,6 +26,15 @@ public sealed class ServerSettings
 
     /// <summary>When true, port, data directory and password go to the child as PORT, DATA and PASSWORD instead of flags.</summary>
     public bool UseEnvironmentVariables { get; init; }
+
+    /// <summary>
+    /// Certificates for a TLS port (<see cref="ServerProcess.TlsPort"/>): the server certificate and key of
+    /// <see cref="TestCertificates.Server"/> and the CA file; null: no TLS port.
+    /// </summary>
+    public TestCertificates? Tls { get; init; }
+
+    /// <summary>With <see cref="Tls"/>: <c>--port 0</c> (no plaintext port); the start is then checked over TLS.</summary>
+    public bool TlsOnly { get; init; }
 }
 
 /// <summary>
@@ -48,7 +57,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private static readonly string[] ServerVariables =
     [
         "PORT", "DATA", "PASSWORD", "BIND", "PROTECTED_MODE", "CHECKPOINT_INTERVAL", "DEFAULT_PAGE", "MAX_PAGE",
-        "MAX_BULK_BYTES", "LOG_LEVEL",
+        "MAX_BULK_BYTES", "LOG_LEVEL", "TLS_PORT", "TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_CERT_FILE", "TLS_AUTH_CLIENTS",
     ];
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
@@ -64,12 +73,16 @@ public sealed partial class ServerProcess : IAsyncDisposable
     {
         _settings = settings;
         Port = port;
+        TlsPort = settings.Tls is null ? 0 : FreePort();
         DataDirectory = dataDirectory;
         _ownsDataDirectory = ownsDataDirectory;
     }
 
     /// <summary>Loopback port the server listens on.</summary>
     public int Port { get; private set; }
+
+    /// <summary>Loopback TLS port (0: none).</summary>
+    public int TlsPort { get; }
 
     /// <summary>The server's data directory.</summary>
     public string DataDirectory { get; }
@@ -299,6 +312,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return process is not null && !process.HasExited && SysKill(process.Id, 15) == 0;
     }
 
+    /// <summary>Sends SIGHUP (the server reloads its TLS files) without waiting. False when the process had already exited.</summary>
+    public bool SignalHangup()
+    {
+        var process = _process;
+        return process is not null && !process.HasExited && SysKill(process.Id, 1) == 0;
+    }
+
     /// <summary>kill -9: no shutdown code runs in the server.</summary>
     public async Task KillAsync()
     {
@@ -399,6 +419,26 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
 
         return result.Stdout;
+    }
+
+    /// <summary>Opens a raw connection to the TLS port; by default it trusts the test CA and presents no certificate.</summary>
+    public Task<RespConnection> OpenTlsAsync(TlsClientOptions? options = null) =>
+        RespConnection.OpenTlsAsync(TlsPort, options ?? new TlsClientOptions(Certificates.Ca));
+
+    /// <summary>The certificates of the TLS port.</summary>
+    public TestCertificates Certificates => _settings.Tls ?? throw new InvalidOperationException("the server has no TLS port");
+
+    /// <summary>Runs <c>redis-cli --tls --cacert CA -p TLSPORT [--cert C --key K] args...</c>.</summary>
+    public Task<CliResult> RedisCliTlsAsync(IReadOnlyList<string> args, PemPair? clientCertificate = null, string? caFile = null)
+    {
+        var all = new List<string> { "-h", "127.0.0.1", "-p", TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tls", "--cacert", caFile ?? Certificates.CaFile };
+        if (clientCertificate is not null)
+        {
+            all.AddRange(["--cert", clientCertificate.CertFile, "--key", clientCertificate.KeyFile]);
+        }
+
+        all.AddRange(args);
+        return RunRedisCliAsync(all, null);
     }
 
     /// <summary>Opens a raw TCP connection (not authenticated).</summary>
@@ -527,11 +567,16 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
         else
         {
-            args.AddRange(["--port", port, "--data", DataDirectory]);
+            args.AddRange(["--port", _settings.TlsOnly ? "0" : port, "--data", DataDirectory]);
             if (_settings.Password is not null)
             {
                 args.AddRange(["--password", _settings.Password]);
             }
+        }
+
+        if (_settings.Tls is { } tls)
+        {
+            args.AddRange(["--tls-port", TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tls-cert-file", tls.Server.CertFile, "--tls-key-file", tls.Server.KeyFile, "--tls-ca-cert-file", tls.CaFile]);
         }
 
         args.AddRange(_settings.ExtraArgs);
@@ -566,7 +611,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
                     return;
                 }
             }
-            catch (Exception e) when (e is SocketException or IOException or TimeoutException or ProtocolViolationException)
+            catch (Exception e) when (e is SocketException or IOException or TimeoutException or ProtocolViolationException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
             {
                 lastError = e;
             }
@@ -581,7 +626,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     private async Task<bool> TryPingAsync()
     {
-        await using var connection = await RespConnection.OpenAsync(Port, TimeSpan.FromSeconds(2));
+        await using var connection = _settings is { TlsOnly: true, Tls: { } tls }
+            ? await RespConnection.OpenTlsAsync(TlsPort, new TlsClientOptions(tls.Ca) { ClientCertificate = tls.Client.Load() }, TimeSpan.FromSeconds(5))
+            : await RespConnection.OpenAsync(Port, TimeSpan.FromSeconds(2));
         if (Password is not null)
         {
             await connection.SendCommandAsync("AUTH", Password);

@@ -74,6 +74,7 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
                 Line("arch_bits", Environment.Is64BitProcess ? 64 : 32);
                 Line("process_id", Environment.ProcessId);
                 Line("tcp_port", options.Port);
+                Line("tls_port", options.Tls.Port);
                 Line("uptime_in_seconds", (long)server.Uptime.Elapsed.TotalSeconds);
                 Line("uptime_in_days", (long)server.Uptime.Elapsed.TotalDays);
                 Line("executable", Environment.ProcessPath ?? "");
@@ -102,6 +103,9 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
                 Line("total_commands_processed", Interlocked.Read(ref server.TotalCommands));
                 Line("rejected_connections", Interlocked.Read(ref server.RejectedConnections));
                 Line("client_output_buffer_limit_disconnections", Interlocked.Read(ref server.OutputBufferLimitDisconnections));
+                Line("tls_handshake_failures", Interlocked.Read(ref server.TlsHandshakeFailures));
+                Line("tls_certificate_loads", server.Tls.Loads);
+                Line("tls_certificate_not_after", server.Tls.Certificate is { } certificate ? certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) : "");
                 break;
             case "replication":
                 Line("role", "master");

@@ -23,14 +23,20 @@ internal sealed class ClusterCommand() : SyncCommand("CLUSTER", -2)
         throw CommandException.Syntax("This instance has cluster support disabled");
 }
 
-/// <summary>CONFIG GET pattern [pattern ...]: the settings clients ask about, read-only.</summary>
+/// <summary>CONFIG GET pattern [pattern ...]: the settings clients ask about; CONFIG SET (<see cref="ConfigSet"/>) changes the TLS files.</summary>
 internal sealed class ConfigCommand() : SyncCommand("CONFIG", -2)
 {
     protected override void Execute(ClientSession session, RespRequest request)
     {
+        if (request.EqualsIgnoreCase(1, "SET"u8))
+        {
+            ConfigSet.Execute(session, request);
+            return;
+        }
+
         if (!request.EqualsIgnoreCase(1, "GET"u8) || request.Count < 3)
         {
-            throw CommandException.Syntax($"unknown subcommand or wrong number of arguments for '{ErrorText.Excerpt(request[1])}'. Only CONFIG GET is supported.");
+            throw CommandException.Syntax($"unknown subcommand or wrong number of arguments for '{ErrorText.Excerpt(request[1])}'. Only CONFIG GET and CONFIG SET are supported.");
         }
 
         for (int i = 2; i < request.Count; i++)
