@@ -65,7 +65,7 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     /// </param>
     /// <param name="cancellationToken">Stops waiting for the connection.</param>
     /// <returns>The connected client.</returns>
-    /// <exception cref="AuthenticationException">The password is wrong or missing.</exception>
+    /// <exception cref="AuthenticationException">The password is wrong or missing, or (TLS) the server's certificate is not trusted.</exception>
     /// <exception cref="EventflowDbConnectionException">The server could not be reached.</exception>
     public static Task<EventflowDbClient> ConnectAsync(string connectionString, CancellationToken cancellationToken = default) =>
         ConnectAsync(connectionString, null, cancellationToken);
@@ -76,7 +76,7 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting for the connection.</param>
     /// <returns>The connected client.</returns>
     /// <exception cref="ArgumentException">The connection string cannot be parsed.</exception>
-    /// <exception cref="AuthenticationException">The password is wrong or missing.</exception>
+    /// <exception cref="AuthenticationException">The password is wrong or missing, or (TLS) the server's certificate is not trusted.</exception>
     /// <exception cref="EventflowDbConnectionException">The server could not be reached.</exception>
     public static Task<EventflowDbClient> ConnectAsync(string connectionString, EventflowDbClientOptions? options, CancellationToken cancellationToken = default)
     {
@@ -99,13 +99,13 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     /// <param name="options">Client behaviour; null: defaults.</param>
     /// <param name="cancellationToken">Stops waiting for the connection.</param>
     /// <returns>The connected client.</returns>
-    /// <exception cref="AuthenticationException">The password is wrong or missing.</exception>
+    /// <exception cref="AuthenticationException">The password is wrong or missing, or (TLS) the server's certificate is not trusted.</exception>
     /// <exception cref="EventflowDbConnectionException">The server could not be reached.</exception>
     public static async Task<EventflowDbClient> ConnectAsync(ConfigurationOptions configuration, EventflowDbClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         cancellationToken.ThrowIfCancellationRequested();
-        configuration = WithCredentials(configuration, options);
+        configuration = WithOptions(configuration, options);
         var connecting = ConnectionMultiplexer.ConnectAsync(configuration);
         ConnectionMultiplexer multiplexer;
         try
@@ -143,10 +143,10 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
         return new EventflowDbClient(multiplexer, configuration.Clone(), options ?? new EventflowDbClientOptions());
     }
 
-    /// <summary>The connection settings with the user and password of <paramref name="options"/>, when it names them.</summary>
-    private static ConfigurationOptions WithCredentials(ConfigurationOptions configuration, EventflowDbClientOptions? options)
+    /// <summary>The connection settings with the user, password and TLS settings of <paramref name="options"/>, where it names them.</summary>
+    private static ConfigurationOptions WithOptions(ConfigurationOptions configuration, EventflowDbClientOptions? options)
     {
-        if (options?.User is null && options?.Password is null)
+        if (options is null || (options.User, options.Password, options.UseTls, options.CaCertificate, options.ClientCertificate, options.TlsHost) is (null, null, null, null, null, null))
         {
             return configuration;
         }
@@ -154,6 +154,18 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
         var copy = configuration.Clone();
         copy.User = options.User ?? copy.User;
         copy.Password = options.Password ?? copy.Password;
+        copy.Ssl = options.UseTls ?? (copy.Ssl || options.CaCertificate is not null || options.ClientCertificate is not null);
+        copy.SslHost = options.TlsHost ?? copy.SslHost;
+        if (options.CaCertificate is { } ca)
+        {
+            copy.TrustIssuer(ca);
+        }
+
+        if (options.ClientCertificate is { } certificate)
+        {
+            copy.CertificateSelection += (_, _, _, _, _) => certificate;
+        }
+
         return copy;
     }
 

@@ -32,6 +32,25 @@ public sealed class EventflowDbClientOptions
     public string? Password { get; init; }
 
     /// <summary>
+    /// True: connect with TLS (the server's <c>--tls-port</c>); false: without; null (the default) keeps the connection
+    /// string's <c>ssl=</c>. Setting <see cref="CaCertificate"/> or <see cref="ClientCertificate"/> implies TLS.
+    /// </summary>
+    public bool? UseTls { get; init; }
+
+    /// <summary>
+    /// The certificate of the CA that signed the server's certificate (for example a private CA's PEM file, loaded with
+    /// <c>X509Certificate2.CreateFromPemFile</c> or <c>X509CertificateLoader</c>): the server's chain must end in it. Null: the
+    /// operating system's trust store decides.
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? CaCertificate { get; init; }
+
+    /// <summary>A certificate with its private key to present to the server (<c>--tls-auth-clients yes|optional</c>).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>The host name the server's certificate must carry, when it differs from the end point's host (SNI too).</summary>
+    public string? TlsHost { get; init; }
+
+    /// <summary>
     /// Events asked for per page by <see cref="EventflowDbClient.ReadStreamAsync"/>, <see cref="EventflowDbClient.ReadAllAsync"/>
     /// and streams per page by <see cref="EventflowDbClient.ListStreamsAsync"/> when the call does not say. 0 (the default)
     /// lets the server choose (its default page, 1,000 events unless configured). The server never returns more than its
