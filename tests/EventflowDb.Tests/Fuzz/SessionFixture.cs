@@ -12,7 +12,9 @@ public sealed class SessionFixture : IAsyncLifetime
 
     internal SessionTarget Target => _target ?? throw new InvalidOperationException("not initialized");
 
-    public async Task InitializeAsync() => _target = await SessionTarget.CreateAsync(Path.GetTempPath(), grace: TimeSpan.FromSeconds(1));
+    // 3 s before a still-running session is asked to stop: on a loaded CI machine an ADD's fsync has taken over a second,
+    // and a stop then drops the requests not read yet. Only inputs that block (BLOCK, subscriptions) wait this long.
+    public async Task InitializeAsync() => _target = await SessionTarget.CreateAsync(Path.GetTempPath(), grace: TimeSpan.FromSeconds(3));
 
     public async Task DisposeAsync()
     {
