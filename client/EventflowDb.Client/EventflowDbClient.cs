@@ -65,7 +65,7 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     /// </param>
     /// <param name="cancellationToken">Stops waiting for the connection.</param>
     /// <returns>The connected client.</returns>
-    /// <exception cref="AuthenticationException">The password is wrong or missing, or (TLS) the server's certificate is not trusted.</exception>
+    /// <exception cref="AuthenticationException">The password is wrong or missing, or (TLS) the server's certificate is not trusted or the server refused the client certificate.</exception>
     /// <exception cref="EventflowDbConnectionException">The server could not be reached.</exception>
     public static Task<EventflowDbClient> ConnectAsync(string connectionString, CancellationToken cancellationToken = default) =>
         ConnectAsync(connectionString, null, cancellationToken);
@@ -76,7 +76,7 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting for the connection.</param>
     /// <returns>The connected client.</returns>
     /// <exception cref="ArgumentException">The connection string cannot be parsed.</exception>
-    /// <exception cref="AuthenticationException">The password is wrong or missing, or (TLS) the server's certificate is not trusted.</exception>
+    /// <exception cref="AuthenticationException">The password is wrong or missing, or (TLS) the server's certificate is not trusted or the server refused the client certificate.</exception>
     /// <exception cref="EventflowDbConnectionException">The server could not be reached.</exception>
     public static Task<EventflowDbClient> ConnectAsync(string connectionString, EventflowDbClientOptions? options, CancellationToken cancellationToken = default)
     {
@@ -99,7 +99,7 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     /// <param name="options">Client behaviour; null: defaults.</param>
     /// <param name="cancellationToken">Stops waiting for the connection.</param>
     /// <returns>The connected client.</returns>
-    /// <exception cref="AuthenticationException">The password is wrong or missing, or (TLS) the server's certificate is not trusted.</exception>
+    /// <exception cref="AuthenticationException">The password is wrong or missing, or (TLS) the server's certificate is not trusted or the server refused the client certificate.</exception>
     /// <exception cref="EventflowDbConnectionException">The server could not be reached.</exception>
     public static async Task<EventflowDbClient> ConnectAsync(ConfigurationOptions configuration, EventflowDbClientOptions? options = null, CancellationToken cancellationToken = default)
     {
