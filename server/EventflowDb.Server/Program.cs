@@ -2,12 +2,15 @@ using System.Net;
 using System.Runtime.InteropServices;
 using EventflowDb.Server.Commands;
 using EventflowDb.Server.Configuration;
+using EventflowDb.Server.Http;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Observability;
 using EventflowDb.Server.Security;
 using EventflowDb.Server.Network.Tls;
 using EventflowDb.Storage;
 using Serilog;
 using Serilog.Core;
+using Serilog.Formatting.Compact;
 
 namespace EventflowDb.Server;
 
@@ -29,6 +32,11 @@ internal static class Program
             Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
         }
 
+        if (args is [HealthProbe.Verb, ..])
+        {
+            return await HealthProbe.RunAsync(args).ConfigureAwait(false);
+        }
+
         var options = OptionsParser.Parse(args, Environment.GetEnvironmentVariable, out string? message, out bool help);
         if (options is null)
         {
@@ -37,10 +45,12 @@ internal static class Program
         }
 
         var levelSwitch = new LoggingLevelSwitch(options.LogLevel);
-        await using var logger = new LoggerConfiguration()
+        var configuration = new LoggerConfiguration()
             .MinimumLevel.ControlledBy(levelSwitch)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}")
+            .Enrich.FromLogContext();
+        await using var logger = (options.JsonLogs
+            ? configuration.WriteTo.Console(new CompactJsonFormatter())
+            : configuration.WriteTo.Console(outputTemplate: "[{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}"))
             .CreateLogger();
 
         try
@@ -102,6 +112,15 @@ internal static class Program
         });
 
         logger.Information("EventflowDB {Version} starting, data directory {DataDirectory}", ServerContext.Version, Path.GetFullPath(options.DataDirectory));
+
+        // Up before the store opens: /health says "loading" while the log replays.
+        var health = new ServerHealth();
+        await using var http = options.HttpPort == 0 ? null : await StartHttpAsync().ConfigureAwait(false);
+        if (options.HttpPort != 0 && http is null)
+        {
+            return 1;
+        }
+
         FasterEventStore store;
         try
         {
@@ -116,9 +135,11 @@ internal static class Program
         try
         {
             using var context = new ServerContext(options, store, commands, logger, access) { Tls = tls };
+            using var metrics = new ServerMetrics(context);
             using var server = options.Port == 0 ? null : await ListenAsync(new RespServer(context), options.Port, "").ConfigureAwait(false);
             using var tlsServer = options.Tls.Enabled ? await ListenAsync(new RespServer(context, tls: true), options.Tls.Port, " with TLS").ConfigureAwait(false) : null;
             using var sweeper = new ConnectionSweeper(context);
+            health.Serving(context, metrics);
             if (access.FilePath is not null)
             {
                 logger.Information("Users from {AclFile}: {Users}", Path.GetFullPath(access.FilePath), string.Join(", ", access.Users.Select(u => u.Name)));
@@ -132,6 +153,8 @@ internal static class Program
             {
                 logger.Information("Shutting down");
             }
+
+            health.Stopping();
 
             server?.Shutdown();
             tlsServer?.Shutdown();
@@ -155,6 +178,22 @@ internal static class Program
             await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
             logger.Information("Listening on {Endpoint}{Transport}{Auth}", endpoint, transport, access.AuthenticationRequired ? "" : " (no password: loopback clients only)");
             return server;
+        }
+
+        async Task<HttpEndpoint?> StartHttpAsync()
+        {
+            var endpoint = new IPEndPoint(bind, options.HttpPort);
+            try
+            {
+                var started = await HttpEndpoint.StartAsync(endpoint, health, access, shutdown.Token).ConfigureAwait(false);
+                logger.Information("HTTP on http://{Endpoint} (/health, /metrics)", endpoint);
+                return started;
+            }
+            catch (IOException e)
+            {
+                logger.Error("Cannot listen for HTTP on {Endpoint}: {Error}. Set --http-port to a free port, or 0 for no HTTP", endpoint, e.Message);
+                return null;
+            }
         }
 
         void OnSignal(PosixSignalContext signal)

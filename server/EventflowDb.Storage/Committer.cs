@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using FASTER.core;
 using Serilog;
 
@@ -23,6 +24,7 @@ internal sealed class Committer
     private readonly CommittedState _state;
     private readonly ILogger _logger;
     private readonly DeviceMonitor _monitor;
+    private readonly StoreStatistics _statistics;
     private readonly ConcurrentQueue<PendingEntry> _queue = new();
     private readonly WakeSignal _signal = new();
     private readonly List<PendingEntry> _batch = [];
@@ -30,8 +32,9 @@ internal sealed class Committer
     private long _lastEnqueuedEnd;
     private Exception? _fault;
 
-    public Committer(FasterLog log, CommittedState state, ILogger logger, DeviceMonitor monitor, TimeSpan? flushInterval = null)
+    public Committer(FasterLog log, CommittedState state, ILogger logger, DeviceMonitor monitor, StoreStatistics statistics, TimeSpan? flushInterval = null)
     {
+        _statistics = statistics;
         _monitor = monitor;
         _flushInterval = flushInterval;
         _log = log;
@@ -168,8 +171,10 @@ internal sealed class Committer
             return;
         }
 
+        long started = Stopwatch.GetTimestamp();
         _log.Commit(spinWait: false);
         CommitCount++;
+        _statistics.RecordCommitCount();
         while (true)
         {
             try
@@ -201,11 +206,14 @@ internal sealed class Committer
         }
 
         Apply(_log.CommittedUntilAddress);
+        _statistics.RecordCommit(started);
     }
 
     private void Apply(long committedUntil)
     {
         _batch.Clear();
+        long events = 0;
+        long bytes = 0;
         lock (_state.ApplyLock)
         {
             while (_queue.TryPeek(out var entry) && entry.End <= committedUntil)
@@ -213,10 +221,14 @@ internal sealed class Committer
                 _queue.TryDequeue(out _);
                 _state.Apply(entry.Summary, entry.Address, entry.End, entry.Stream);
                 _batch.Add(entry);
+                events += entry.Summary.EventCount;
+                bytes += entry.End - entry.Address;
             }
 
             _state.Publish();
         }
+
+        _statistics.RecordApplied(_batch.Count, events, bytes);
 
         foreach (var entry in _batch)
         {

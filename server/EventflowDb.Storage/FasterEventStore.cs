@@ -59,9 +59,10 @@ public sealed class FasterEventStore : IEventStore
         _monitor = opened.Monitor;
         LastRecovery = opened.Recovery;
         _events = new LogEventReader(_files, _layout);
-        _committer = new Committer(_log, _state, logger, _monitor, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
+        Statistics = new StoreStatistics(() => _log.TailAddress - _log.BeginAddress, DateTimeOffset.UtcNow);
+        _committer = new Committer(_log, _state, logger, _monitor, Statistics, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
         _writer = new AppendWriter(_log, _index, _state, _committer, _events, _layout, opened.Epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, _monitor, logger);
-        _checkpoint = new IndexCheckpoint(_state, _index, Path.Combine(_directory, StoreOpener.SnapshotFileName), opened.Epoch, LastRecovery.FromSnapshot ? LastRecovery.IndexToken : Guid.Empty, options, () => _log.TailAddress, _monitor, logger);
+        _checkpoint = new IndexCheckpoint(_state, _index, Path.Combine(_directory, StoreOpener.SnapshotFileName), opened.Epoch, LastRecovery.FromSnapshot ? LastRecovery.IndexToken : Guid.Empty, options, () => _log.TailAddress, _monitor, Statistics, logger);
         if (options.PrefillLogSegments)
         {
             _committer.BatchApplied += _ => _prefiller.EnsureAhead(_log.TailAddress);
@@ -70,6 +71,9 @@ public sealed class FasterEventStore : IEventStore
 
     /// <summary>What the recovery at open found and did.</summary>
     public RecoveryReport LastRecovery { get; }
+
+    /// <inheritdoc />
+    public StoreStatistics Statistics { get; }
 
     /// <inheritdoc />
     public long EventCount => _state.EventCount;

@@ -37,6 +37,9 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>Fills <paramref name="page"/> with stream summaries <c>{"stream","version","events","added_at","updated_at"}</c> in stream creation order.</summary>
     int ListStreams(long skip, int limit, EventPage page);
 
+    /// <summary>Running totals of commits, appends, bytes and checkpoints, and the commit-duration event (INFO, /metrics).</summary>
+    StoreStatistics Statistics { get; }
+
     /// <summary>Exact number of committed events. O(1).</summary>
     long EventCount { get; }
 

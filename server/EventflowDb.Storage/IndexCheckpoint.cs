@@ -25,6 +25,7 @@ internal sealed class IndexCheckpoint : IDisposable
     private readonly ILogger _logger;
     private readonly Func<long> _logTail;
     private readonly DeviceMonitor _monitor;
+    private readonly StoreStatistics _statistics;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _lastCovered;
     private long _taken;
@@ -34,8 +35,9 @@ internal sealed class IndexCheckpoint : IDisposable
     private long _streamCountEstimate;
 
     /// <param name="logTail">The log's tail address: read when the index checkpoint completes, an upper bound of what it indexes.</param>
-    public IndexCheckpoint(CommittedState state, EventIndex index, string snapshotPath, uint epoch, Guid recoveredIndexToken, StoreOptions options, Func<long> logTail, DeviceMonitor monitor, ILogger logger)
+    public IndexCheckpoint(CommittedState state, EventIndex index, string snapshotPath, uint epoch, Guid recoveredIndexToken, StoreOptions options, Func<long> logTail, DeviceMonitor monitor, StoreStatistics statistics, ILogger logger)
     {
+        _statistics = statistics;
         _monitor = monitor;
         _logTail = logTail;
         // A recovered hash-index checkpoint can serve later log-only checkpoints: full ones are slow.
@@ -167,6 +169,7 @@ internal sealed class IndexCheckpoint : IDisposable
             Volatile.Write(ref _eventCountEstimate, capture.EventCount);
             Volatile.Write(ref _streamCountEstimate, capture.StreamCounts.LongLength);
             Interlocked.Increment(ref _taken);
+            _statistics.RecordCheckpoint();
             _logger.Information(
                 "Checkpoint taken: covered address {Address}, {Events} events, {Streams} streams, {Kind} index checkpoint, {Ms} ms (capture {CaptureMs} ms)",
                 capture.CoveredAddress,

@@ -27,7 +27,7 @@ internal sealed class ServerProcess : IDisposable
     public long ResidentBytes => Shell.ResidentBytes(Pid);
 
     public static ServerProcess Eventflow(string serverDll, string dataDirectory, int port, string fsync)
-        => new("EventflowDB", "dotnet", [serverDll, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", dataDirectory, "--log-level", "warning", "--fsync", fsync, "--checkpoint-interval", "5"], port);
+        => new("EventflowDB", "dotnet", [serverDll, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", dataDirectory, "--log-level", "warning", "--fsync", fsync, "--checkpoint-interval", "5", "--http-port", "0"], port);
 
     public static ServerProcess Redis(string dataDirectory, int port, string appendfsync)
         => new("Redis", "redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dir", dataDirectory, "--appendonly", "yes", "--appendfsync", appendfsync, "--save", "", "--daemonize", "no", "--protected-mode", "no", "--bind", "127.0.0.1", "--logfile", Path.Combine(dataDirectory, "redis.log")], port);

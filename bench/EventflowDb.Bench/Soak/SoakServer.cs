@@ -23,7 +23,7 @@ internal sealed class SoakServer : IDisposable
     {
         Port = port;
         _info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])[serverDll, "--port", port.ToString(CultureInfo.InvariantCulture), "--data", dataDirectory, "--log-level", "information"])
+        foreach (var a in (string[])[serverDll, "--port", port.ToString(CultureInfo.InvariantCulture), "--data", dataDirectory, "--log-level", "information", "--http-port", "0"])
         {
             _info.ArgumentList.Add(a);
         }

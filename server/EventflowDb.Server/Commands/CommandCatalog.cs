@@ -44,6 +44,7 @@ internal static class CommandCatalog
         new CountCommand("DBSIZE", s => s.StreamCount) { Categories = Category.Read },
         new ClusterCommand { Categories = Category.Connection },
         new BackupCommand { Categories = Category.Admin },
+        new SlowLogCommand { Categories = Category.Admin },
 
         // Users
         new AclCommand { Categories = Category.Admin },

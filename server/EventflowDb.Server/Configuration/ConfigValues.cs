@@ -8,7 +8,7 @@ namespace EventflowDb.Server.Configuration;
 /// </summary>
 internal static class ConfigValues
 {
-    public static IReadOnlyList<(string Name, string Value)> Of(ServerOptions options) =>
+    public static IReadOnlyList<(string Name, string Value)> Of(ServerOptions options, Observability.SlowLog slowLog) =>
     [
         ("databases", "1"),
         ("replica-read-only", "yes"),
@@ -24,6 +24,10 @@ internal static class ConfigValues
         ("cluster-enabled", "no"),
         ("checkpoint-interval", Number((long)options.CheckpointInterval.TotalSeconds)),
         ("aclfile", options.AclFile is null ? "" : Path.GetFullPath(options.AclFile)),
+        ("http-port", Number(options.HttpPort)),
+        ("slowlog-log-slower-than", Number(slowLog.SlowerThanMicroseconds)),
+        ("slowlog-max-len", Number(slowLog.MaxLength)),
+        ("log-format", options.JsonLogs ? "json" : "text"),
         .. Limits(options),
         .. Tls(options.Tls),
     ];

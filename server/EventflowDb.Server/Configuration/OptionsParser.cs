@@ -42,7 +42,11 @@ internal static class OptionsParser
         new("tls-key-file", "TLS_KEY_FILE", o => o.Tls.KeyFile ?? "", "PEM file of the server certificate's private key (unencrypted)."),
         new("tls-ca-cert-file", "TLS_CA_CERT_FILE", o => o.Tls.CaCertFile ?? "", "PEM file of the CA certificates that client certificates must chain to (needed by --tls-auth-clients yes|optional)."),
         new("tls-auth-clients", "TLS_AUTH_CLIENTS", o => o.Tls.AuthClientsText, "yes: TLS clients must present a certificate signed by the CA file. optional: validated when given. no: not asked for."),
+        new("http-port", "HTTP_PORT", o => Number(o.HttpPort), "TCP port of the HTTP endpoint (GET /health, GET /metrics in Prometheus text format), on the same --bind; 0: none."),
+        new("slowlog-log-slower-than", "SLOWLOG_LOG_SLOWER_THAN", o => Number(o.SlowlogLogSlowerThan), "As Redis: microseconds a command must run to enter SLOWLOG; 0: every command; negative: none. CONFIG SET changes it."),
+        new("slowlog-max-len", "SLOWLOG_MAX_LEN", o => Number(o.SlowlogMaxLen), "As Redis: most entries SLOWLOG keeps (the oldest go first). CONFIG SET changes it."),
         new("log-level", "LOG_LEVEL", o => o.LogLevel.ToString().ToLowerInvariant(), "verbose, debug, information, warning, error or fatal."),
+        new("log-format", "LOG_FORMAT", o => o.JsonLogs ? "json" : "text", "text: one readable line per log event. json: one JSON object per line (Serilog compact JSON: @t, @mt, @l, properties), for log shippers."),
     ];
 
     private static readonly ServerOptions Defaults = new();
@@ -154,6 +158,15 @@ internal static class OptionsParser
                 IdleTimeout = TimeSpan.FromSeconds(ParseInt(Get("timeout"), "timeout", 0, int.MaxValue)),
                 TcpKeepAlive = TimeSpan.FromSeconds(ParseInt(Get("tcp-keepalive"), "tcp-keepalive", 0, 86_400)),
                 Tls = tls,
+                HttpPort = ParseHttpPort(Get("http-port"), port, tls.Port),
+                SlowlogLogSlowerThan = ParseLong(Get("slowlog-log-slower-than"), "slowlog-log-slower-than", -1, long.MaxValue),
+                SlowlogMaxLen = ParseInt(Get("slowlog-max-len"), "slowlog-max-len", 0, 1_000_000),
+                JsonLogs = Get("log-format").ToLowerInvariant() switch
+                {
+                    "text" => false,
+                    "json" => true,
+                    _ => throw new FormatException($"log-format: '{Get("log-format")}' must be text or json"),
+                },
                 NormalOutputLimit = outputLimits.Normal,
                 PubSubOutputLimit = outputLimits.PubSub,
                 LogLevel = Enum.TryParse<LogEventLevel>(Get("log-level"), ignoreCase: true, out var level)
@@ -270,6 +283,19 @@ internal static class OptionsParser
 
         return (normal, pubsub);
     }
+
+    private static int ParseHttpPort(string text, int port, int tlsPort)
+    {
+        int httpPort = ParseInt(text, "http-port", 0, 65535);
+        return httpPort != 0 && (httpPort == port || httpPort == tlsPort)
+            ? throw new FormatException($"http-port: {httpPort} is taken by the RESP port; give it a port of its own")
+            : httpPort;
+    }
+
+    private static long ParseLong(string text, string name, long min, long max) =>
+        long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value) && value >= min && value <= max
+            ? value
+            : throw new FormatException($"{name}: '{text}' is not a whole number from {min} to {max}");
 
     private static int ParseInt(string text, string name, int min, int max) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max

@@ -59,6 +59,18 @@ internal sealed class ServerOptions
     /// <summary>Output bound of connections with push subscriptions (<c>client-output-buffer-limit pubsub</c>).</summary>
     public OutputBufferLimit PubSubOutputLimit { get; init; } = new(32L * 1024 * 1024, 8L * 1024 * 1024, 60);
 
+    /// <summary>Port of the HTTP endpoint (/health, /metrics); zero: none.</summary>
+    public int HttpPort { get; init; } = 6544;
+
+    /// <summary>Initial SLOWLOG threshold in microseconds (negative: off); CONFIG SET changes the live value.</summary>
+    public long SlowlogLogSlowerThan { get; init; } = 10_000;
+
+    /// <summary>Initial SLOWLOG capacity; CONFIG SET changes the live value.</summary>
+    public int SlowlogMaxLen { get; init; } = 128;
+
+    /// <summary>Log as JSON lines (Serilog compact JSON) instead of text (<c>--log-format json</c>).</summary>
+    public bool JsonLogs { get; init; }
+
     public Serilog.Events.LogEventLevel LogLevel { get; init; } = Serilog.Events.LogEventLevel.Information;
 
     /// <summary>The TLS listener and its files; replaced as a whole when CONFIG SET loads new files.</summary>

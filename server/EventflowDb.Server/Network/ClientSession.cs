@@ -128,6 +128,9 @@ internal sealed class ClientSession : IDisposable
 
     public string? Name { get; set; }
 
+    /// <summary>Stopwatch ticks the current command spent waiting as its client asked (BLOCK): not its own work, so not in SLOWLOG.</summary>
+    public long BlockedTicks { get; set; }
+
     public string? LibraryName { get; set; }
 
     public string? LibraryVersion { get; set; }
@@ -142,6 +145,9 @@ internal sealed class ClientSession : IDisposable
 
     /// <summary>The client-output-buffer-limit class: a connection with push subscriptions is <c>pubsub</c>.</summary>
     public bool IsPubSub => (Channels.Count + Patterns.Count) > 0;
+
+    /// <summary>Channels, patterns and FOLLOWs open on this connection (/metrics reads it from another thread: a moment's value).</summary>
+    public int SubscriptionCount => Channels.Count + Patterns.Count;
 
     /// <summary>Bytes flushed for this client that the socket has not taken yet (<see cref="OutputAccounting"/>).</summary>
     public long UnsentBytes => OutputAccounting.PipeLength(_connection, _sendPipe);
@@ -571,6 +577,8 @@ internal sealed class ClientSession : IDisposable
             return;
         }
 
+        long started = Stopwatch.GetTimestamp();
+        BlockedTicks = 0;
         try
         {
             await command.ExecuteAsync(this, _request).ConfigureAwait(false);
@@ -587,6 +595,12 @@ internal sealed class ClientSession : IDisposable
         {
             _server.Logger.Error(e, "Command {Command} from client {ClientId} {Remote} failed", command.Name, Id, Remote);
             await WriteErrorInOrderAsync($"ERR internal error: {e.Message}").ConfigureAwait(false);
+        }
+
+        long microseconds = (Stopwatch.GetElapsedTime(started).Ticks - BlockedTicks) / 10;
+        if (_server.SlowLog.IsSlow(microseconds))
+        {
+            _server.SlowLog.Add(_request, microseconds, Remote, Name ?? "");
         }
     }
 

@@ -140,6 +140,12 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     public static string Version { get; } =
         typeof(ServerContext).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
 
+    /// <summary>Durations of the store's commits, for INFO's percentiles.</summary>
+    public Observability.CommitLatency CommitLatency { get; } = new(store.Statistics);
+
+    /// <summary>Commands slower than <c>slowlog-log-slower-than</c> (SLOWLOG).</summary>
+    public Observability.SlowLog SlowLog { get; } = new(options.SlowlogLogSlowerThan, options.SlowlogMaxLen);
+
     public long NextClientId() => Interlocked.Increment(ref _nextClientId);
 
     /// <summary>Counts a new connection; false (and not counted) when <c>--maxclients</c> are already connected.</summary>
@@ -192,6 +198,7 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     /// <summary>Closes the consumer groups' journal; call after <see cref="StopSessionsAsync"/>.</summary>
     public void Dispose()
     {
+        CommitLatency.Dispose();
         if (_groups.IsValueCreated)
         {
             _groups.Value.Dispose();

@@ -35,6 +35,12 @@ public sealed class ServerSettings
 
     /// <summary>With <see cref="Tls"/>: <c>--port 0</c> (no plaintext port); the start is then checked over TLS.</summary>
     public bool TlsOnly { get; init; }
+
+    /// <summary>
+    /// When true, the HTTP port listens on a free loopback port (<see cref="ServerProcess.HttpPort"/>). Otherwise the
+    /// child gets HTTP_PORT=0 (no HTTP port, so parallel servers never fight over 6544), unless a test sets it.
+    /// </summary>
+    public bool Http { get; init; }
 }
 
 /// <summary>
@@ -58,6 +64,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
     [
         "PORT", "DATA", "PASSWORD", "BIND", "PROTECTED_MODE", "CHECKPOINT_INTERVAL", "DEFAULT_PAGE", "MAX_PAGE",
         "MAX_BULK_BYTES", "LOG_LEVEL", "TLS_PORT", "TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_CERT_FILE", "TLS_AUTH_CLIENTS",
+        "HTTP_PORT", "LOG_FORMAT", "SLOWLOG_LOG_SLOWER_THAN", "SLOWLOG_MAX_LEN",
     ];
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
@@ -74,6 +81,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         _settings = settings;
         Port = port;
         TlsPort = settings.Tls is null ? 0 : FreePort();
+        HttpPort = settings.Http ? FreePort() : 0;
         DataDirectory = dataDirectory;
         _ownsDataDirectory = ownsDataDirectory;
     }
@@ -83,6 +91,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     /// <summary>Loopback TLS port (0: none).</summary>
     public int TlsPort { get; }
+
+    /// <summary>Loopback HTTP port (0: none); see <see cref="ServerSettings.Http"/>.</summary>
+    public int HttpPort { get; }
+
+    /// <summary>The base address of the HTTP port.</summary>
+    public Uri HttpAddress => HttpPort == 0 ? throw new InvalidOperationException("started without ServerSettings.Http") : new Uri($"http://127.0.0.1:{HttpPort}");
 
     /// <summary>The server's data directory.</summary>
     public string DataDirectory { get; }
@@ -579,6 +593,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
             args.AddRange(["--tls-port", TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tls-cert-file", tls.Server.CertFile, "--tls-key-file", tls.Server.KeyFile, "--tls-ca-cert-file", tls.CaFile]);
         }
 
+        if (HttpPort != 0)
+        {
+            args.AddRange(["--http-port", HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        }
+
         args.AddRange(_settings.ExtraArgs);
         args.AddRange(onceArgs ?? []);
         _process?.Dispose();
@@ -691,6 +710,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
         {
             info.Environment.Remove(name);
         }
+
+        info.Environment["HTTP_PORT"] = "0";
 
         foreach (var (name, value) in environment)
         {

@@ -39,7 +39,10 @@ internal static class LongPoll
                 }
             }
 
-            if (!await store.WaitForCommitAfterAsync(seen, timeout, session.Closing).ConfigureAwait(false))
+            long waitStarted = Stopwatch.GetTimestamp();
+            bool committed = await store.WaitForCommitAfterAsync(seen, timeout, session.Closing).ConfigureAwait(false);
+            session.BlockedTicks += Stopwatch.GetElapsedTime(waitStarted).Ticks;
+            if (!committed)
             {
                 return;
             }

@@ -184,7 +184,9 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
             }
 
             var timeout = wait == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(wait);
+            long waitStarted = Stopwatch.GetTimestamp();
             await session.Store.WaitForCommitAfterAsync(seen, timeout, session.Closing).ConfigureAwait(false);
+            session.BlockedTicks += Stopwatch.GetElapsedTime(waitStarted).Ticks;
         }
     }
 

@@ -9,7 +9,7 @@ namespace EventflowDb.Server.Commands.Server;
 /// <summary>INFO [section ...]: Redis-style "key:value" lines; clients read redis_version and loading from it.</summary>
 internal sealed class InfoCommand() : SyncCommand("INFO", -1)
 {
-    private static readonly string[] AllSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "eventflowdb", "limits"];
+    private static readonly string[] AllSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cluster", "cpu", "keyspace", "eventflowdb", "limits"];
 
     protected override void Execute(ClientSession session, RespRequest request)
     {
@@ -55,6 +55,24 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
         {
             session.Writer.WriteBulkString(bytes);
         }
+    }
+
+    /// <summary>What the store did since it opened: appends, commits (fsyncs), checkpoints, the log's size, commit durations.</summary>
+    private static void WriteStoreWork(Action<string, object> line, Storage.StoreStatistics statistics, Observability.CommitLatency latency)
+    {
+        line("log_bytes", statistics.LogBytes);
+        line("appends", statistics.Appends);
+        line("appended_events", statistics.Events);
+        line("appended_bytes", statistics.Bytes);
+        line("commits", statistics.Commits);
+        line("checkpoints", statistics.Checkpoints);
+        var last = statistics.LastCheckpointAt;
+        line("last_checkpoint_time", last?.ToUnixTimeSeconds() ?? -1);
+        line("last_checkpoint_age_seconds", last is { } at ? (long)(DateTimeOffset.UtcNow - at).TotalSeconds : -1);
+        line("commit_latency_p50_us", latency.Percentile(50));
+        line("commit_latency_p99_us", latency.Percentile(99));
+        line("commit_latency_p999_us", latency.Percentile(99.9));
+        line("commit_latency_max_us", latency.MaxMicroseconds);
     }
 
     private static void WriteSection(StringBuilder text, string section, ServerContext server)
@@ -111,6 +129,9 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
                 Line("role", "master");
                 Line("connected_slaves", 0);
                 break;
+            case "cluster":
+                Line("cluster_enabled", 0);
+                break;
             case "cpu":
                 var cpu = Process.GetCurrentProcess();
                 Line("used_cpu_sys", cpu.PrivilegedProcessorTime.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture));
@@ -128,6 +149,7 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
                 Line("streams", store.StreamCount);
                 Line("events_at_checkpoint", store.EventCountEstimate);
                 Line("streams_at_checkpoint", store.StreamCountEstimate);
+                WriteStoreWork(Line, store.Statistics, server.CommitLatency);
                 break;
             case "limits":
                 foreach (var (name, value) in Configuration.ConfigValues.Limits(options))

@@ -23,7 +23,7 @@ internal sealed class ClusterCommand() : SyncCommand("CLUSTER", -2)
         throw CommandException.Syntax("This instance has cluster support disabled");
 }
 
-/// <summary>CONFIG GET pattern [pattern ...]: the settings clients ask about; CONFIG SET (<see cref="ConfigSet"/>) changes the TLS files.</summary>
+/// <summary>CONFIG GET pattern [pattern ...]: the settings clients ask about; CONFIG SET (<see cref="ConfigSet"/>) changes the TLS files and the SLOWLOG settings.</summary>
 internal sealed class ConfigCommand() : SyncCommand("CONFIG", -2)
 {
     protected override void Execute(ClientSession session, RespRequest request)
@@ -44,7 +44,7 @@ internal sealed class ConfigCommand() : SyncCommand("CONFIG", -2)
             GlobPattern.CheckLength(request[i]);
         }
 
-        var settings = Configuration.ConfigValues.Of(session.Server.Options);
+        var settings = Configuration.ConfigValues.Of(session.Server.Options, session.Server.SlowLog);
 
         var matches = new List<(string Name, string Value)>();
         for (int i = 2; i < request.Count; i++)
