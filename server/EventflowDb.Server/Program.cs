@@ -113,23 +113,36 @@ internal static class Program
 
         logger.Information("EventflowDB {Version} starting, data directory {DataDirectory}", ServerContext.Version, Path.GetFullPath(options.DataDirectory));
 
-        // Up before the store opens: /health says "loading" while the log replays.
+        // The HTTP port comes up while the store opens (in parallel: both take a few hundred ms), so /health says
+        // "loading" while a long log replays.
         var health = new ServerHealth();
-        await using var http = options.HttpPort == 0 ? null : await StartHttpAsync().ConfigureAwait(false);
-        if (options.HttpPort != 0 && http is null)
-        {
-            return 1;
-        }
-
+        var httpStarting = options.HttpPort == 0 ? Task.FromResult<HttpEndpoint?>(null) : Task.Run(StartHttpAsync);
         FasterEventStore store;
         try
         {
             store = await FasterEventStore.OpenAsync(storeOptions, logger, shutdown.Token).ConfigureAwait(false);
         }
-        catch (StoreDamagedException)
+        catch (Exception e)
         {
-            // The store logged the file, the offset and what to do; a distinct status lets supervisors tell it apart.
-            return StoreDamagedExitCode;
+            if (await httpStarting.ConfigureAwait(false) is { } started)
+            {
+                await started.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (e is StoreDamagedException)
+            {
+                // The store logged the file, the offset and what to do; a distinct status lets supervisors tell it apart.
+                return StoreDamagedExitCode;
+            }
+
+            throw;
+        }
+
+        await using var http = await httpStarting.ConfigureAwait(false);
+        if (options.HttpPort != 0 && http is null)
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            return 1;
         }
 
         try

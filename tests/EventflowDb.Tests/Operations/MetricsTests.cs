@@ -83,6 +83,27 @@ public sealed class MetricsTests(ITestOutputHelper output) : IntegrationTest(out
     }
 
     [Fact]
+    public async Task The_Grafana_dashboard_queries_only_metrics_the_server_exposes()
+    {
+        var server = await StartServerAsync(new ServerSettings { Http = true });
+        await using var c = await server.OpenRawAsync();
+        Assert.Equal("OK", (await c.CommandAsync("GROUP", "CREATE", "projector", "$all", "$")).Str());
+        var (types, _) = PrometheusText.Parse(await ScrapeAsync(server));
+
+        string dashboard = await File.ReadAllTextAsync(Path.Combine(ServerProcess.RepoRoot, "docs", "grafana-dashboard.json"));
+        var queries = JsonDocument.Parse(dashboard).RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(panel => panel.GetProperty("targets").EnumerateArray().Select(target => target.GetProperty("expr").GetString()!))
+            .ToList();
+        Assert.NotEmpty(queries);
+        var used = queries.SelectMany(q => System.Text.RegularExpressions.Regex.Matches(q, @"\b(eventflowdb|process)_[a-z_]+").Select(m => m.Value)).ToHashSet();
+        foreach (string metric in used)
+        {
+            string family = metric.EndsWith("_bucket", StringComparison.Ordinal) ? metric[..^"_bucket".Length] : metric;
+            Assert.True(types.ContainsKey(family), $"the dashboard queries {metric}, which /metrics does not have");
+        }
+    }
+
+    [Fact]
     public async Task With_a_password_metrics_need_HTTP_Basic_and_health_does_not()
     {
         var server = await StartServerAsync(new ServerSettings { Http = true, Password = "s3cret" });
