@@ -1,1 +1,3 @@
-return 0;
+using EventflowDb.Cli;
+
+return await EfdbApp.RunAsync(args).ConfigureAwait(false);

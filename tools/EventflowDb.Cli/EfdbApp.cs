@@ -1,0 +1,84 @@
+using EventflowDb.Cli.Commands;
+using EventflowDb.Cli.Infrastructure;
+using EventflowDb.Client;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using StackExchange.Redis;
+
+namespace EventflowDb.Cli;
+
+/// <summary>The efdb command line: its commands, its exit codes and Ctrl+C.</summary>
+public static class EfdbApp
+{
+    /// <summary>Runs efdb with <paramref name="args"/>; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            // The first Ctrl+C stops the command cleanly; a second one ends the process.
+            e.Cancel = !cancel.IsCancellationRequested;
+            cancel.Cancel();
+        };
+
+        var app = new CommandApp();
+        app.Configure(Configure);
+        try
+        {
+            return await app.RunAsync(args, cancel.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            FlushQuietly();
+        }
+    }
+
+    private static void Configure(IConfigurator config)
+    {
+        config.SetApplicationName("efdb");
+        config.SetApplicationVersion(typeof(EfdbApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+        config.CancellationExitCode(130);
+        config.SetExceptionHandler(HandleException);
+        config.AddCommand<VerifyCommand>("verify")
+            .WithDescription("Check every record of a stopped store's log offline (read-only); print the event count and CHECKSUM. Exit 2 on damage.")
+            .WithExample("verify", "--data", "./data");
+    }
+
+    /// <summary>Usage errors and failures: a message on stderr and exit code 1.</summary>
+    private static int HandleException(Exception exception, ITypeResolver? resolver)
+    {
+        switch (exception)
+        {
+            case CommandAppException app:
+                if (app.Pretty is { } pretty)
+                {
+                    Terminal.Error.Write(pretty);
+                }
+                else
+                {
+                    Terminal.Fail(app.Message);
+                }
+
+                Terminal.Info("Run 'efdb --help' or 'efdb <command> --help' for usage.");
+                return ExitCodes.Error;
+            case OperationCanceledException:
+                return 130;
+            case EventflowDbException or RedisException or IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException:
+                return Terminal.Fail(exception.Message);
+            default:
+                return Terminal.Fail($"{exception.GetType().Name}: {exception.Message}");
+        }
+    }
+
+    private static void FlushQuietly()
+    {
+        try
+        {
+            Terminal.FlushOutput();
+        }
+        catch (IOException)
+        {
+            // stdout was closed (a pipe reader went away): nothing more to say.
+        }
+    }
+}
