@@ -38,10 +38,15 @@ public static class EfdbApp
         config.SetApplicationName("efdb");
         config.SetApplicationVersion(typeof(EfdbApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
         config.CancellationExitCode(130);
+        config.UseStrictParsing();
         config.SetExceptionHandler(HandleException);
         config.AddCommand<VerifyCommand>("verify")
             .WithDescription("Check every record of a stopped store's log offline (read-only); print the event count and CHECKSUM. Exit 2 on damage.")
             .WithExample("verify", "--data", "./data");
+        config.AddCommand<ExportCommand>("export")
+            .WithDescription("Write events as JSON lines (one event per line, as stored) to stdout, from a server or from a stopped store's data directory.")
+            .WithExample("export", "--server", "127.0.0.1:6543")
+            .WithExample("export", "--data", "./data", "--channel", "category:account");
     }
 
     /// <summary>Usage errors and failures: a message on stderr and exit code 1.</summary>
