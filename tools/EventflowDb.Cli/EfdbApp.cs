@@ -47,6 +47,9 @@ public static class EfdbApp
             .WithDescription("Write events as JSON lines (one event per line, as stored) to stdout, from a server or from a stopped store's data directory.")
             .WithExample("export", "--server", "127.0.0.1:6543")
             .WithExample("export", "--data", "./data", "--channel", "category:account");
+        config.AddCommand<ImportCommand>("import")
+            .WithDescription("ADD the events of JSON lines (as export writes them) to a server, keeping their message ids (the original id when none), so that a second import stores nothing.")
+            .WithExample("import", "events.jsonl", "--server", "127.0.0.1:6543");
     }
 
     /// <summary>Usage errors and failures: a message on stderr and exit code 1.</summary>
