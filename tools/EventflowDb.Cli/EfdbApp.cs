@@ -50,6 +50,12 @@ public static class EfdbApp
         config.AddCommand<ImportCommand>("import")
             .WithDescription("ADD the events of JSON lines (as export writes them) to a server, keeping their message ids (the original id when none), so that a second import stores nothing.")
             .WithExample("import", "events.jsonl", "--server", "127.0.0.1:6543");
+        config.AddCommand<BackupCommand>("backup")
+            .WithDescription("Ask the server for an online, consistent backup into a directory on its machine (BACKUP); print events, bytes copied and last id.")
+            .WithExample("backup", "/backups/efdb", "--server", "127.0.0.1:6543");
+        config.AddCommand<RestoreCommand>("restore")
+            .WithDescription("Verify a backup directory and copy it into a new or empty data directory (refuses a non-empty one).")
+            .WithExample("restore", "/backups/efdb", "--data", "./data-restored");
     }
 
     /// <summary>Usage errors and failures: a message on stderr and exit code 1.</summary>
