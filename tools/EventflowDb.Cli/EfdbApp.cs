@@ -56,6 +56,12 @@ public static class EfdbApp
         config.AddCommand<RestoreCommand>("restore")
             .WithDescription("Verify a backup directory and copy it into a new or empty data directory (refuses a non-empty one).")
             .WithExample("restore", "/backups/efdb", "--data", "./data-restored");
+        config.AddCommand<TailCommand>("tail")
+            .WithDescription("Follow a channel and print each event as a JSON line until Ctrl+C (history after --from first, then live events).")
+            .WithExample("tail", "category:account", "--from", "0");
+        config.AddCommand<StatsCommand>("stats")
+            .WithDescription("Show the server's counters (INFO, CHECKSUM) as a table; key: value lines when stdout is redirected.")
+            .WithExample("stats", "--section", "eventflowdb");
     }
 
     /// <summary>Usage errors and failures: a message on stderr and exit code 1.</summary>

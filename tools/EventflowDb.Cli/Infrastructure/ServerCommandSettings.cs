@@ -80,6 +80,7 @@ public class ServerCommandSettings : CommandSettings
             AbortOnConnectFail = true,
             ConnectRetry = 1,
             ClientName = "efdb",
+            AllowAdmin = true, // INFO (stats) is an admin command to StackExchange.Redis
         };
         configuration.EndPoints.Add(Server ?? DefaultServer);
         var options = new EventflowDbClientOptions
