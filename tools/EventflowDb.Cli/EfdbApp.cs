@@ -62,6 +62,9 @@ public static class EfdbApp
         config.AddCommand<StatsCommand>("stats")
             .WithDescription("Show the server's counters (INFO, CHECKSUM) as a table; key: value lines when stdout is redirected.")
             .WithExample("stats", "--section", "eventflowdb");
+        config.AddCommand<BenchCommand>("bench")
+            .WithDescription("Quick ADD load test with a live progress display; prints throughput and latency p50/p99/p99.9/max.")
+            .WithExample("bench", "--connections", "8", "--requests", "20000", "--pipeline", "4", "--size", "100");
     }
 
     /// <summary>Usage errors and failures: a message on stderr and exit code 1.</summary>
