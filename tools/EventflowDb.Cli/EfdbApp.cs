@@ -25,7 +25,9 @@ public static class EfdbApp
         app.Configure(Configure);
         try
         {
-            return await app.RunAsync(args, cancel.Token).ConfigureAwait(false);
+            // Spectre.Console.Cli reads a lone "-" as an option without a name; "-" is stdin (import).
+            string[] arguments = [.. args.Select(a => a == "-" ? ImportCommand.Stdin : a)];
+            return await app.RunAsync(arguments, cancel.Token).ConfigureAwait(false);
         }
         finally
         {

@@ -15,6 +15,9 @@ namespace EventflowDb.Cli.Commands;
 /// </summary>
 public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
 {
+    /// <summary>What a "-" argument (stdin) reaches the command as.</summary>
+    public const string Stdin = "(stdin)";
+
     private const int MaxBatchBytes = 1 << 20;
 
     /// <summary>Options of import.</summary>
@@ -23,7 +26,10 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
         /// <summary>The input file.</summary>
         [CommandArgument(0, "[FILE]")]
         [Description("JSON lines to import; - (the default) reads stdin.")]
-        public string File { get; set; } = "-";
+        public string File { get; set; } = Stdin;
+
+        /// <summary>True when the input is stdin.</summary>
+        public bool FromStdin => File is Stdin or "-";
 
         /// <summary>Events per ADD at most.</summary>
         [CommandOption("--batch <N>")]
@@ -39,7 +45,7 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
                 return ValidationResult.Error("--batch must be between 1 and 10000");
             }
 
-            return File != "-" && !System.IO.File.Exists(File) ? ValidationResult.Error($"{File} does not exist") : base.Validate();
+            return !FromStdin && !System.IO.File.Exists(File) ? ValidationResult.Error($"{File} does not exist") : base.Validate();
         }
     }
 
@@ -49,8 +55,8 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
         ArgumentNullException.ThrowIfNull(settings);
         await using var client = await settings.ConnectAsync(TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(false);
         var importer = new Importer(client, await client.GetEventCountAsync(cancellationToken).ConfigureAwait(false) - 1);
-        using var input = settings.File == "-" ? Console.OpenStandardInput() : new FileStream(settings.File, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        long? total = settings.File == "-" ? null : input.Length;
+        using var input = settings.FromStdin ? Console.OpenStandardInput() : new FileStream(settings.File, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        long? total = settings.FromStdin ? null : input.Length;
         int code = await ProgressReporter.RunAsync("Importing", "bytes", total, async sink =>
         {
             using var reader = new StreamReader(input, new UTF8Encoding(false), false, 1 << 16);
