@@ -66,6 +66,35 @@ public sealed class CliTests(ITestOutputHelper output) : IntegrationTest(output)
     }
 
     [Fact]
+    public async Task Verify_reports_garbage_after_the_last_record_as_a_torn_tail_not_damage_as_the_server_cuts_it()
+    {
+        var server = await StartServerAsync();
+        await using (var c = await server.OpenRawAsync())
+        {
+            await WriteSampleAsync(c, "torn");
+        }
+
+        var (events, lastId, checksum) = await ChecksumAsync(server);
+        Assert.Equal(0, await server.StopAsync());
+        string segment = Path.Combine(server.DataDirectory, "log", "events.log.0");
+        long tail = LogEnd(segment);
+        await using (var file = new FileStream(segment, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = tail;
+            file.Write([0x10, 0x00, 0x00, 0x00, 0xAB, 0xCD, 0xEF, 0x01]); // a record header whose payload never arrived
+        }
+
+        var result = await RunAsync("verify", "--data", server.DataDirectory);
+        Assert.True(result.ExitCode == 0, Describe(result));
+        Assert.Contains("torn tail", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"events.log.0 at offset {tail}", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(checksum, KeyValues(result.Stdout)["checksum"]);
+
+        await server.RestartAsync();
+        Assert.Equal((events, lastId, checksum), await ChecksumAsync(server));
+    }
+
+    [Fact]
     public async Task Export_then_import_into_an_empty_server_gives_the_same_events_and_a_second_import_stores_nothing()
     {
         var source = await StartServerAsync();
@@ -323,6 +352,24 @@ public sealed class CliTests(ITestOutputHelper output) : IntegrationTest(output)
         }
 
         return entries;
+    }
+
+    /// <summary>The address just past the last record in the first page of a segment.</summary>
+    private static long LogEnd(string segment)
+    {
+        var bytes = new byte[4 << 20];
+        using (var file = File.OpenRead(segment))
+        {
+            _ = file.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        }
+
+        int address = 64;
+        while (address + 4 <= bytes.Length && BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(address)) is var length and not 0)
+        {
+            address += 4 + ((Math.Abs(length) + 3) & ~3);
+        }
+
+        return address;
     }
 
     private static void FlipBit(string path, long offset, int bit)

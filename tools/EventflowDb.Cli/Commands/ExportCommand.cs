@@ -125,7 +125,7 @@ public sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
             }
 
             return count;
-        }).ConfigureAwait(false);
+        }, dataOnStdout: true).ConfigureAwait(false);
         Terminal.FlushOutput();
         Terminal.Info($"exported {exported} events from {settings.Server ?? ServerCommandSettings.DefaultServer}");
         return ExitCodes.Ok;

@@ -8,10 +8,18 @@ namespace EventflowDb.Cli.Infrastructure;
 public static class OfflineScan
 {
     /// <summary>Scans a data directory read-only, with progress over the log's bytes.</summary>
+    /// <param name="description">What the progress display says.</param>
+    /// <param name="directory">The data directory.</param>
+    /// <param name="onEvent">Receives the events; when set, they are data on stdout (no bar over them on a terminal).</param>
+    /// <param name="after">Events up to this id are not handed to <paramref name="onEvent"/>.</param>
+    /// <param name="cancellationToken">Stops the scan.</param>
     public static Task<OfflineScanResult> RunAsync(string description, string directory, OfflineEventHandler? onEvent, Ulid after, CancellationToken cancellationToken) =>
-        ProgressReporter.RunAsync(description, "bytes", null, sink => Task.Run(
-            () => OfflineLog.Scan(directory, onEvent, after, (done, total) => sink.Report(done, total), cancellationToken),
-            cancellationToken));
+        ProgressReporter.RunAsync(
+            description,
+            "bytes",
+            null,
+            sink => Task.Run(() => OfflineLog.Scan(directory, onEvent, after, (done, total) => sink.Report(done, total), cancellationToken), cancellationToken),
+            dataOnStdout: onEvent is not null);
 
     /// <summary>The summary lines of a scan: events, streams, last id, checksum.</summary>
     public static IEnumerable<string> Summary(OfflineScanResult result)

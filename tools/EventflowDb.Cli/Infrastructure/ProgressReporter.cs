@@ -22,8 +22,15 @@ public static class ProgressReporter
     /// <param name="unit">What is counted: "bytes" or "events".</param>
     /// <param name="total">The total, or null while unknown.</param>
     /// <param name="body">The operation.</param>
-    public static async Task<T> RunAsync<T>(string description, string unit, long? total, Func<IProgressSink, Task<T>> body)
+    /// <param name="dataOnStdout">True when the operation writes its data to stdout: no bar is drawn over it on a terminal.</param>
+    public static async Task<T> RunAsync<T>(string description, string unit, long? total, Func<IProgressSink, Task<T>> body, bool dataOnStdout = false)
     {
+        ArgumentNullException.ThrowIfNull(body);
+        if (dataOnStdout && !Console.IsOutputRedirected)
+        {
+            return await body(new NoSink()).ConfigureAwait(false);
+        }
+
         if (!Terminal.Interactive)
         {
             var plain = new PlainSink(description, unit, total);
@@ -45,6 +52,13 @@ public static class ProgressReporter
                 task.StopTask();
                 return result;
             }).ConfigureAwait(false);
+    }
+
+    private sealed class NoSink : IProgressSink
+    {
+        public void Report(long done, long? total = null)
+        {
+        }
     }
 
     private sealed class BarSink(ProgressTask task) : IProgressSink
