@@ -220,6 +220,21 @@ public sealed class CliTests(ITestOutputHelper output) : IntegrationTest(output)
         Assert.Equal(lastId, values["last_id"]);
     }
 
+    [Fact]
+    public async Task Server_commands_connect_with_tls_a_ca_file_and_a_password_and_a_wrong_password_exits_1()
+    {
+        using var certificates = TestCertificates.Create();
+        var server = await StartServerAsync(new ServerSettings { Tls = certificates, TlsOnly = true, Password = "cli-tls-pw" });
+        string address = $"127.0.0.1:{server.TlsPort.ToString(CultureInfo.InvariantCulture)}";
+
+        var stats = await RunAsync("stats", "--server", address, "--cacert", certificates.CaFile, "--password", "cli-tls-pw", "--section", "eventflowdb");
+        Assert.True(stats.ExitCode == 0, Describe(stats));
+        Assert.Equal("0", KeyValues(stats.Stdout)["events"]);
+
+        var wrong = await RunAsync("stats", "--server", address, "--tls", "--cacert", certificates.CaFile, "--password", "not-it");
+        Assert.True(wrong.ExitCode == 1, Describe(wrong));
+    }
+
     [Theory]
     [InlineData("verify", "--bogus")]
     [InlineData("frobnicate")]
