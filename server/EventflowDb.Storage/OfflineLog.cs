@@ -95,16 +95,17 @@ public static class OfflineLog
 
     /// <summary>Scans the log of <paramref name="dataDirectory"/>.</summary>
     /// <param name="dataDirectory">A data directory (or a backup directory).</param>
-    /// <param name="onEvent">Called for each valid event whose id is greater than <paramref name="after"/>, in log order; null: none.</param>
-    /// <param name="after">Events up to this id are checked but not handed to <paramref name="onEvent"/>.</param>
-    /// <param name="progress">Called now and then with the log bytes scanned and the size of the segment files.</param>
+    /// <param name="onEvent">Called for each valid event whose id is greater than <see cref="OfflineScanOptions.After"/>, in log order; null: none.</param>
+    /// <param name="options">Where to start handing out events, progress, the log's page size; null: defaults.</param>
     /// <param name="cancellationToken">Stops the scan.</param>
     /// <returns>What was found.</returns>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     /// <exception cref="IOException">It is not a data directory, or a file cannot be read.</exception>
-    public static OfflineScanResult Scan(string dataDirectory, OfflineEventHandler? onEvent = null, Ulid after = default, Action<long, long>? progress = null, CancellationToken cancellationToken = default)
+    public static OfflineScanResult Scan(string dataDirectory, OfflineEventHandler? onEvent = null, OfflineScanOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        options ??= new OfflineScanOptions();
+        var progress = options.Progress;
         string directory = Path.GetFullPath(dataDirectory);
         if (!Directory.Exists(directory))
         {
@@ -129,7 +130,7 @@ public static class OfflineLog
         var defaults = new StoreOptions { DataDirectory = directory };
         string logBase = Path.Combine(logDirectory, StoreOpener.LogFileName);
         int segmentBits = meta?.SegmentSizeBits ?? StoreOpener.InferSegmentBits(logBase, defaults.LogSegmentSizeBits);
-        var layout = new LogLayout(defaults.LogPageSizeBits, segmentBits);
+        var layout = new LogLayout(options.LogPageSizeBits ?? defaults.LogPageSizeBits, segmentBits);
         using var files = new LogFileReader(logBase, layout);
         IReadOnlyList<int> segments = Directory.Exists(logDirectory) ? files.ExistingSegments() : [];
         result.SegmentFiles = segments.Count;
@@ -143,7 +144,7 @@ public static class OfflineLog
         }
 
         long total = segments.Count == 0 ? 0 : ((long)segments[^1] + 1) << segmentBits;
-        var walk = new Walk(layout, snapshot, meta is { } m ? m.Epoch + 1 : uint.MaxValue, onEvent, UlidCodec.FromUlid(after));
+        var walk = new Walk(layout, snapshot, meta is { } m ? m.Epoch + 1 : uint.MaxValue, onEvent, UlidCodec.FromUlid(options.After));
         walk.Run(files, total, progress, cancellationToken);
 
         result.Events = walk.Position;
@@ -418,6 +419,19 @@ public static class OfflineLog
             return null;
         }
     }
+}
+
+/// <summary>Options of <see cref="OfflineLog.Scan"/>.</summary>
+public sealed record OfflineScanOptions
+{
+    /// <summary>Events up to this id are checked but not handed to the event handler (<see cref="Ulid.Empty"/>: all are).</summary>
+    public Ulid After { get; init; } = Ulid.Empty;
+
+    /// <summary>Called now and then with the log bytes scanned and the size of the segment files; null: none.</summary>
+    public Action<long, long>? Progress { get; init; }
+
+    /// <summary>The log page size as a power of two; null: the default of <see cref="StoreOptions.LogPageSizeBits"/> (the server's, which has no flag for it).</summary>
+    public int? LogPageSizeBits { get; init; }
 }
 
 /// <summary>What a backup's <c>backup.json</c> recorded.</summary>

@@ -18,7 +18,7 @@ public static class OfflineScan
             description,
             "bytes",
             null,
-            sink => Task.Run(() => OfflineLog.Scan(directory, onEvent, after, (done, total) => sink.Report(done, total), cancellationToken), cancellationToken),
+            sink => Task.Run(() => OfflineLog.Scan(directory, onEvent, new OfflineScanOptions { After = after, Progress = (done, total) => sink.Report(done, total) }, cancellationToken), cancellationToken),
             dataOnStdout: onEvent is not null);
 
     /// <summary>The summary lines of a scan: events, streams, last id, checksum.</summary>
