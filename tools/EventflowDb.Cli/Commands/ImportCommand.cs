@@ -63,6 +63,7 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
             var batch = new List<ImportLine>();
             long lineNumber = 0;
             long bytes = 0;
+            long batchBytes = 0;
             while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
             {
                 lineNumber++;
@@ -83,12 +84,14 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
                     return Terminal.Fail(string.Create(CultureInfo.InvariantCulture, $"line {lineNumber}: not an exported event ({e.Message}); nothing after it was imported"));
                 }
 
-                if (batch.Count > 0 && (batch[0].Stream != parsed.Stream || batch.Count >= settings.Batch || batch.Sum(b => b.Bytes) + parsed.Bytes > MaxBatchBytes))
+                if (batch.Count > 0 && (batch[0].Stream != parsed.Stream || batch.Count >= settings.Batch || batchBytes + parsed.Bytes > MaxBatchBytes))
                 {
                     await importer.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+                    batchBytes = 0;
                 }
 
                 batch.Add(parsed);
+                batchBytes += parsed.Bytes;
                 importer.Read++;
                 sink.Report(bytes);
             }
