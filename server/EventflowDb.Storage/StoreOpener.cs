@@ -385,7 +385,7 @@ internal static class StoreOpener
     /// the last is written or prefilled to its full size, so with two or more segment files the first one's length is
     /// the size; with one, the configured size, grown until the file fits.
     /// </summary>
-    private static int InferSegmentBits(string logBase, int configured)
+    internal static int InferSegmentBits(string logBase, int configured)
     {
         var first = new FileInfo(LogFileReader.SegmentPath(logBase, 0));
         if (!first.Exists)

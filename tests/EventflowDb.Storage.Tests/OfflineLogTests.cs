@@ -1,0 +1,164 @@
+using System.Text;
+using EventflowDb.Storage;
+using NUlid;
+
+namespace EventflowDb.Storage.Tests;
+
+/// <summary>
+/// <see cref="OfflineLog"/> (efdb verify, export --data): on a closed store it computes what the store reports (counts,
+/// CHECKSUM), hands out the events as reads return them, changes no file, and judges damage and torn tails as opening
+/// the store does.
+/// </summary>
+public sealed class OfflineLogTests
+{
+    private const int PageSize = 1 << 16;
+
+    private static readonly OfflineScanOptions Options = new() { LogPageSizeBits = 16 };
+
+    /// <summary>Entries of one event each, about 1 KiB, over several pages and segments, in 5 streams.</summary>
+    private static async Task<TestStore> WriteAsync(int entries)
+    {
+        var t = await TestStore.CreateAsync();
+        string pad = new('d', 1000);
+        for (int i = 0; i < entries; i++)
+        {
+            var result = await t.AppendAsync($"s-{i % 5}", ExpectedVersion.Any, TestStore.Event(data: $"{{\"i\":{i},\"pad\":\"{pad}\"}}", messageId: $"m-{i}"));
+            Assert.Equal(AppendStatus.Appended, result.Status);
+        }
+
+        return t;
+    }
+
+    [Fact]
+    public async Task A_closed_store_scans_to_its_own_counts_checksum_and_events_and_no_file_changes()
+    {
+        await using var t = await WriteAsync(1500);
+        await t.AppendAsync("batch", ExpectedVersion.Any, TestStore.Event(), TestStore.Event(metadata: "{\"m\":1}"), TestStore.Event(data: "\"text\""));
+        var checksum = t.Store.Checksum;
+        long events = t.Store.EventCount;
+        long streams = t.Store.StreamCount;
+        var expected = (await t.ReadAllAsync(Ulid.Empty, 100_000)).Select(e => e.GetRawText()).ToList();
+        await t.Store.DisposeAsync();
+        Assert.True(File.Exists(t.LogSegment(1)), "the log should span segments");
+        var before = Fingerprint(t.Directory);
+
+        var seen = new List<string>();
+        var result = OfflineLog.Scan(t.Directory, e => seen.Add(Encoding.UTF8.GetString(e.Json)), Options);
+
+        Assert.Null(result.Damage);
+        Assert.Null(result.TornTail);
+        Assert.Equal(events, result.Events);
+        Assert.Equal(streams, result.Streams);
+        Assert.Equal(checksum.LastId, result.LastId);
+        Assert.Equal(checksum.Value, result.Checksum);
+        Assert.True(result.SnapshotChecked);
+        Assert.Equal(expected, seen);
+        Assert.Equal(before, Fingerprint(t.Directory));
+
+        var after = new List<long>();
+        var id = Ulid.Parse(System.Text.Json.JsonDocument.Parse(expected[999]).RootElement.GetProperty("id").GetString());
+        OfflineLog.Scan(t.Directory, e => after.Add(e.Position), Options with { After = id });
+        Assert.Equal(Enumerable.Range(1000, (int)events - 1000).Select(i => (long)i), after);
+    }
+
+    [Fact]
+    public async Task Damage_is_reported_at_the_file_and_offset_where_opening_the_store_refuses()
+    {
+        await using var t = await WriteAsync(300);
+        await t.Store.DisposeAsync();
+        FlipByte(t.LogSegment(), (2 * PageSize) + 5000);
+
+        var result = OfflineLog.Scan(t.Directory, null, Options);
+        var refused = await Assert.ThrowsAsync<StoreDamagedException>(() => t.OpenAsync());
+
+        Assert.NotNull(result.Damage);
+        Assert.Equal(refused.Path, result.Damage.File);
+        Assert.Equal(refused.Offset, result.Damage.Offset);
+        Assert.True(result.Events < 300);
+    }
+
+    [Fact]
+    public async Task A_missing_segment_is_damage()
+    {
+        await using var t = await WriteAsync(2600);
+        await t.Store.DisposeAsync();
+        File.Delete(t.LogSegment(1));
+
+        var result = OfflineLog.Scan(t.Directory, null, Options);
+
+        Assert.NotNull(result.Damage);
+        Assert.Equal(t.LogSegment(1), result.Damage.File);
+        Assert.Contains("segment file 1 is missing", result.Damage.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Garbage_after_the_last_record_is_a_torn_tail_and_opening_the_store_cuts_it_and_keeps_every_event()
+    {
+        await using var t = await WriteAsync(30);
+        var checksum = t.Store.Checksum;
+        await t.Store.DisposeAsync();
+        long end = RecordsEnd(t.LogSegment());
+        Assert.InRange(end, 30 * 1000, PageSize - 100);
+        using (var file = new FileStream(t.LogSegment(), FileMode.Open, FileAccess.Write))
+        {
+            file.Position = end;
+            file.Write([0x40, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05]);
+        }
+
+        var result = OfflineLog.Scan(t.Directory, null, Options);
+
+        Assert.Null(result.Damage);
+        Assert.NotNull(result.TornTail);
+        Assert.Equal(t.LogSegment(), result.TornTail.File);
+        Assert.Equal(checksum.Value, result.Checksum);
+        await t.OpenAsync();
+        Assert.Equal(checksum, t.Store.Checksum);
+    }
+
+    [Fact]
+    public void A_directory_that_is_no_store_is_an_error()
+    {
+        string empty = Path.Combine(Path.GetTempPath(), "efdb-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(empty);
+        try
+        {
+            Assert.Throws<IOException>(() => OfflineLog.Scan(empty));
+            Assert.Throws<DirectoryNotFoundException>(() => OfflineLog.Scan(Path.Combine(empty, "missing")));
+        }
+        finally
+        {
+            TestStore.TryDelete(empty);
+        }
+    }
+
+    /// <summary>The end of the last record (entry or commit record) of the first page.</summary>
+    private static long RecordsEnd(string segment)
+    {
+        var page = new byte[PageSize];
+        using (var file = File.OpenRead(segment))
+        {
+            _ = file.ReadAtLeast(page, page.Length, throwOnEndOfStream: false);
+        }
+
+        int address = 64;
+        while (address + 4 <= page.Length && System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(page.AsSpan(address)) is var length and not 0)
+        {
+            address += 4 + ((Math.Abs(length) + 3) & ~3);
+        }
+
+        return address;
+    }
+
+    private static void FlipByte(string path, long offset)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        file.Position = offset;
+        int value = file.ReadByte();
+        file.Position = offset;
+        file.WriteByte((byte)(value ^ 0x10));
+    }
+
+    private static Dictionary<string, string> Fingerprint(string directory)
+        => Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => f, f => $"{File.GetLastWriteTimeUtc(f):O} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))}", StringComparer.Ordinal);
+}

@@ -1,0 +1,3 @@
+using EventflowDb.Cli;
+
+return await EfdbApp.RunAsync(args).ConfigureAwait(false);
