@@ -206,7 +206,7 @@ internal sealed class Committer
         }
 
         Apply(_log.CommittedUntilAddress);
-        _statistics.RecordCommit(started);
+        _statistics.RecordCommitDuration(started);
     }
 
     private void Apply(long committedUntil)

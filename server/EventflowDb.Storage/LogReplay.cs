@@ -111,7 +111,7 @@ internal static class LogReplay
                 continue;
             }
 
-            problem = CheckEntry(payload, state, expectedPosition, lastId, lastEpoch, currentEpoch);
+            problem = CheckEntry(payload, new StreamTableCounts(state.Streams), expectedPosition, lastId, lastEpoch, currentEpoch);
             if (problem is not null)
             {
                 problemAddress = scanner.RecordAddress;
@@ -180,7 +180,12 @@ internal static class LogReplay
         }
     }
 
-    private static string? CheckEntry(ReadOnlySpan<byte> payload, CommittedState state, long expectedPosition, UInt128 lastId, uint lastEpoch, uint currentEpoch)
+    /// <summary>
+    /// Recovery's checks of one entry, also run by the offline scan (<see cref="OfflineLog"/>): format, epoch order,
+    /// position, stream number and version, increasing ids. Null when the entry is good, else what is wrong.
+    /// </summary>
+    internal static string? CheckEntry<TStreams>(ReadOnlySpan<byte> payload, TStreams streamCounts, long expectedPosition, UInt128 lastId, uint lastEpoch, uint currentEpoch)
+        where TStreams : IStreamEventCounts
     {
         if (LogEntryFormat.Validate(payload) is { } invalid)
         {
@@ -198,13 +203,13 @@ internal static class LogReplay
             return $"position {view.FirstPosition} where {expectedPosition} was expected";
         }
 
-        long streams = state.Streams.Count;
+        long streams = streamCounts.StreamCount;
         if (view.StreamNumber < 0 || view.StreamNumber > streams)
         {
             return $"unknown stream number {view.StreamNumber}";
         }
 
-        long streamCount = view.StreamNumber == streams ? 0 : state.Streams[view.StreamNumber].Count;
+        long streamCount = view.StreamNumber == streams ? 0 : streamCounts.EventsIn(view.StreamNumber);
         if (view.FirstVersion != streamCount)
         {
             return $"version {view.FirstVersion} where {streamCount} was expected";
@@ -226,6 +231,22 @@ internal static class LogReplay
 
         return null;
     }
+}
+
+/// <summary>How many events each stream held so far, as <see cref="LogReplay.CheckEntry"/> reads it (a struct, so the generic check costs no call through an interface).</summary>
+internal interface IStreamEventCounts
+{
+    long StreamCount { get; }
+
+    long EventsIn(long streamNumber);
+}
+
+/// <summary>The counts of the committed state's stream table (recovery).</summary>
+internal readonly struct StreamTableCounts(StreamTable streams) : IStreamEventCounts
+{
+    public long StreamCount => streams.Count;
+
+    public long EventsIn(long streamNumber) => streams[streamNumber].Count;
 }
 
 /// <summary>FasterLog's commit record (FastCommitMode), as far as recovery reads it.</summary>

@@ -372,51 +372,15 @@ public static class OfflineLog
             return false;
         }
 
-        /// <summary>Recovery's checks of one entry (<see cref="LogReplay"/>).</summary>
-        private string? CheckEntry(ReadOnlySpan<byte> payload)
+        /// <summary>Recovery's checks of one entry (<see cref="LogReplay.CheckEntry"/>).</summary>
+        private string? CheckEntry(ReadOnlySpan<byte> payload) =>
+            LogReplay.CheckEntry(payload, new ListCounts(StreamCounts), Position, LastId, LastEpoch, currentEpoch);
+
+        private readonly struct ListCounts(List<long> counts) : IStreamEventCounts
         {
-            if (LogEntryFormat.Validate(payload) is { } invalid)
-            {
-                return invalid;
-            }
+            public long StreamCount => counts.Count;
 
-            var view = new EntryView(payload);
-            if (view.Epoch < LastEpoch || view.Epoch >= currentEpoch)
-            {
-                return $"epoch {view.Epoch} out of order (previous {LastEpoch}, current {currentEpoch})";
-            }
-
-            if (view.FirstPosition != Position)
-            {
-                return $"position {view.FirstPosition} where {Position} was expected";
-            }
-
-            if (view.StreamNumber < 0 || view.StreamNumber > StreamCounts.Count)
-            {
-                return $"unknown stream number {view.StreamNumber}";
-            }
-
-            long streamCount = view.StreamNumber == StreamCounts.Count ? 0 : StreamCounts[(int)view.StreamNumber];
-            if (view.FirstVersion != streamCount)
-            {
-                return $"version {view.FirstVersion} where {streamCount} was expected";
-            }
-
-            int offset = view.FirstEventOffset;
-            var previous = LastId;
-            for (int i = 0; i < view.EventCount; i++)
-            {
-                var record = new EventRecord(payload, offset);
-                if (record.Id <= previous)
-                {
-                    return $"event id {UlidCodec.ToUlid(record.Id)} not above the previous id {UlidCodec.ToUlid(previous)}";
-                }
-
-                previous = record.Id;
-                offset += record.Size;
-            }
-
-            return null;
+            public long EventsIn(long streamNumber) => counts[(int)streamNumber];
         }
     }
 }

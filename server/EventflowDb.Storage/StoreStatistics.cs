@@ -51,7 +51,7 @@ public sealed class StoreStatistics
     /// <summary>Bytes of the event log between its begin and its tail (what a scan of the whole log reads).</summary>
     public long LogBytes => _logBytes();
 
-    internal void RecordCommit(long startedTimestamp) =>
+    internal void RecordCommitDuration(long startedTimestamp) =>
         CommitTimed?.Invoke(Stopwatch.GetElapsedTime(startedTimestamp));
 
     internal void RecordCommitCount() => Interlocked.Increment(ref _commits);

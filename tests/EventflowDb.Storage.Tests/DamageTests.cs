@@ -10,10 +10,11 @@ namespace EventflowDb.Storage.Tests;
 /// </summary>
 public sealed class DamageTests
 {
-    private const int PageSize = 1 << 16;
+    /// <summary>The log page size of <see cref="TestStore"/> stores.</summary>
+    internal const int PageSize = 1 << 16;
 
-    /// <summary>Entries of one event each, about 1 KiB, over several pages (and segments for larger counts).</summary>
-    private static async Task<TestStore> WriteAsync(int entries)
+    /// <summary>Entries of one event each, about 1 KiB, over several pages (and segments for larger counts), in 5 streams.</summary>
+    internal static async Task<TestStore> WriteAsync(int entries)
     {
         var t = await TestStore.CreateAsync();
         string pad = new('d', 1000);
@@ -26,7 +27,8 @@ public sealed class DamageTests
         return t;
     }
 
-    private static void FlipByte(string path, long offset)
+    /// <summary>Flips one bit of the byte at <paramref name="offset"/>.</summary>
+    internal static void FlipByte(string path, long offset)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
         file.Position = offset;

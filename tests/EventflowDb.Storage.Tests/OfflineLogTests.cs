@@ -11,23 +11,11 @@ namespace EventflowDb.Storage.Tests;
 /// </summary>
 public sealed class OfflineLogTests
 {
-    private const int PageSize = 1 << 16;
+    private const int PageSize = DamageTests.PageSize;
 
     private static readonly OfflineScanOptions Options = new() { LogPageSizeBits = 16 };
 
-    /// <summary>Entries of one event each, about 1 KiB, over several pages and segments, in 5 streams.</summary>
-    private static async Task<TestStore> WriteAsync(int entries)
-    {
-        var t = await TestStore.CreateAsync();
-        string pad = new('d', 1000);
-        for (int i = 0; i < entries; i++)
-        {
-            var result = await t.AppendAsync($"s-{i % 5}", ExpectedVersion.Any, TestStore.Event(data: $"{{\"i\":{i},\"pad\":\"{pad}\"}}", messageId: $"m-{i}"));
-            Assert.Equal(AppendStatus.Appended, result.Status);
-        }
-
-        return t;
-    }
+    private static Task<TestStore> WriteAsync(int entries) => DamageTests.WriteAsync(entries);
 
     [Fact]
     public async Task A_closed_store_scans_to_its_own_counts_checksum_and_events_and_no_file_changes()
@@ -66,7 +54,7 @@ public sealed class OfflineLogTests
     {
         await using var t = await WriteAsync(300);
         await t.Store.DisposeAsync();
-        FlipByte(t.LogSegment(), (2 * PageSize) + 5000);
+        DamageTests.FlipByte(t.LogSegment(), (2 * PageSize) + 5000);
 
         var result = OfflineLog.Scan(t.Directory, null, Options);
         var refused = await Assert.ThrowsAsync<StoreDamagedException>(() => t.OpenAsync());
@@ -147,15 +135,6 @@ public sealed class OfflineLogTests
         }
 
         return address;
-    }
-
-    private static void FlipByte(string path, long offset)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
-        file.Position = offset;
-        int value = file.ReadByte();
-        file.Position = offset;
-        file.WriteByte((byte)(value ^ 0x10));
     }
 
     private static Dictionary<string, string> Fingerprint(string directory)
