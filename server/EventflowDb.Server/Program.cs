@@ -187,7 +187,7 @@ internal static class Program
         async Task<RespServer> ListenAsync(RespServer server, int port, string transport)
         {
             var endpoint = new IPEndPoint(bind, port);
-            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(options), receiveOptions: ServerContext.ReceivePipeOptions(options));
+            server.Listen(endpoint, endpoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp, sendOptions: ServerContext.SendPipeOptions(options), receiveOptions: ServerContext.ReceivePipeOptions());
             await server.Started.WaitAsync(TimeSpan.FromSeconds(30), shutdown.Token).ConfigureAwait(false);
             logger.Information("Listening on {Endpoint}{Transport}{Auth}", endpoint, transport, access.AuthenticationRequired ? "" : " (no password: loopback clients only)");
             return server;

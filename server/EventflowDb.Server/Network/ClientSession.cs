@@ -30,6 +30,7 @@ internal sealed class ClientSession : IDisposable
     private readonly IDuplexPipe _transport;
     private RespRequestReader _reader;
     private readonly RespRequest _request = new();
+    private readonly LargeRequestBuffer _largeRequest = new();
     private readonly Queue<PendingReply> _pending = new();
     private bool _closeRequested;
     private bool _dropRequested;
@@ -395,14 +396,36 @@ internal sealed class ClientSession : IDisposable
                 await WriteLock.WaitAsync().ConfigureAwait(false);
                 try
                 {
-                    protocolError = await ProcessAsync(buffer).ConfigureAwait(false);
-                    if (_consumed.Equals(buffer.End))
+                    bool fromLargeRequest = _largeRequest.IsActive;
+                    if (fromLargeRequest)
+                    {
+                        _largeRequest.Append(buffer);
+                        input.AdvanceTo(buffer.End);
+                    }
+
+                    var requests = fromLargeRequest ? _largeRequest.Data : buffer;
+                    protocolError = await ProcessAsync(requests).ConfigureAwait(false);
+                    if (_consumed.Equals(requests.End))
                     {
                         // Idle between requests: give back a scratch buffer that a huge split request grew.
                         _request.TrimExcess();
                     }
 
-                    input.AdvanceTo(_consumed, buffer.End);
+                    if (fromLargeRequest)
+                    {
+                        _largeRequest.ConsumeTo(_consumed);
+                    }
+                    else if (!protocolError && buffer.Slice(_consumed).Length >= LargeRequestBuffer.Threshold)
+                    {
+                        // A request bigger than the receive pipe may hold: it continues in the session's own buffer.
+                        _largeRequest.Append(buffer.Slice(_consumed));
+                        input.AdvanceTo(buffer.End);
+                    }
+                    else
+                    {
+                        input.AdvanceTo(_consumed, buffer.End);
+                    }
+
                     flushed = await FlushRepliesAsync().ConfigureAwait(false);
                 }
                 finally

@@ -83,17 +83,20 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     }
 
     /// <summary>
-    /// The receive pipe must be able to hold a whole request: a request is consumed only once all of it has
-    /// arrived, so pausing the socket reader below that size would stall the connection for good.
+    /// The receive pipe pauses the socket once this much is unread, so no client can make the server buffer more
+    /// than that, however fast it sends and however long its session waits (on a commit, on a slow reply). A
+    /// request larger than <see cref="LargeRequestBuffer.Threshold"/> continues in the session's <see cref="LargeRequestBuffer"/>,
+    /// which grows only as the request arrives and within the request limits.
+    /// </summary>
+    public const int ReceivePipePauseBytes = 1024 * 1024;
+
+    /// <summary>
     /// Both schedulers are inline: received bytes are handed to the session and processed on the thread that
     /// received them (with inline socket completions, the socket engine's event loop; see Program), instead
     /// of a hop to a pool thread per read. Commands therefore must not block: anything slow awaits.
     /// </summary>
-    public static PipeOptions ReceivePipeOptions(ServerOptions options)
-    {
-        long pause = Limits(options).MaxRequestBytes + (1024 * 1024);
-        return new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, useSynchronizationContext: false);
-    }
+    public static PipeOptions ReceivePipeOptions() =>
+        new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: ReceivePipePauseBytes, resumeWriterThreshold: ReceivePipePauseBytes / 2, useSynchronizationContext: false);
 
     /// <summary>
     /// The send loop runs inline when a session flushes: the socket write happens on the session's thread

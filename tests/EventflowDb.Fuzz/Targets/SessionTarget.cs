@@ -142,7 +142,7 @@ internal sealed class SessionTarget : IAsyncDisposable
     {
         var context = _context!;
         _errors.Clear();
-        var receive = new Pipe(ServerContext.ReceivePipeOptions(context.Options));
+        var receive = new Pipe(ServerContext.ReceivePipeOptions());
         var send = new Pipe(ServerContext.SendPipeOptions(context.Options));
         using var session = new ClientSession(context, new DuplexPipe(receive.Reader, send.Writer), remote: null);
         var run = session.RunAsync();
