@@ -164,10 +164,17 @@ internal static class CompareRun
         bool charted = ChartWriter.TryWrite(results, chart);
         string reportPath = Path.Combine(docs, "benchmarks.md");
         string report = ReportWriter.Write(results, facts, big, charted ? "benchmarks.png" : null);
-        string subscriptions = File.Exists(reportPath) ? SubscribeRun.ExistingSection(await File.ReadAllTextAsync(reportPath).ConfigureAwait(false)) : "";
+        string previous = File.Exists(reportPath) ? await File.ReadAllTextAsync(reportPath).ConfigureAwait(false) : "";
+        string subscriptions = SubscribeRun.ExistingSection(previous);
         if (subscriptions.Length > 0)
         {
             report = SubscribeRun.MergeSection(report, subscriptions); // keep the numbers of the last `subscribe` run
+        }
+
+        string operations = OpsRun.ExistingSection(previous);
+        if (operations.Length > 0)
+        {
+            report = OpsRun.MergeSection(report, operations); // and of the last `ops` run
         }
 
         await File.WriteAllTextAsync(reportPath, report).ConfigureAwait(false);

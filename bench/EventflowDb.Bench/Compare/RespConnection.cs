@@ -74,6 +74,50 @@ internal sealed class RespConnection : IDisposable
         return _reader.ReadNumber();
     }
 
+    /// <summary>Sends a request whose reply is an array of integers and strings (BACKUP's) and returns them as text; an error reply throws.</summary>
+    public List<string> CallStrings(byte[] request)
+    {
+        Send(request);
+        byte type = _reader.ReadByte();
+        if (type == (byte)'-')
+        {
+            throw new InvalidOperationException(_reader.ReadLine());
+        }
+
+        if (type != (byte)'*')
+        {
+            throw new InvalidDataException($"Expected an array reply, got '{(char)type}'");
+        }
+
+        long count = _reader.ReadNumber();
+        var items = new List<string>();
+        for (long i = 0; i < count; i++)
+        {
+            byte item = _reader.ReadByte();
+            switch (item)
+            {
+                case (byte)':':
+                    items.Add(_reader.ReadNumber().ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    break;
+                case (byte)'+':
+                    items.Add(_reader.ReadLine());
+                    break;
+                case (byte)'$':
+                    {
+                        var bytes = new byte[_reader.ReadNumber()];
+                        _reader.ReadBulk(bytes.Length, bytes);
+                        items.Add(System.Text.Encoding.UTF8.GetString(bytes));
+                        break;
+                    }
+
+                default:
+                    throw new InvalidDataException($"Unexpected RESP type byte {item} in an array of strings");
+            }
+        }
+
+        return items;
+    }
+
     public void Dispose() => _socket.Dispose();
 
     private void Skip(int depth)

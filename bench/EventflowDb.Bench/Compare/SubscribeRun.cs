@@ -80,31 +80,11 @@ internal static class SubscribeRun
     /// <paramref name="report"/> with <paramref name="section"/> in place of its Subscriptions section (up to the next
     /// <c>## </c> heading), or inserted before "Reading these numbers" (or at the end) when it has none.
     /// </summary>
-    public static string MergeSection(string report, string section)
-    {
-        int start = report.IndexOf(SectionTitle, StringComparison.Ordinal);
-        if (start >= 0)
-        {
-            int next = report.IndexOf("\n## ", start + SectionTitle.Length, StringComparison.Ordinal);
-            return report[..start] + section + (next >= 0 ? report[(next + 1)..] : "");
-        }
-
-        int reading = report.IndexOf("## Reading these numbers", StringComparison.Ordinal);
-        return reading >= 0 ? report[..reading] + section + report[reading..] : report.TrimEnd() + "\n\n" + section;
-    }
+    public static string MergeSection(string report, string section) =>
+        ReportSections.Merge(report, SectionTitle, section, "## Reading these numbers");
 
     /// <summary>The Subscriptions section of a report written earlier, to carry over into a new one ("" when none).</summary>
-    public static string ExistingSection(string report)
-    {
-        int start = report.IndexOf(SectionTitle, StringComparison.Ordinal);
-        if (start < 0)
-        {
-            return "";
-        }
-
-        int next = report.IndexOf("\n## ", start + SectionTitle.Length, StringComparison.Ordinal);
-        return next >= 0 ? report[start..(next + 1)] : report[start..].TrimEnd() + "\n\n";
-    }
+    public static string ExistingSection(string report) => ReportSections.Existing(report, SectionTitle);
 
     private static string Section(List<string> rows, double seconds)
     {
