@@ -24,13 +24,14 @@ internal static class ApiCall
             return;
         }
 
-        var (user, authError) = HttpAuth.Authenticate(context.Request, server.Access);
+        var (user, authError, failedName) = HttpAuth.Authenticate(context.Request, server.Access);
         if (user is null)
         {
-            if (context.Request.Headers.Authorization.Count > 0)
+            if (failedName is not null)
             {
+                // As a failed AUTH: logged (at most once a second per address) and in ACL LOG under the name tried.
                 server.FailedAuthLog.Record(context.Connection.RemoteIpAddress);
-                server.Access.Log.Record(AclLogReason.Auth, "AUTH", "", HttpCaller.Describe(context));
+                server.Access.Log.Record(AclLogReason.Auth, "AUTH", ErrorText.Excerpt(failedName), HttpCaller.Describe(context));
             }
 
             await HttpErrors.WriteAsync(context, authError!).ConfigureAwait(false);

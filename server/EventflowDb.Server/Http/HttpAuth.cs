@@ -12,20 +12,23 @@ internal static class HttpAuth
 {
     private const string Scheme = "Basic ";
 
-    /// <summary>The user the request runs as; null (and why, as "CODE message") when it must not run.</summary>
-    public static (AclUser? User, string? Error) Authenticate(HttpRequest request, AccessControl access)
+    /// <summary>
+    /// The user the request runs as; null (and why, as "CODE message") when it must not run, with the user name that
+    /// failed credentials named (for <c>ACL LOG</c>).
+    /// </summary>
+    public static (AclUser? User, string? Error, string? FailedName) Authenticate(HttpRequest request, AccessControl access)
     {
         string header = request.Headers.Authorization.ToString();
         if (header.Length == 0)
         {
             return access.AuthenticationRequired
-                ? (null, "NOAUTH Authentication required: HTTP Basic with a user's name and password")
-                : (access.Default, null);
+                ? (null, "NOAUTH Authentication required: HTTP Basic with a user's name and password", null)
+                : (access.Default, null, null);
         }
 
         var (name, password) = Credentials(header);
         var user = name is null ? null : access.Authenticate(name, password);
-        return user is not null ? (user, null) : (null, "WRONGPASS invalid username-password pair or user is disabled.");
+        return user is not null ? (user, null, null) : (null, "WRONGPASS invalid username-password pair or user is disabled.", name ?? "");
     }
 
     /// <summary>The name and password of an <c>Authorization: Basic</c> header; a null name when it is none.</summary>
