@@ -204,7 +204,7 @@ internal static class Program
             var endpoint = new IPEndPoint(bind, options.HttpPort);
             try
             {
-                var started = await HttpEndpoint.StartAsync(endpoint, health, access, storeOptions.MaxAppendBytes, shutdown.Token).ConfigureAwait(false);
+                var started = await HttpEndpoint.StartAsync(endpoint, health, access, storeOptions.MaxAppendBytes, options.MaxClients, shutdown.Token).ConfigureAwait(false);
                 logger.Information("HTTP on http://{Endpoint} (API, /subscribe, /openapi/v1.json, /scalar, /health, /metrics)", endpoint);
                 return started;
             }

@@ -28,13 +28,16 @@ internal sealed class HttpEndpoint : IAsyncDisposable
 
     private HttpEndpoint(WebApplication app) => _app = app;
 
-    public static async Task<HttpEndpoint> StartAsync(IPEndPoint endpoint, ServerHealth health, AccessControl access, int maxAppendBytes, CancellationToken cancellationToken)
+    public static async Task<HttpEndpoint> StartAsync(IPEndPoint endpoint, ServerHealth health, AccessControl access, int maxAppendBytes, int maxClients, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+
+            // --maxclients bounds HTTP connections too (subscriptions hold theirs open), counted apart from RESP's.
+            kestrel.Limits.MaxConcurrentConnections = maxClients;
             // Above the ADD limit, so that a body a little over it is read to its end (drained) after the 413 and the
             // client sees the reply; a Content-Length over the ADD limit is answered before its body is read
             // (with "Expect: 100-continue", as curl sends for large bodies, the body is never sent).

@@ -54,7 +54,8 @@ internal sealed class SubscribeEndpoint(ServerHealth health, CancellationToken s
             // A first comment sends the headers, so the client knows at once that it is subscribed.
             response.BodyWriter.Write(": subscribed\n\n"u8);
             await response.BodyWriter.FlushAsync(ending.Token).ConfigureAwait(false);
-            await DeliverAsync(server.Store, response.BodyWriter, ReadRightsFilter.Live(caller.User, filter)!, cursor, heartbeat, ending.Token).ConfigureAwait(false);
+            var user = caller.User;
+            await DeliverAsync(server.Store, response.BodyWriter, ReadRightsFilter.Live(user, filter)!, cursor, heartbeat, () => server.Access.Find(user.Name) == user, ending.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ending.IsCancellationRequested)
         {
@@ -64,10 +65,14 @@ internal sealed class SubscribeEndpoint(ServerHealth health, CancellationToken s
         server.Logger.Debug("HTTP subscription to {Channel} by {Remote} ended", channel, context.Connection.RemoteIpAddress);
     });
 
-    private static async Task DeliverAsync(IEventStore store, PipeWriter body, IEventFilter filter, Ulid cursor, TimeSpan heartbeat, CancellationToken ending)
+    /// <summary>
+    /// Delivers until the client leaves, the server stops or the user is deleted (<paramref name="userExists"/> turns
+    /// false: ACL DELUSER or ACL LOAD without it, which closes a RESP user's connections too).
+    /// </summary>
+    private static async Task DeliverAsync(IEventStore store, PipeWriter body, IEventFilter filter, Ulid cursor, TimeSpan heartbeat, Func<bool> userExists, CancellationToken ending)
     {
         var page = new EventPage { ByteLimit = RoundBytes };
-        while (!ending.IsCancellationRequested)
+        while (!ending.IsCancellationRequested && userExists())
         {
             // Taken before the read: a commit during it makes the wait below return at once.
             Ulid seen = store.Checksum.LastId;

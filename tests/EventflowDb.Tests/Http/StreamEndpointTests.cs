@@ -43,6 +43,24 @@ public sealed class StreamEndpointTests(HttpServerFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public async Task Any_content_type_is_read_as_JSON_and_a_stream_name_may_hold_any_percent_encoded_character()
+    {
+        using var api = new HttpApi(Server);
+        string stream = Unique("a/b ü?#%");
+        using var form = new StringContent("""{"events": [{"type": "T", "data": 1}]}""", Encoding.UTF8, "application/x-www-form-urlencoded");
+        using var response = await api.Client.PostAsync(new Uri("/streams/" + Uri.EscapeDataString(stream), UriKind.Relative), form);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(stream, (await HttpApi.ArrayAsync(response))[0].GetProperty("stream").GetString());
+        Assert.Equal("/streams/" + Uri.EscapeDataString(stream) + "?from=0", response.Headers.Location?.OriginalString);
+
+        await using var c = await Server.OpenRawAsync();
+        Assert.Single((await c.CommandAsync("GET", stream)).Arr());
+        using var read = await api.GetAsync("/streams/" + Uri.EscapeDataString(stream) + "?limit=5");
+        Assert.Single(await HttpApi.ArrayAsync(read));
+        Assert.Equal("/streams/" + Uri.EscapeDataString(stream) + "?from=1&limit=5", HttpApi.NextLink(read));
+    }
+
+    [Fact]
     public async Task A_retry_with_the_same_message_ids_stores_nothing_and_returns_the_first_events()
     {
         using var api = new HttpApi(Server);

@@ -140,6 +140,25 @@ public sealed class SubscribeEndpointTests(ITestOutputHelper output) : Integrati
     }
 
     [Fact]
+    public async Task Deleting_the_user_ends_its_subscriptions()
+    {
+        var server = await StartServerAsync(new ServerSettings { Http = true, Password = "root-pw" });
+        await using var admin = await server.OpenAuthenticatedRawAsync();
+        Assert.Equal("OK", (await admin.CommandAsync("ACL", "SETUSER", "follower", "on", ">fpw", "~*", "+@all")).Str());
+        using var api = new HttpApi(server, "follower", "fpw");
+        using var timeout = new CancellationTokenSource(Patience);
+        using var response = await OpenAsync(api, "/subscribe?heartbeat=1", null, timeout.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var sse = new SseReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        Assert.True(await sse.WaitForCommentAsync(": subscribed", timeout.Token));
+
+        Assert.Equal(1, (await admin.CommandAsync("ACL", "DELUSER", "follower")).Integer);
+        Assert.True(await sse.EndsAsync(timeout.Token));
+        using var after = await api.GetAsync("/subscribe");
+        await HttpApi.AssertErrorAsync(after, HttpStatusCode.Unauthorized, "WRONGPASS");
+    }
+
+    [Fact]
     public async Task Bad_channels_and_ids_get_400()
     {
         var server = await StartServerAsync(new ServerSettings { Http = true });
