@@ -46,13 +46,28 @@ internal sealed class HttpEndpoint : IAsyncDisposable
         });
         // Numbers are numbers (the web default also reads them from strings, and the schemas would say so).
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
-        builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        builder.Services.AddOpenApi(options =>
         {
-            document.Info.Title = "EventflowDB HTTP API";
-            document.Info.Description = "Events in replies are byte for byte the JSON of the RESP replies. Errors are {\"error\": \"<CODE>\", \"message\": \"...\"}. "
-                + "Authentication: HTTP Basic with a user's name and password whenever the server has a password or users.";
-            return Task.CompletedTask;
-        }));
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "EventflowDB HTTP API";
+                document.Info.Description = "Events in replies are byte for byte the JSON of the RESP replies. Errors are {\"error\": \"<CODE>\", \"message\": \"...\"}. "
+                    + "Authentication: HTTP Basic with a user's name and password whenever the server has a password or users.";
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                // Bound as strings (the handlers parse them, with the RESP errors), documented as what they are; the
+                // "from" of /subscribe is an event id.
+                bool fromIsVersion = context.Description.RelativePath?.StartsWith("streams/", StringComparison.Ordinal) == true;
+                foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>().Where(p => p.Name is "limit" or "skip" or "heartbeat" || (p.Name == "from" && fromIsVersion)))
+                {
+                    parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Minimum = "0" };
+                }
+
+                return Task.CompletedTask;
+            });
+        });
         var app = builder.Build();
         MapApi(app, health, maxAppendBytes);
         app.MapGet("/health", (HttpContext context) => Health(context, health)).ExcludeFromDescription();

@@ -41,6 +41,12 @@ public sealed class OpenApiTests(HttpServerFixture fixture, ITestOutputHelper ou
 
         var parameters = paths.GetProperty("/all").GetProperty("get").GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToList();
         Assert.Equal(["after", "limit", "channel"], parameters);
+        var read = paths.GetProperty("/streams/{stream}").GetProperty("get").GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        Assert.Equal("integer", read["from"].GetProperty("schema").GetProperty("type").GetString());
+        Assert.Equal("integer", read["limit"].GetProperty("schema").GetProperty("type").GetString());
+        var follow = paths.GetProperty("/subscribe").GetProperty("get").GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        Assert.Equal("string", follow["from"].GetProperty("schema").GetProperty("type").GetString());
+        Assert.Equal("header", follow["Last-Event-ID"].GetProperty("in").GetString());
     }
 
     [Fact]
