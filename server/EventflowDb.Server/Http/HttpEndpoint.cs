@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Net;
 using System.Text.Json.Serialization;
+using EventflowDb.Server.Commands;
 using EventflowDb.Server.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -69,6 +70,20 @@ internal sealed class HttpEndpoint : IAsyncDisposable
             });
         });
         var app = builder.Build();
+
+        // What routing refuses (404 no such endpoint, 405 wrong method) gets the API's error body too.
+        app.UseStatusCodePages(pages =>
+        {
+            var context = pages.HttpContext;
+            int status = context.Response.StatusCode;
+            string message = status switch
+            {
+                StatusCodes.Status404NotFound => $"no endpoint {context.Request.Path}",
+                StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}",
+                _ => $"HTTP {status}",
+            };
+            return HttpErrors.WriteAsync(context, status, "ERR", ErrorText.Excerpt(message));
+        });
         MapApi(app, health, maxAppendBytes);
         app.MapGet("/health", (HttpContext context) => Health(context, health)).ExcludeFromDescription();
         app.MapGet("/metrics", (HttpContext context) => MetricsAsync(context, health, access)).ExcludeFromDescription();

@@ -353,6 +353,16 @@ public sealed class StreamEndpointTests(HttpServerFixture fixture, ITestOutputHe
         Assert.Equal((await c.CommandAsync("VERSION")).Text, root.GetProperty("version").GetString());
     }
 
+    [Fact]
+    public async Task Unknown_paths_and_methods_get_the_error_body_too()
+    {
+        using var api = new HttpApi(Server);
+        using var missing = await api.GetAsync("/nothing-here");
+        await HttpApi.AssertErrorAsync(missing, HttpStatusCode.NotFound, "ERR");
+        using var put = await api.Client.PutAsync(new Uri("/streams/x", UriKind.Relative), new StringContent("{}"));
+        await HttpApi.AssertErrorAsync(put, HttpStatusCode.MethodNotAllowed, "ERR");
+    }
+
     /// <summary>The RESP reply's bulk strings as one JSON array, the bytes the HTTP reply must have.</summary>
     private static byte[] JsonArray(IReadOnlyList<RespValue> bulks)
     {
