@@ -177,6 +177,12 @@ internal static class Program
         }
         finally
         {
+            // HTTP requests and subscriptions end before the store closes under them.
+            if (http is not null)
+            {
+                await http.StopAsync().ConfigureAwait(false);
+            }
+
             // Commits the log and checkpoints the index so that the next start replays nothing.
             await store.DisposeAsync().ConfigureAwait(false);
             logger.Information("Store closed");
@@ -198,8 +204,8 @@ internal static class Program
             var endpoint = new IPEndPoint(bind, options.HttpPort);
             try
             {
-                var started = await HttpEndpoint.StartAsync(endpoint, health, access, shutdown.Token).ConfigureAwait(false);
-                logger.Information("HTTP on http://{Endpoint} (/health, /metrics)", endpoint);
+                var started = await HttpEndpoint.StartAsync(endpoint, health, access, storeOptions.MaxAppendBytes, options.MaxClients, shutdown.Token).ConfigureAwait(false);
+                logger.Information("HTTP on http://{Endpoint} (API, /subscribe, /openapi/v1.json, /scalar, /health, /metrics)", endpoint);
                 return started;
             }
             catch (IOException e)

@@ -1,48 +1,177 @@
+using System.ComponentModel;
 using System.Net;
-using System.Text;
 using System.Text.Json.Serialization;
+using EventflowDb.Server.Commands;
 using EventflowDb.Server.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.OpenApi;
 using Prometheus;
+using Scalar.AspNetCore;
 
 namespace EventflowDb.Server.Http;
 
 /// <summary>
-/// The HTTP port (<c>--http-port</c>, Kestrel): <c>GET /health</c> and <c>GET /metrics</c>. It starts before the store
-/// opens, so that /health can say "loading" while the log replays. /health needs no credentials (load balancers and
-/// container health checks probe it, and it tells nothing but the state); /metrics needs HTTP Basic with a user's name
-/// and password whenever the RESP port needs AUTH.
+/// The HTTP port (<c>--http-port</c>, Kestrel): the API of SPEC "HTTP" (<see cref="StreamEndpoints"/>,
+/// <see cref="StatsEndpoint"/>, <see cref="SubscribeEndpoint"/>), its OpenAPI document at <c>/openapi/v1.json</c> and an
+/// interactive reference at <c>/scalar</c>, <c>GET /health</c> and <c>GET /metrics</c>. It starts before the store opens,
+/// so that /health can say "loading" while the log replays (the API answers 503 until then). /health, the OpenAPI
+/// document and the reference need no credentials; everything else needs HTTP Basic whenever the RESP port needs AUTH.
 /// </summary>
 internal sealed class HttpEndpoint : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _stopped;
 
     private HttpEndpoint(WebApplication app) => _app = app;
 
-    public static async Task<HttpEndpoint> StartAsync(IPEndPoint endpoint, ServerHealth health, AccessControl access, CancellationToken cancellationToken)
+    public static async Task<HttpEndpoint> StartAsync(IPEndPoint endpoint, ServerHealth health, AccessControl access, int maxAppendBytes, int maxClients, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+
+            // --maxclients bounds HTTP connections too (subscriptions hold theirs open), counted apart from RESP's.
+            kestrel.Limits.MaxConcurrentConnections = maxClients;
+            // Above the ADD limit, so that a body a little over it is read to its end (drained) after the 413 and the
+            // client sees the reply; a Content-Length over the ADD limit is answered before its body is read
+            // (with "Expect: 100-continue", as curl sends for large bodies, the body is never sent).
+            kestrel.Limits.MaxRequestBodySize = maxAppendBytes + (1024L * 1024);
             kestrel.Listen(endpoint);
         });
+        // Numbers are numbers (the web default also reads them from strings, and the schemas would say so).
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
+        builder.Services.AddOpenApi(options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "EventflowDB HTTP API";
+                document.Info.Description = "Events in replies are byte for byte the JSON of the RESP replies. Errors are {\"error\": \"<CODE>\", \"message\": \"...\"}. "
+                    + "Authentication: HTTP Basic with a user's name and password whenever the server has a password or users.";
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                // Bound as strings (the handlers parse them, with the RESP errors), documented as what they are; the
+                // "from" of /subscribe is an event id.
+                bool fromIsVersion = context.Description.RelativePath?.StartsWith("streams/", StringComparison.Ordinal) == true;
+                foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>().Where(p => p.Name is "limit" or "skip" or "heartbeat" || (p.Name == "from" && fromIsVersion)))
+                {
+                    parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Minimum = "0" };
+                }
+
+                return Task.CompletedTask;
+            });
+        });
         var app = builder.Build();
-        app.MapGet("/health", (HttpContext context) => Health(context, health));
-        app.MapGet("/metrics", (HttpContext context) => MetricsAsync(context, health, access));
+
+        // What routing refuses (404 no such endpoint, 405 wrong method) gets the API's error body too.
+        app.UseStatusCodePages(pages =>
+        {
+            var context = pages.HttpContext;
+            int status = context.Response.StatusCode;
+            string message = status switch
+            {
+                StatusCodes.Status404NotFound => $"no endpoint {context.Request.Path}",
+                StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}",
+                _ => $"HTTP {status}",
+            };
+            return HttpErrors.WriteAsync(context, status, "ERR", ErrorText.Excerpt(message));
+        });
+        MapApi(app, health, maxAppendBytes);
+        app.MapGet("/health", (HttpContext context) => Health(context, health)).ExcludeFromDescription();
+        app.MapGet("/metrics", (HttpContext context) => MetricsAsync(context, health, access)).ExcludeFromDescription();
+        app.MapOpenApi();
+        app.MapScalarApiReference(options => options.WithTitle("EventflowDB HTTP API"));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         return new HttpEndpoint(app);
     }
 
+    /// <summary>Stops taking requests and ends the running ones (subscriptions end their streams); call before the store closes.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _app.StopAsync(grace.Token).ConfigureAwait(false);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void MapApi(WebApplication app, ServerHealth health, int maxAppendBytes)
+    {
+        var streams = new StreamEndpoints(health, maxAppendBytes);
+        var stats = new StatsEndpoint(health);
+        var subscribe = new SubscribeEndpoint(health, app.Lifetime.ApplicationStopping);
+
+        // The typed parameters are there for the OpenAPI document: the handlers read the request themselves, with the
+        // RESP commands' rules and error replies (a query parameter bound as a number would fail with an empty 400).
+        app.MapPost(
+            "/streams/{stream}",
+            (HttpContext context, [Description("Stream name, percent-encoded")] string stream, [FromHeader(Name = "Expected-Version"), Description("Expected version, instead of the body's version")] string? expectedVersion)
+                => streams.AppendAsync(context))
+            .WithName("Append").WithTags("Streams").WithSummary("Append events to a stream (ADD)")
+            .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+            {
+                // Declared here, not with Accepts<T>: that would also make routing refuse a body sent without
+                // "Content-Type: application/json" (curl -d sends a form type), and the body is JSON whatever its label.
+                var schema = await context.GetOrCreateSchemaAsync(typeof(ApiSchemas.AppendBody), null, cancellationToken).ConfigureAwait(false);
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+                };
+            })
+            .Produces<ApiSchemas.StoredEvent[]>(StatusCodes.Status201Created)
+            .WithErrorReplies(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge);
+
+        app.MapGet(
+            "/streams/{stream}",
+            (HttpContext context, [Description("Stream name, percent-encoded")] string stream, [Description("First version to return (default 0)")] string? from, [Description("Most events (0 or absent: the default page)")] string? limit)
+                => streams.ReadStreamAsync(context))
+            .WithName("ReadStream").WithTags("Streams").WithSummary("Read a stream from a version on (GET); next page in the Link header")
+            .Produces<ApiSchemas.StoredEvent[]>()
+            .WithErrorReplies(StatusCodes.Status400BadRequest);
+
+        app.MapGet(
+            "/all",
+            (HttpContext context, [Description("Event id to read after (absent or 0: from the start)")] string? after, [Description("Most events")] string? limit, [Description("$all, stream:<name>, category:<name> or type:<name>")] string? channel)
+                => streams.ReadAllAsync(context))
+            .WithName("ReadAll").WithTags("Streams").WithSummary("Read the log in order (GETALL); next page in the Link header")
+            .Produces<ApiSchemas.StoredEvent[]>()
+            .WithErrorReplies(StatusCodes.Status400BadRequest);
+
+        app.MapGet(
+            "/streams",
+            (HttpContext context, [Description("Streams to skip")] string? skip, [Description("Most streams")] string? limit)
+                => streams.ListStreamsAsync(context))
+            .WithName("ListStreams").WithTags("Streams").WithSummary("List streams in creation order (LISTSTREAMS); next page in the Link header")
+            .Produces<ApiSchemas.StreamSummary[]>()
+            .WithErrorReplies(StatusCodes.Status400BadRequest);
+
+        app.MapGet("/stats", (Delegate)((HttpContext context) => stats.GetAsync(context)))
+            .WithName("Stats").WithTags("Server").WithSummary("Counters, CHECKSUM, SIZE, UPTIME and VERSION")
+            .Produces<StatsReply>()
+            .WithErrorReplies();
+
+        app.MapGet(
+            "/subscribe",
+            (HttpContext context, [Description("$all (default), stream:<name>, category:<name> or type:<name>")] string? channel, [Description("Event id to follow after (absent or 0: from the start)")] string? from, [FromHeader(Name = "Last-Event-ID"), Description("Resume after this event id (wins over from)")] string? lastEventId, [Description("Seconds between heartbeat comments while idle (default 15)")] string? heartbeat)
+                => subscribe.SubscribeAsync(context))
+            .WithName("Subscribe").WithTags("Subscriptions").WithSummary("Server-Sent Events: catch-up, then live (FOLLOW)")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .WithErrorReplies(StatusCodes.Status400BadRequest);
     }
 
     private static IResult Health(HttpContext context, ServerHealth health)
@@ -65,15 +194,14 @@ internal sealed class HttpEndpoint : IAsyncDisposable
         var metrics = health.Metrics;
         if (server is null || metrics is null)
         {
-            await Results.Json(new ErrorReply("LOADING", $"EventflowDB is {health.Status}"), statusCode: StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context).ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "LOADING", $"EventflowDB is {health.Status}").ConfigureAwait(false);
             return;
         }
 
-        if (access.AuthenticationRequired && !BasicCredentialsAccepted(context.Request, access))
+        if (access.AuthenticationRequired && HttpAuth.Authenticate(context.Request, access).User is null)
         {
             server.FailedAuthLog.Record(context.Connection.RemoteIpAddress);
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"EventflowDB\", charset=\"UTF-8\"";
-            await Results.Json(new ErrorReply("NOAUTH", "HTTP Basic authentication with a user's name and password is required"), statusCode: StatusCodes.Status401Unauthorized).ExecuteAsync(context).ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, "NOAUTH", "HTTP Basic authentication with a user's name and password is required").ConfigureAwait(false);
             return;
         }
 
@@ -81,37 +209,20 @@ internal sealed class HttpEndpoint : IAsyncDisposable
         await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, ExpositionFormat.PrometheusText, context.RequestAborted).ConfigureAwait(false);
     }
 
-    /// <summary>True for <c>Authorization: Basic</c> with the name and password of a user that is on.</summary>
-    private static bool BasicCredentialsAccepted(HttpRequest request, AccessControl access)
-    {
-        string header = request.Headers.Authorization.ToString();
-        const string Scheme = "Basic ";
-        if (!header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) || header.Length > 4096)
-        {
-            return false;
-        }
-
-        byte[] decoded;
-        try
-        {
-            decoded = Convert.FromBase64String(header[Scheme.Length..].Trim());
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-
-        int colon = Array.IndexOf(decoded, (byte)':');
-        if (colon < 0)
-        {
-            return false;
-        }
-
-        string name = Encoding.UTF8.GetString(decoded, 0, colon);
-        return access.Authenticate(name, decoded.AsSpan(colon + 1)) is not null;
-    }
-
     private sealed record HealthReply(string Status, [property: JsonPropertyName("read_only")] string? ReadOnly);
+}
 
-    private sealed record ErrorReply(string Error, string Message);
+/// <summary>OpenAPI metadata of the API's endpoints.</summary>
+internal static class ErrorReplyMetadata
+{
+    /// <summary>Declares the error replies an endpoint gives (and the 401, 403 and 503 that every API endpoint may give).</summary>
+    public static RouteHandlerBuilder WithErrorReplies(this RouteHandlerBuilder route, params int[] statuses)
+    {
+        foreach (int status in statuses.Concat([StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status503ServiceUnavailable]))
+        {
+            route.Produces<ErrorReply>(status);
+        }
+
+        return route;
+    }
 }

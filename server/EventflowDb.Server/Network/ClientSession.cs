@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Net;
 using EventflowDb.Protocol;
 using EventflowDb.Server.Commands;
+using EventflowDb.Server.Commands.Events;
 using EventflowDb.Server.Configuration;
 using EventflowDb.Server.Security;
 using EventflowDb.Server.Subscriptions;
@@ -22,7 +23,7 @@ namespace EventflowDb.Server.Network;
 /// class at every flush and once a second by the server's sweep; a client over it is aborted (<see cref="Abort"/>):
 /// pending flushes are cancelled and the socket is reset, so nothing waits on that client any longer.
 /// </summary>
-internal sealed class ClientSession : IDisposable
+internal sealed class ClientSession : IDisposable, IAclSubject
 {
     private const int FlushThreshold = 256 * 1024;
 
@@ -639,12 +640,9 @@ internal sealed class ClientSession : IDisposable
             return $"ERR wrong number of arguments for '{command.Name.ToLowerInvariant()}' command";
         }
 
-        var rules = User.Rules;
-        if (!rules.RunsAllCommands && (command.Flags & CommandFlags.NoAuth) == 0 && !rules.CanRun(command, command.CategoriesOf(_request)))
+        if (CommandRights.Refusal(this, command, command.CategoriesOf(_request)) is { } noPermission)
         {
-            string name = command.Name.ToLowerInvariant();
-            RecordRefusal(AclLogReason.Command, name);
-            return $"NOPERM User {User.Name} has no permissions to run the '{name}' command";
+            return noPermission;
         }
 
         if (InSubscriberMode && (command.Flags & CommandFlags.Subscriber) == 0)
@@ -695,21 +693,21 @@ internal sealed class ClientSession : IDisposable
             catch (ArgumentException e)
             {
                 // The store's own check of the encoded entry size, behind the command's estimate.
-                Writer.WriteError($"TOOLARGE {e.Message}");
+                Writer.WriteError(AppendOutcome.Failure(e)!);
                 continue;
             }
             catch (StoreReadOnlyException e)
             {
                 // "store is read-only: <reason>"; the store logged the reason once when it went read-only.
                 _server.Logger.Debug("Append from client {ClientId} refused: {Error}", Id, e.Message);
-                Writer.WriteError($"ERR {e.Message}");
+                Writer.WriteError(AppendOutcome.Failure(e)!);
                 continue;
             }
             catch (IOException e)
             {
                 // A failed read (the idempotency check): this append was not stored, the store goes on.
                 _server.Logger.Warning(e, "Append from client {ClientId} {Remote} failed", Id, Remote);
-                Writer.WriteError($"ERR {e.Message}");
+                Writer.WriteError(AppendOutcome.Failure(e)!);
                 continue;
             }
             catch (Exception e) when (e is not OperationCanceledException)

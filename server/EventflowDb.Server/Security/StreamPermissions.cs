@@ -1,5 +1,4 @@
 using EventflowDb.Server.Commands;
-using EventflowDb.Server.Network;
 
 namespace EventflowDb.Server.Security;
 
@@ -12,7 +11,7 @@ internal static class StreamPermissions
 {
     public const string Refused = "NOPERM No permissions to access a stream";
 
-    public static void CheckWrite(ClientSession session, string stream)
+    public static void CheckWrite(IAclSubject session, string stream)
     {
         var rules = session.User.Rules;
         if (!rules.WritesAllStreams && !rules.CanWrite(stream))
@@ -21,7 +20,7 @@ internal static class StreamPermissions
         }
     }
 
-    public static void CheckRead(ClientSession session, ReadOnlySpan<byte> stream)
+    public static void CheckRead(IAclSubject session, ReadOnlySpan<byte> stream)
     {
         if (!session.User.Rules.ReadsAllStreams)
         {
@@ -29,7 +28,7 @@ internal static class StreamPermissions
         }
     }
 
-    public static void CheckRead(ClientSession session, string stream)
+    public static void CheckRead(IAclSubject session, string stream)
     {
         var rules = session.User.Rules;
         if (!rules.ReadsAllStreams && !rules.CanRead(stream))
@@ -39,7 +38,7 @@ internal static class StreamPermissions
     }
 
     /// <summary>A read of a channel (<c>$all</c> when null): refused unless the user's read patterns cover every event it can carry.</summary>
-    public static void CheckChannel(ClientSession session, string? channel)
+    public static void CheckChannel(IAclSubject session, string? channel)
     {
         var rules = session.User.Rules;
         if (!rules.ReadsAllStreams && !rules.CoversChannel(channel ?? Subscriptions.EventChannels.All))
@@ -48,7 +47,7 @@ internal static class StreamPermissions
         }
     }
 
-    public static void CheckPattern(ClientSession session, string pattern)
+    public static void CheckPattern(IAclSubject session, string pattern)
     {
         var rules = session.User.Rules;
         if (!rules.ReadsAllStreams && !rules.CoversPattern(pattern))
@@ -58,7 +57,7 @@ internal static class StreamPermissions
     }
 
     /// <summary>LISTSTREAMS names every stream: it needs read rights on all of them.</summary>
-    public static void CheckReadsAll(ClientSession session, string what)
+    public static void CheckReadsAll(IAclSubject session, string what)
     {
         if (!session.User.Rules.ReadsAllStreams)
         {
@@ -66,7 +65,7 @@ internal static class StreamPermissions
         }
     }
 
-    private static CommandException Refuse(ClientSession session, string objectName)
+    private static CommandException Refuse(IAclSubject session, string objectName)
     {
         session.RecordRefusal(AclLogReason.Stream, objectName);
         return new CommandException(Refused);

@@ -22,29 +22,16 @@ internal sealed class AddCommand(int maxAppendBytes) : SyncCommand("ADD", -2, Co
 
     private static void Write(RespWriter writer, AppendRequest request, AppendResult result)
     {
-        switch (result.Status)
+        if (AppendOutcome.Error(request, result) is { } error)
         {
-            case AppendStatus.Appended:
-            case AppendStatus.Duplicate:
-                writer.WriteArrayHeader(result.Events.Count);
-                foreach (var json in result.Events)
-                {
-                    writer.WriteBulkString(json.Span);
-                }
+            writer.WriteError(error);
+            return;
+        }
 
-                break;
-            case AppendStatus.WrongVersionConflict:
-                writer.WriteError($"WRONGVERSION concurrent stream modification (expected {request.Expected}, stream is at {result.StreamCount})");
-                break;
-            case AppendStatus.WrongVersionGap:
-                writer.WriteError($"WRONGVERSION given version leaves gap in stream (expected {request.Expected}, stream is at {result.StreamCount})");
-                break;
-            case AppendStatus.PartialDuplicate:
-                writer.WriteError("WRONGVERSION some message ids of this batch are already stored and others are not");
-                break;
-            default:
-                writer.WriteError($"ERR unexpected append status {result.Status}");
-                break;
+        writer.WriteArrayHeader(result.Events.Count);
+        foreach (var json in result.Events)
+        {
+            writer.WriteBulkString(json.Span);
         }
     }
 }

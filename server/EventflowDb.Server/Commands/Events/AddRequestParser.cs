@@ -33,7 +33,23 @@ internal static class AddRequestParser
             throw CommandException.TooLarge($"ADD is over the {maxAppendBytes} byte limit");
         }
 
-        return JsonArgument.IsJsonForm(request) ? ParseJson(request[1], maxAppendBytes) : ParsePositional(request, maxAppendBytes);
+        return JsonArgument.IsJsonForm(request) ? ParseJson(request[1], maxAppendBytes, null, null) : ParsePositional(request, maxAppendBytes);
+    }
+
+    /// <summary>
+    /// The body of <c>POST /streams/{stream}</c>: the JSON form of ADD without <c>stream</c>, which the path gives. The
+    /// expected version is the body's <c>version</c>, else <paramref name="headerVersion"/> (the <c>Expected-Version</c>
+    /// header), else <c>any</c>; a body and a header that disagree are INVALID. Same rules and errors as ADD.
+    /// </summary>
+    public static AppendRequest ParseBody(ReadOnlySpan<byte> json, string stream, ExpectedVersion? headerVersion, int maxAppendBytes)
+    {
+        if (json.Length > maxAppendBytes)
+        {
+            throw CommandException.TooLarge($"ADD is over the {maxAppendBytes} byte limit");
+        }
+
+        EventRules.ValidateStream(stream);
+        return ParseJson(json, maxAppendBytes, stream, headerVersion);
     }
 
     public static ExpectedVersion ParseExpectedVersion(ReadOnlySpan<byte> text)
@@ -133,15 +149,15 @@ internal static class AddRequestParser
         }
     }
 
-    private static AppendRequest ParseJson(ReadOnlySpan<byte> json, int maxAppendBytes)
+    private static AppendRequest ParseJson(ReadOnlySpan<byte> json, int maxAppendBytes, string? pathStream, ExpectedVersion? headerVersion)
     {
         var reader = JsonArgument.Open(json);
-        string? stream = null;
-        var expected = ExpectedVersion.Any;
+        string? stream = pathStream;
+        var expected = headerVersion ?? ExpectedVersion.Any;
         List<EventDraft>? drafts = null;
         while (JsonArgument.NextProperty(ref reader))
         {
-            if (reader.ValueTextEquals("stream"u8))
+            if (reader.ValueTextEquals("stream"u8) && pathStream is null)
             {
                 JsonArgument.Read(ref reader);
                 stream = JsonArgument.ReadString(ref reader, "stream");
@@ -152,6 +168,10 @@ internal static class AddRequestParser
                 expected = reader.TokenType == JsonTokenType.String
                     ? ParseExpectedVersion(reader.ValueSpan)
                     : ExpectedVersion.Exact(Arguments.NonNegative(JsonArgument.ReadInt64(ref reader, "version"), "version"));
+                if (headerVersion is { } header && header != expected)
+                {
+                    throw CommandException.Invalid($"version {expected} differs from the Expected-Version header {header}");
+                }
             }
             else if (reader.ValueTextEquals("events"u8))
             {

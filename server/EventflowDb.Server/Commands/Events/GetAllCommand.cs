@@ -1,9 +1,6 @@
 using System.Text;
 using EventflowDb.Protocol;
 using EventflowDb.Server.Network;
-using EventflowDb.Server.Security;
-using EventflowDb.Server.Subscriptions;
-using EventflowDb.Storage;
 using NUlid;
 
 namespace EventflowDb.Server.Commands.Events;
@@ -11,12 +8,6 @@ namespace EventflowDb.Server.Commands.Events;
 /// <summary>GETALL: events of all streams (or of one channel) in log order, strictly after an event id.</summary>
 internal sealed class GetAllCommand() : Command("GETALL", -1)
 {
-    /// <summary>
-    /// Most events one filtered GETALL examines: the scan skips non-matching events but must not turn one
-    /// request into a read of the whole log.
-    /// </summary>
-    private const int FilterScanBudget = 100_000;
-
     public override async ValueTask ExecuteAsync(ClientSession session, RespRequest request)
     {
         Ulid after = Ulid.Empty;
@@ -63,47 +54,9 @@ internal sealed class GetAllCommand() : Command("GETALL", -1)
             channel = channelName;
         }
 
-        IEventFilter? filter = null;
-        if (channel is not null && channel != EventChannels.All)
-        {
-            filter = EventChannels.Parse(channel);
-        }
-
-        StreamPermissions.CheckChannel(session, channel);
-        filter = ReadRightsFilter.OneRead(session.User, filter);
-
-        var read = new AllRead(session, filter, EventRules.PageSize(limit, session.Server.Options)) { Cursor = after };
+        var filter = AllEventsRead.FilterFor(session, channel);
+        var read = new AllEventsRead(session.Store, session.Page, filter, EventRules.PageSize(limit, session.Server.Options)) { Cursor = after };
         await LongPoll.ReadAsync(session, block, read, static r => r.NextAsync()).ConfigureAwait(false);
         PageReply.Write(session.Writer, session.Page);
-    }
-
-    /// <summary>
-    /// One GETALL's reads. With a filter, the cursor moves past non-matching events already examined, so a
-    /// blocking read that wakes up scans only what was committed since, and the scan budget spans the request.
-    /// </summary>
-    private sealed class AllRead(ClientSession session, IEventFilter? filter, int limit)
-    {
-        private int _scanned;
-
-        public Ulid Cursor { get; set; }
-
-        public async ValueTask<int> NextAsync()
-        {
-            var page = session.Page;
-            if (filter is null)
-            {
-                return await session.Store.ReadAllAsync(Cursor, limit, page).ConfigureAwait(false);
-            }
-
-            var progress = await session.Store.ReadAllAsync(Cursor, limit, page, filter, Math.Max(0, FilterScanBudget - _scanned)).ConfigureAwait(false);
-            _scanned += progress.Scanned;
-            if (progress.Count == 0)
-            {
-                Cursor = progress.LastScanned;
-            }
-
-            // Budget spent with nothing found: answer the empty page now instead of waiting.
-            return progress.Count == 0 && _scanned >= FilterScanBudget ? -1 : progress.Count;
-        }
     }
 }

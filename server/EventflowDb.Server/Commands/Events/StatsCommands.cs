@@ -17,12 +17,13 @@ internal sealed class ChecksumCommand() : SyncCommand("CHECKSUM", 1)
     protected override void Execute(ClientSession session, RespRequest request)
     {
         var checksum = session.Store.Checksum;
-        Span<byte> hex = stackalloc byte[16];
-        checksum.Value.TryFormat(hex, out _, "x16", CultureInfo.InvariantCulture);
         session.Writer.WriteArrayHeader(2);
         session.Writer.WriteBulkString(checksum.LastId.ToString());
-        session.Writer.WriteBulkString(hex);
+        session.Writer.WriteBulkString(Hex(checksum.Value));
     }
+
+    /// <summary>The checksum as CHECKSUM (and <c>GET /stats</c>) show it: 16 lower-case hex digits.</summary>
+    public static string Hex(ulong checksum) => checksum.ToString("x16", CultureInfo.InvariantCulture);
 }
 
 /// <summary>SIZE: [bytes on disk, human-readable size].</summary>

@@ -1,0 +1,61 @@
+using EventflowDb.Server.Security;
+using EventflowDb.Server.Subscriptions;
+using EventflowDb.Storage;
+using NUlid;
+
+namespace EventflowDb.Server.Commands.Events;
+
+/// <summary>
+/// One read of the log in order (GETALL, <c>GET /all</c>): events of all streams, or of one channel, strictly after
+/// <see cref="Cursor"/>. With a filter, the cursor moves past non-matching events already examined, so a blocking read
+/// that wakes up scans only what was committed since, and the scan budget spans the request.
+/// </summary>
+internal sealed class AllEventsRead(IEventStore store, EventPage page, IEventFilter? filter, int limit)
+{
+    /// <summary>
+    /// Most events one filtered read examines: the scan skips non-matching events but must not turn one
+    /// request into a read of the whole log.
+    /// </summary>
+    public const int FilterScanBudget = 100_000;
+
+    private int _scanned;
+
+    /// <summary>Where the read starts; after a filtered read that found nothing, the last event it examined.</summary>
+    public Ulid Cursor { get; set; }
+
+    /// <summary>
+    /// The filter of a read of <paramref name="channel"/> (null or <c>$all</c>: every event) by <paramref name="subject"/>:
+    /// INVALID for an unknown channel, NOPERM unless the user's read patterns cover it, and narrowed to the streams the
+    /// user may read. Null means every event.
+    /// </summary>
+    public static IEventFilter? FilterFor(IAclSubject subject, string? channel)
+    {
+        IEventFilter? filter = null;
+        if (channel is not null && channel != EventChannels.All)
+        {
+            filter = EventChannels.Parse(channel);
+        }
+
+        StreamPermissions.CheckChannel(subject, channel);
+        return ReadRightsFilter.OneRead(subject.User, filter);
+    }
+
+    /// <summary>Fills the page; returns how many events it found, or -1 when the scan budget is spent with none (stop looking).</summary>
+    public async ValueTask<int> NextAsync(CancellationToken cancellationToken = default)
+    {
+        if (filter is null)
+        {
+            return await store.ReadAllAsync(Cursor, limit, page, cancellationToken).ConfigureAwait(false);
+        }
+
+        var progress = await store.ReadAllAsync(Cursor, limit, page, filter, Math.Max(0, FilterScanBudget - _scanned), cancellationToken).ConfigureAwait(false);
+        _scanned += progress.Scanned;
+        if (progress.Count == 0)
+        {
+            Cursor = progress.LastScanned;
+        }
+
+        // Budget spent with nothing found: answer the empty page now instead of waiting.
+        return progress.Count == 0 && _scanned >= FilterScanBudget ? -1 : progress.Count;
+    }
+}
