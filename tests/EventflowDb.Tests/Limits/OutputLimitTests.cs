@@ -26,6 +26,7 @@ public sealed class OutputLimitTests(ITestOutputHelper output) : IntegrationTest
         string stream = Unique("big");
         await OutputProbe.AppendAsync(c, stream, 20, 10_000);
         var before = await StoreState.ReadAsync(c);
+        Assert.Equal(20, (await c.CommandAsync("GET", stream, "0", "1000")).Arr().Count); // the read path loaded once
         long rss = OutputProbe.ResidentBytes(server.ProcessId);
 
         // 400 pipelined GETs of a 200 KB page: 80 MB of replies for a client that reads nothing.
@@ -48,6 +49,15 @@ public sealed class OutputLimitTests(ITestOutputHelper output) : IntegrationTest
         // 12 MB in the log: more than the socket buffers hold, so the rest waits in the server's send pipe.
         await OutputProbe.AppendAsync(c, stream, 120, 100_000);
         var before = await StoreState.ReadAsync(c);
+
+        // One subscriber that reads it all first, so what a catch-up loads once (code, log pages read back from disk)
+        // is in the baseline: what is measured after is only what the stalled client could leave behind.
+        await using (var warmUp = await server.OpenRawAsync())
+        {
+            await warmUp.FollowAsync("stream:" + stream, "0");
+            Assert.Equal(120, (await warmUp.ReadDeliveriesAsync(120, TimeSpan.FromSeconds(30))).Count);
+        }
+
         long rss = OutputProbe.ResidentBytes(server.ProcessId);
 
         using var stalled = await OutputProbe.OpenNonReaderAsync(server, OutputProbe.Request("FOLLOW", "stream:" + stream, "0"));
