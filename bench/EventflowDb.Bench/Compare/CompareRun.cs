@@ -171,12 +171,8 @@ internal static class CompareRun
             report = SubscribeRun.MergeSection(report, subscriptions); // keep the numbers of the last `subscribe` run
         }
 
-        string operations = OpsRun.ExistingSection(previous);
-        if (operations.Length > 0)
-        {
-            report = OpsRun.MergeSection(report, operations); // and of the last `ops` run
-        }
-
+        // And every other section this mode does not write (ops, TLS, HTTP, ...), in their earlier order, at the end.
+        report = ReportSections.CarryOver(previous, report);
         await File.WriteAllTextAsync(reportPath, report).ConfigureAwait(false);
         Console.WriteLine($"Wrote docs/benchmarks.md in {total.Elapsed.TotalMinutes:0.0} min");
         return 0;

@@ -144,9 +144,6 @@ internal static class OpsRun
     /// <summary><paramref name="report"/> with <paramref name="section"/> in place of its Operations section, or appended.</summary>
     public static string MergeSection(string report, string section) => ReportSections.Merge(report, SectionTitle, section, before: null);
 
-    /// <summary>The Operations section of a report written earlier ("" when none).</summary>
-    public static string ExistingSection(string report) => ReportSections.Existing(report, SectionTitle);
-
     private static string Section(string[] args, List<string> facts, List<string[]> rows, List<string[]> latencyRows, TimeSpan duration, TimeSpan elapsed, string loadAverage)
     {
         string options = args.Length == 0 ? "" : " " + string.Join(' ', args);

@@ -1,8 +1,9 @@
 namespace EventflowDb.Bench.Compare;
 
 /// <summary>
-/// The <c>## </c> sections of docs/benchmarks.md that a mode other than <c>compare</c> writes (subscribe, ops): replaced
-/// in place by a new run of that mode, and carried over when <c>compare</c> writes the report anew.
+/// The <c>## </c> sections of docs/benchmarks.md that a mode other than <c>compare</c> writes (subscribe, ops) or that
+/// were written by hand (TLS, HTTP): replaced in place by a new run of their mode, and carried over when <c>compare</c>
+/// writes the report anew.
 /// </summary>
 internal static class ReportSections
 {
@@ -36,4 +37,25 @@ internal static class ReportSections
         int next = report.IndexOf("\n## ", start + title.Length, StringComparison.Ordinal);
         return next >= 0 ? report[start..(next + 1)] : report[start..].TrimEnd() + "\n\n";
     }
+
+    /// <summary>
+    /// <paramref name="report"/> with every <c>## </c> section of <paramref name="previous"/> that it lacks appended, in
+    /// their earlier order: what other modes or people wrote into the report survives a new <c>compare</c> run.
+    /// </summary>
+    public static string CarryOver(string previous, string report)
+    {
+        foreach (string title in Titles(previous))
+        {
+            if (!report.Contains(title, StringComparison.Ordinal))
+            {
+                report = report.TrimEnd() + "\n\n" + Existing(previous, title);
+            }
+        }
+
+        return report;
+    }
+
+    /// <summary>The <c>## </c> headings of a report, each as its whole line.</summary>
+    private static IEnumerable<string> Titles(string report) =>
+        report.Split('\n').Where(line => line.StartsWith("## ", StringComparison.Ordinal)).Select(line => line.TrimEnd('\r'));
 }
