@@ -89,41 +89,18 @@ internal static class BigRun
         }
     }
 
-    private static void Load(int port, int streams, int perStream)
-    {
-        const int connections = 8;
-        const int depth = 16;
-        var threads = Enumerable.Range(0, connections).Select(c => new Thread(() =>
+    private static void Load(int port, int streams, int perStream) =>
+        PipelinedLoad.Run(port, connections: 8, depth: 16, streams, s =>
         {
-            using var connection = new RespConnection(port);
-            var pipeline = new List<byte>();
-            int inFlight = 0;
-            for (int s = c; s < streams; s += connections)
+            var argv = new List<string> { "ADD", $"big-{s}", "no_stream" };
+            for (int e = 0; e < perStream; e++)
             {
-                var argv = new List<string> { "ADD", $"big-{s}", "no_stream" };
-                for (int e = 0; e < perStream; e++)
-                {
-                    argv.Add("T");
-                    argv.Add("{\"a\":1}");
-                }
-
-                pipeline.AddRange(RespCommand.Encode([.. argv]));
-                if (++inFlight == depth)
-                {
-                    connection.Call([.. pipeline], inFlight);
-                    pipeline.Clear();
-                    inFlight = 0;
-                }
+                argv.Add("T");
+                argv.Add("{\"a\":1}");
             }
 
-            if (inFlight > 0)
-            {
-                connection.Call([.. pipeline], inFlight);
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-    }
+            return [.. argv];
+        });
 
     private static int Arg(string[] args, string name, int fallback)
     {

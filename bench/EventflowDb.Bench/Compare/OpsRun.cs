@@ -340,46 +340,19 @@ internal static class OpsRun
     /// <summary>Appends <paramref name="events"/> events in ADDs of 100 to 1,000 streams per connection, 8 connections, 16 requests in flight each.</summary>
     private static void Load(int port, string prefix, int events, int dataBytes)
     {
-        const int connections = 8;
-        const int depth = 16;
         const int perAdd = 100;
         string pad = new('x', Math.Max(0, dataBytes - 20));
-        int adds = (events + perAdd - 1) / perAdd;
-        var threads = Enumerable.Range(0, connections).Select(c => new Thread(() =>
+        PipelinedLoad.Run(port, connections: 8, depth: 16, (events + perAdd - 1) / perAdd, a =>
         {
-            using var connection = new RespConnection(port);
-            var pipeline = new List<byte>();
-            int inFlight = 0;
-            for (int a = c; a < adds; a += connections)
+            var argv = new List<string> { "ADD", $"{prefix}-{a % 1000}", "any" };
+            for (int e = 0; e < perAdd && (a * perAdd) + e < events; e++)
             {
-                var argv = new List<string> { "ADD", $"{prefix}-{a % 1000}", "any" };
-                for (int e = 0; e < perAdd && (a * perAdd) + e < events; e++)
-                {
-                    argv.Add("Loaded");
-                    argv.Add(string.Create(CultureInfo.InvariantCulture, $"{{\"n\":{(a * perAdd) + e},\"pad\":\"{pad}\"}}"));
-                }
-
-                pipeline.AddRange(RespCommand.Encode([.. argv]));
-                if (++inFlight == depth)
-                {
-                    connection.Call([.. pipeline], inFlight);
-                    pipeline.Clear();
-                    inFlight = 0;
-                }
+                argv.Add("Loaded");
+                argv.Add(string.Create(CultureInfo.InvariantCulture, $"{{\"n\":{(a * perAdd) + e},\"pad\":\"{pad}\"}}"));
             }
 
-            if (inFlight > 0)
-            {
-                connection.Call([.. pipeline], inFlight);
-            }
-
-            if (connection.Errors > 0)
-            {
-                throw new InvalidOperationException($"loading: {connection.Errors} error replies, last: {connection.LastError}");
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
+            return [.. argv];
+        });
     }
 
     /// <summary>The 1-minute load average (other processes on the machine), or "unknown".</summary>

@@ -74,28 +74,19 @@ internal static class JsonPages
     public static string? StringField(ReadOnlySpan<byte> json, ReadOnlySpan<byte> name)
     {
         var reader = new Utf8JsonReader(json);
-        while (reader.Read())
-        {
-            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1)
-            {
-                bool wanted = reader.ValueTextEquals(name);
-                reader.Read();
-                if (wanted)
-                {
-                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                }
-
-                reader.Skip();
-            }
-        }
-
-        return null;
+        return MoveToField(ref reader, name) && reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
     }
 
     /// <summary>A top-level integer field of an event's JSON (<c>version</c>), or null.</summary>
     public static long? IntegerField(ReadOnlySpan<byte> json, ReadOnlySpan<byte> name)
     {
         var reader = new Utf8JsonReader(json);
+        return MoveToField(ref reader, name) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long value) ? value : null;
+    }
+
+    /// <summary>Moves <paramref name="reader"/> to the value of the top-level field <paramref name="name"/>; false when there is none.</summary>
+    private static bool MoveToField(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
         while (reader.Read())
         {
             if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1)
@@ -104,13 +95,13 @@ internal static class JsonPages
                 reader.Read();
                 if (wanted)
                 {
-                    return reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long value) ? value : null;
+                    return true;
                 }
 
                 reader.Skip();
             }
         }
 
-        return null;
+        return false;
     }
 }
