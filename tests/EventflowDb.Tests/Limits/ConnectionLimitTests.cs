@@ -29,7 +29,7 @@ public sealed partial class ConnectionLimitTests(ITestOutputHelper output) : Int
             try
             {
                 var reply = await c.CommandAsync("PING");
-                if (reply.Str() == "PONG")
+                if (!reply.IsError() && reply.Str() == "PONG")
                 {
                     return c;
                 }
