@@ -29,8 +29,8 @@ export function lineChart(points, windowMs, now = Date.now()) {
     root.append(svg('line', { class: 'chart-grid', x1: LEFT, x2: W - RIGHT, y1: y(max * f), y2: y(max * f) }));
     root.append(svg('text', { class: 'chart-label', x: LEFT - 6, y: y(max * f) + 4, 'text-anchor': 'end' }, label(max * f)));
   }
-  const minutes = Math.round(windowMs / 60000);
-  root.append(svg('text', { class: 'chart-label', x: LEFT, y: H - 5 }, `${minutes} min ago`));
+  const span = windowMs >= 90_000 ? `${Math.round(windowMs / 60000)} min ago` : `${Math.round(windowMs / 1000)} s ago`;
+  root.append(svg('text', { class: 'chart-label', x: LEFT, y: H - 5 }, span));
   root.append(svg('text', { class: 'chart-label', x: W - RIGHT, y: H - 5, 'text-anchor': 'end' }, 'now'));
 
   if (values.length >= 2) {

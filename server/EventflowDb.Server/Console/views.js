@@ -28,7 +28,7 @@ function card(label, value, sub, { mono = false, testid } = {}) {
   return h('div', { class: 'card', dataset: testid ? { testid } : undefined },
     h('div', { class: 'label' }, label),
     h('div', { class: mono ? 'value mono' : 'value', title: String(value) }, value),
-    sub ? h('div', { class: 'sub' }, sub) : null);
+    sub ? h('div', { class: 'sub', title: sub }, sub) : null);
 }
 
 function idLink(id, own) {
@@ -68,9 +68,28 @@ function dashboard({ view, setTitle }) {
   const rateChart = h('div', { class: 'chart' });
   const latencyChart = h('div', { class: 'chart' });
   const status = h('div', { class: 'notice', hidden: true });
+  const groupsBody = h('div', {});
+  const groupsPanel = panel('Consumer groups', h('a', { href: '#/groups' }, 'All groups'), groupsBody);
   view.append(status, cards, h('div', { class: 'charts' },
     panel('Events per second', rateNow, rateChart),
-    panel('Commit latency (ms, mean)', latencyNow, latencyChart)));
+    panel('Commit latency (ms, mean)', latencyNow, latencyChart)), groupsPanel);
+
+  // The groups with the most parked, then pending, events (hidden for a user without GROUP rights).
+  async function renderGroups() {
+    try {
+      const { body } = await json('/groups');
+      body.sort((a, b) => b.parked - a.parked || b.pending - a.pending || a.name.localeCompare(b.name));
+      groupsPanel.hidden = false;
+      groupsBody.replaceChildren(table([['Group'], ['Channel'], ['Pending', 'num'], ['Parked', 'num']], body.slice(0, 5).map(g => h('tr', {},
+        h('td', {}, h('a', { href: `#/groups/${enc(g.name)}` }, g.name)),
+        h('td', {}, h('code', {}, g.channel)),
+        h('td', { class: 'num' }, formatNumber(g.pending)),
+        h('td', { class: 'num' }, g.parked > 0 ? h('span', { class: 'badge warn' }, formatNumber(g.parked)) : '0'))),
+      'No consumer groups yet.'));
+    } catch {
+      groupsPanel.hidden = true;
+    }
+  }
 
   function render() {
     const s = poller.stats;
@@ -78,8 +97,8 @@ function dashboard({ view, setTitle }) {
     status.textContent = poller.error ? `Could not read the server's counters: ${poller.error.message}` : '';
     if (s) {
       cards.replaceChildren(
-        card('Events', formatNumber(s.event_count), `≈ ${formatNumber(s.event_count_estimate)} as of the last index`, { testid: 'events' }),
-        card('Streams', formatNumber(s.stream_count), `≈ ${formatNumber(s.stream_count_estimate)} as of the last index`, { testid: 'streams' }),
+        card('Events', formatNumber(s.event_count), `index: ≈ ${formatNumber(s.event_count_estimate)}`, { testid: 'events' }),
+        card('Streams', formatNumber(s.stream_count), `index: ≈ ${formatNumber(s.stream_count_estimate)}`, { testid: 'streams' }),
         card('Size on disk', s.size, `${formatNumber(s.size_bytes)} bytes`, { testid: 'size' }),
         card('Uptime', s.uptime, `version ${s.version}`, { testid: 'uptime' }),
         card('Checksum', s.checksum, `last event ${s.last_id}`, { mono: true, testid: 'checksum' }));
@@ -88,12 +107,19 @@ function dashboard({ view, setTitle }) {
     const last = points[points.length - 1];
     rateNow.textContent = last ? `${last.rate.toFixed(1)} /s` : '…';
     latencyNow.textContent = last && last.latencyMs !== null ? `${last.latencyMs.toFixed(2)} ms` : '–';
-    rateChart.replaceChildren(lineChart(points.map(p => ({ t: p.t, v: p.rate })), CHART_WINDOW_MS));
-    latencyChart.replaceChildren(lineChart(points.map(p => ({ t: p.t, v: p.latencyMs ?? null })), CHART_WINDOW_MS));
+    // The last five minutes; less while the console has watched for less (at least half a minute), so the line fills the chart.
+    const now = Date.now();
+    const window = Math.min(CHART_WINDOW_MS, Math.max(30_000, points.length ? now - points[0].t : 0));
+    rateChart.replaceChildren(lineChart(points.map(p => ({ t: p.t, v: p.rate })), window, now));
+    latencyChart.replaceChildren(lineChart(points.map(p => ({ t: p.t, v: p.latencyMs ?? null })), window, now));
   }
 
   render();
-  return poller.subscribe(render);
+  renderGroups();
+  return poller.subscribe(() => {
+    render();
+    renderGroups();
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------- streams

@@ -66,12 +66,17 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         string placedId = placed[0].GetProperty("id").GetString()!;
         await AddAsync(c, "order-1001", $$"""[{"type": "OrderPaid", "data": {"amount": 42.5}, "causation_id": "{{placedId}}", "correlation_id": "{{placedId}}"}]""");
         await AddAsync(c, "customer-ann", """[{"type": "CustomerRegistered", "data": {"name": "Ann"}}]""");
+        for (int i = 1002; i <= 1006; i++)
+        {
+            await AddAsync(c, $"order-{i}", $$$"""[{"type": "OrderPlaced", "data": {"total": {{{i % 97}}}}}, {"type": "OrderShipped", "data": {}}]""");
+        }
 
         var page = await SignedInPageAsync();
         await page.GotoAsync("/#/streams");
         await page.GetByLabel("Prefix").FillAsync("order-");
         await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "order-1001", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "order-1006", Exact = true })).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "customer-ann" })).ToHaveCountAsync(0);
         await ShotAsync(page, "streams");
 
@@ -120,6 +125,8 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         var shipped = await AddAsync(c, "shipment-501", """[{"type": "ShipmentBooked", "data": {"carrier": "DHL"}}, {"type": "ShipmentLabelled", "data": {"label": "L-1"}}]""");
         Assert.Equal("OK", (await c.CommandAsync("GROUP", "CREATE", "shipping", "category:shipment", "0", "ACKTIMEOUT", "50", "MAXDELIVERIES", "1")).Str());
         Assert.Equal(2, (await c.CommandAsync("GROUP", "READ", "shipping", "worker-1", "COUNT", "2")).Arr().Count);
+        Assert.Equal("OK", (await c.CommandAsync("GROUP", "CREATE", "notifications", "type:ShipmentBooked", "0")).Str());
+        Assert.Single((await c.CommandAsync("GROUP", "READ", "notifications", "mailer-1", "COUNT", "1")).Arr());
 
         // Its one delivery used, an event past its ack timeout is parked (GROUP INFO and the console's reads park it).
         var info = await c.GroupInfoAsync("shipping");
