@@ -17,10 +17,11 @@ namespace EventflowDb.Server.Http;
 
 /// <summary>
 /// The HTTP port (<c>--http-port</c>, Kestrel): the API of SPEC "HTTP" (<see cref="StreamEndpoints"/>,
-/// <see cref="StatsEndpoint"/>, <see cref="SubscribeEndpoint"/>), its OpenAPI document at <c>/openapi/v1.json</c> and an
-/// interactive reference at <c>/scalar</c>, <c>GET /health</c> and <c>GET /metrics</c>. It starts before the store opens,
+/// <see cref="StatsEndpoint"/>, <see cref="SubscribeEndpoint"/>, <see cref="GroupEndpoints"/>), its OpenAPI document at
+/// <c>/openapi/v1.json</c> and an interactive reference at <c>/scalar</c>, <c>GET /health</c>, <c>GET /metrics</c> and the
+/// web console at <c>/</c> (<see cref="ConsoleEndpoint"/>). It starts before the store opens,
 /// so that /health can say "loading" while the log replays (the API answers 503 until then). /health, the OpenAPI
-/// document and the reference need no credentials; everything else needs HTTP Basic whenever the RESP port needs AUTH.
+/// document, the reference and the console's files need no credentials; everything else needs HTTP Basic whenever the RESP port needs AUTH.
 /// </summary>
 internal sealed class HttpEndpoint : IAsyncDisposable
 {
