@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the solution. Installs redis-cli (redis-tools) and ss (iproute2) first when missing,
-# because the integration tests drive the server with redis-cli and read socket options with ss.
+# Runs every test of the solution. Installs redis-cli (redis-tools), ss (iproute2) and chromium first when missing,
+# because the integration tests drive the server with redis-cli, read socket options with ss, and drive the web
+# console with Playwright in Debian's chromium (never `playwright install`: it would download a browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} for the integration tests..."
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -205,7 +205,7 @@ internal static class Program
             try
             {
                 var started = await HttpEndpoint.StartAsync(endpoint, health, access, storeOptions.MaxAppendBytes, options.MaxClients, shutdown.Token).ConfigureAwait(false);
-                logger.Information("HTTP on http://{Endpoint} (API, /subscribe, /openapi/v1.json, /scalar, /health, /metrics)", endpoint);
+                logger.Information("HTTP on http://{Endpoint} (web console at /, API, /subscribe, /openapi/v1.json, /scalar, /health, /metrics)", endpoint);
                 return started;
             }
             catch (IOException e)

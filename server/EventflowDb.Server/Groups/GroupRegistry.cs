@@ -192,6 +192,21 @@ internal sealed class GroupRegistry : IDisposable
 
     public ValueTask<List<byte[]>> ParkedAsync(string name, int count) => LockedAsync(name, g => ReadParkedAsync(g, count));
 
+    /// <summary>
+    /// The first <paramref name="count"/> pending events of the group (log order): id, last consumer, deliveries and the
+    /// event's JSON (null when it is no longer in the log).
+    /// </summary>
+    public ValueTask<List<PendingInfo>> PendingAsync(string name, int count) => LockedAsync(name, async g =>
+    {
+        var pending = new List<PendingInfo>();
+        foreach (var (id, p) in g.Pending.Take(count).ToList())
+        {
+            pending.Add(new PendingInfo(id, p.Consumer, p.Deliveries, await EventLookup.ReadAsync(_store, id, _page).ConfigureAwait(false)));
+        }
+
+        return pending;
+    });
+
     /// <summary>Makes every parked event pending and due at once, with its delivery count reset. Returns how many.</summary>
     public ValueTask<int> ReplayAsync(string name) => LockedAsync(name, g =>
     {
@@ -321,3 +336,6 @@ internal sealed record GroupInfo(string Name, string Channel, Ulid Position, int
     public static GroupInfo Of(ConsumerGroup g) =>
         new(g.Name, g.Channel, g.Position, g.Pending.Count, g.Parked.Count, [.. g.Consumers], g.AckTimeoutMs, g.MaxDeliveries);
 }
+
+/// <summary>One pending event of a group: its id, the consumer it was last delivered to, how often, and its JSON.</summary>
+internal sealed record PendingInfo(Ulid Id, string Consumer, int Deliveries, byte[]? Json);

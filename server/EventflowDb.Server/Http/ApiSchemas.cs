@@ -52,4 +52,38 @@ internal static class ApiSchemas
         [property: JsonPropertyName("events")] long Events,
         [property: JsonPropertyName("added_at")] DateTimeOffset AddedAt,
         [property: JsonPropertyName("updated_at")] DateTimeOffset UpdatedAt);
+
+    /// <summary>A consumer group with its first pending and parked events (<c>GET /groups/{group}</c>).</summary>
+    /// <param name="Name">The group's name.</param>
+    /// <param name="Channel">The channel it follows.</param>
+    /// <param name="Position">The id of the last event delivered for the first time ("0" before any).</param>
+    /// <param name="Pending">Events delivered and not yet acknowledged.</param>
+    /// <param name="Parked">Parked events.</param>
+    /// <param name="Consumers">Every consumer that has read from the group.</param>
+    /// <param name="AckTimeoutMs">Milliseconds before an unacknowledged event is delivered again.</param>
+    /// <param name="MaxDeliveries">Deliveries before an event is parked.</param>
+    /// <param name="PendingEvents">The first pending events (count), in log order.</param>
+    /// <param name="ParkedEvents">The first parked events (count), in log order, as GROUP PARKED returns them.</param>
+    internal sealed record GroupDetail(
+        [property: JsonPropertyName("name")] string Name,
+        [property: JsonPropertyName("channel")] string Channel,
+        [property: JsonPropertyName("position")] string Position,
+        [property: JsonPropertyName("pending")] int Pending,
+        [property: JsonPropertyName("parked")] int Parked,
+        [property: JsonPropertyName("consumers")] string[] Consumers,
+        [property: JsonPropertyName("ack_timeout_ms")] long AckTimeoutMs,
+        [property: JsonPropertyName("max_deliveries")] int MaxDeliveries,
+        [property: JsonPropertyName("pending_events")] IReadOnlyList<PendingEventBody> PendingEvents,
+        [property: JsonPropertyName("parked_events")] IReadOnlyList<StoredEvent> ParkedEvents);
+
+    /// <summary>A pending event of a group.</summary>
+    /// <param name="Id">The event's id.</param>
+    /// <param name="Consumer">The consumer it was last delivered to.</param>
+    /// <param name="Deliveries">How many times it was delivered.</param>
+    /// <param name="Event">The event (null when it is no longer in the log).</param>
+    internal sealed record PendingEventBody(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("consumer")] string Consumer,
+        [property: JsonPropertyName("deliveries")] int Deliveries,
+        [property: JsonPropertyName("event")] StoredEvent? Event);
 }

@@ -17,10 +17,11 @@ namespace EventflowDb.Server.Http;
 
 /// <summary>
 /// The HTTP port (<c>--http-port</c>, Kestrel): the API of SPEC "HTTP" (<see cref="StreamEndpoints"/>,
-/// <see cref="StatsEndpoint"/>, <see cref="SubscribeEndpoint"/>), its OpenAPI document at <c>/openapi/v1.json</c> and an
-/// interactive reference at <c>/scalar</c>, <c>GET /health</c> and <c>GET /metrics</c>. It starts before the store opens,
+/// <see cref="StatsEndpoint"/>, <see cref="SubscribeEndpoint"/>, <see cref="GroupEndpoints"/>), its OpenAPI document at
+/// <c>/openapi/v1.json</c> and an interactive reference at <c>/scalar</c>, <c>GET /health</c>, <c>GET /metrics</c> and the
+/// web console at <c>/</c> (<see cref="ConsoleEndpoint"/>). It starts before the store opens,
 /// so that /health can say "loading" while the log replays (the API answers 503 until then). /health, the OpenAPI
-/// document and the reference need no credentials; everything else needs HTTP Basic whenever the RESP port needs AUTH.
+/// document, the reference and the console's files need no credentials; everything else needs HTTP Basic whenever the RESP port needs AUTH.
 /// </summary>
 internal sealed class HttpEndpoint : IAsyncDisposable
 {
@@ -61,7 +62,7 @@ internal sealed class HttpEndpoint : IAsyncDisposable
                 // Bound as strings (the handlers parse them, with the RESP errors), documented as what they are; the
                 // "from" of /subscribe is an event id.
                 bool fromIsVersion = context.Description.RelativePath?.StartsWith("streams/", StringComparison.Ordinal) == true;
-                foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>().Where(p => p.Name is "limit" or "skip" or "heartbeat" || (p.Name == "from" && fromIsVersion)))
+                foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>().Where(p => p.Name is "limit" or "skip" or "heartbeat" or "count" || (p.Name == "from" && fromIsVersion)))
                 {
                     parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Minimum = "0" };
                 }
@@ -87,6 +88,8 @@ internal sealed class HttpEndpoint : IAsyncDisposable
         MapApi(app, health, maxAppendBytes);
         app.MapGet("/health", (HttpContext context) => Health(context, health)).ExcludeFromDescription();
         app.MapGet("/metrics", (HttpContext context) => MetricsAsync(context, health, access)).ExcludeFromDescription();
+        app.MapGet("/", ConsoleEndpoint.IndexAsync).ExcludeFromDescription();
+        app.MapGet("/console/{file}", ConsoleEndpoint.FileAsync).ExcludeFromDescription();
         app.MapOpenApi();
         app.MapScalarApiReference(options => options.WithTitle("EventflowDB HTTP API"));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -114,6 +117,7 @@ internal sealed class HttpEndpoint : IAsyncDisposable
         var streams = new StreamEndpoints(health, maxAppendBytes);
         var stats = new StatsEndpoint(health);
         var subscribe = new SubscribeEndpoint(health, app.Lifetime.ApplicationStopping);
+        var groups = new GroupEndpoints(health);
 
         // The typed parameters are there for the OpenAPI document: the handlers read the request themselves, with the
         // RESP commands' rules and error replies (a query parameter bound as a number would fail with an empty 400).
@@ -164,6 +168,33 @@ internal sealed class HttpEndpoint : IAsyncDisposable
             .WithName("Stats").WithTags("Server").WithSummary("Counters, CHECKSUM, SIZE, UPTIME and VERSION")
             .Produces<StatsReply>()
             .WithErrorReplies();
+
+        app.MapGet(
+            "/events/{id}",
+            (HttpContext context, [Description("Event id (ULID)")] string id) => streams.ReadEventAsync(context))
+            .WithName("ReadEvent").WithTags("Streams").WithSummary("Read one event by its id (for causation and correlation ids); 404 when no event has it")
+            .Produces<ApiSchemas.StoredEvent>()
+            .WithErrorReplies(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+
+        app.MapGet("/groups", (Delegate)((HttpContext context) => groups.ListAsync(context)))
+            .WithName("ListGroups").WithTags("Consumer groups").WithSummary("Consumer groups whose channel the user may read (GROUP INFO)")
+            .Produces<GroupSummary[]>()
+            .WithErrorReplies();
+
+        app.MapGet(
+            "/groups/{group}",
+            (HttpContext context, [Description("Group name, percent-encoded")] string group, [Description("Most pending and most parked events to return (default 100)")] string? count)
+                => groups.GetAsync(context))
+            .WithName("GetGroup").WithTags("Consumer groups").WithSummary("A group (GROUP INFO) with its first pending and parked events (GROUP PARKED)")
+            .Produces<ApiSchemas.GroupDetail>()
+            .WithErrorReplies(StatusCodes.Status400BadRequest);
+
+        app.MapPost(
+            "/groups/{group}/replay",
+            (HttpContext context, [Description("Group name, percent-encoded")] string group) => groups.ReplayAsync(context))
+            .WithName("ReplayParked").WithTags("Consumer groups").WithSummary("Make every parked event pending and due at once (GROUP REPLAY)")
+            .Produces<ReplayReply>()
+            .WithErrorReplies(StatusCodes.Status400BadRequest);
 
         app.MapGet(
             "/subscribe",

@@ -33,7 +33,8 @@ internal static class HttpErrors
 
     public static Task WriteAsync(HttpContext context, int status, string code, string message)
     {
-        if (status == StatusCodes.Status401Unauthorized)
+        // Not for the web console (X-Requested-With): the challenge would make the browser show its own sign-in dialog.
+        if (status == StatusCodes.Status401Unauthorized && !context.Request.Headers.ContainsKey("X-Requested-With"))
         {
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"EventflowDB\", charset=\"UTF-8\"";
         }

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Text;
 using EventflowDb.Server.Commands;
 using EventflowDb.Server.Commands.Events;
+using EventflowDb.Server.Groups;
 using EventflowDb.Server.Security;
 using EventflowDb.Storage;
 using Microsoft.AspNetCore.Http;
@@ -21,6 +22,8 @@ namespace EventflowDb.Server.Http;
 internal sealed class StreamEndpoints(ServerHealth health, int maxAppendBytes)
 {
     public const string StreamsPrefix = "/streams/";
+
+    public const string EventsPrefix = "/events/";
 
     public Task AppendAsync(HttpContext context) => ApiCall.RunAsync(context, health, ["ADD"], async caller =>
     {
@@ -106,6 +109,35 @@ internal sealed class StreamEndpoints(ServerHealth health, int maxAppendBytes)
         int count = caller.Server.Store.ListStreams(skip, EventRules.PageSize(limit, caller.Server.Options), page);
         string? next = count > 0 ? "/streams?skip=" + (skip + count).ToString(CultureInfo.InvariantCulture) + LimitQuery(limit) : null;
         await JsonPages.WriteAsync(context, page, next).ConfigureAwait(false);
+    });
+
+    /// <summary>
+    /// <c>GET /events/{id}</c>: one event by its id (the log-order read of GETALL, so what GETALL skips is not found), for
+    /// the console's causation and correlation links. It runs as GET for the ACL and needs read access to the event's
+    /// stream; an id that names no event is 404.
+    /// </summary>
+    public Task ReadEventAsync(HttpContext context) => ApiCall.RunAsync(context, health, ["GET"], async caller =>
+    {
+        string path = context.Request.Path.Value ?? "";
+        string text = path.StartsWith(EventsPrefix, StringComparison.Ordinal) ? path[EventsPrefix.Length..] : "";
+        var id = Arguments.Offset(Encoding.UTF8.GetBytes(text));
+        if (id == Ulid.Empty)
+        {
+            throw CommandException.Invalid("not an event id (ULID)");
+        }
+
+        var page = NewPage(caller);
+        byte[]? json = await EventLookup.ReadAsync(caller.Server.Store, id, page).ConfigureAwait(false);
+        if (json is null || JsonPages.StringField(json, "stream"u8) is not { } stream)
+        {
+            await HttpErrors.WriteAsync(context, StatusCodes.Status404NotFound, "ERR", $"no event {id}").ConfigureAwait(false);
+            return;
+        }
+
+        StreamPermissions.CheckRead(caller, stream);
+        context.Response.ContentType = JsonPages.JsonContentType;
+        context.Response.ContentLength = json.Length;
+        await context.Response.Body.WriteAsync(json, context.RequestAborted).ConfigureAwait(false);
     });
 
     private static EventPage NewPage(HttpCaller caller) => new() { ByteLimit = caller.Server.Options.MaxPageBytes };

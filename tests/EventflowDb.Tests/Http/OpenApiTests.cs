@@ -23,6 +23,7 @@ public sealed class OpenApiTests(HttpServerFixture fixture, ITestOutputHelper ou
         (string Path, string Method)[] endpoints =
         [
             ("/streams/{stream}", "post"), ("/streams/{stream}", "get"), ("/all", "get"), ("/streams", "get"), ("/stats", "get"), ("/subscribe", "get"),
+            ("/events/{id}", "get"), ("/groups", "get"), ("/groups/{group}", "get"), ("/groups/{group}/replay", "post"),
         ];
         foreach (var (path, method) in endpoints)
         {
@@ -31,7 +32,8 @@ public sealed class OpenApiTests(HttpServerFixture fixture, ITestOutputHelper ou
             Assert.True(operation.GetProperty("responses").EnumerateObject().Any());
         }
 
-        Assert.Equal(5, paths.EnumerateObject().Count());
+        Assert.Equal(9, paths.EnumerateObject().Count());
+        Assert.True(paths.GetProperty("/events/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
         var append = paths.GetProperty("/streams/{stream}").GetProperty("post");
         Assert.True(append.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
         foreach (string status in new[] { "201", "400", "401", "403", "409", "413" })

@@ -97,10 +97,24 @@ internal sealed class GroupCommand() : Command("GROUP", -2)
         }
         else if (sub is "READ" or "ACK" or "NACK" or "PARKED" or "REPLAY" or "INFO" or "DELETE" && request.Count >= 3)
         {
-            foreach (var group in await registry.InfoAsync(request.GetString(2)).ConfigureAwait(false))
-            {
-                StreamPermissions.CheckChannel(session, group.Channel);
-            }
+            await CheckGroupRightsAsync(registry, session, request.GetString(2)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// NOPERM unless the subject's read patterns cover the named group's channel (ERR when there is no such group). Shared
+    /// with the HTTP group endpoints.
+    /// </summary>
+    public static async ValueTask CheckGroupRightsAsync(GroupRegistry registry, IAclSubject subject, string group)
+    {
+        if (subject.User.Rules.ReadsAllStreams)
+        {
+            return;
+        }
+
+        foreach (var info in await registry.InfoAsync(group).ConfigureAwait(false))
+        {
+            StreamPermissions.CheckChannel(subject, info.Channel);
         }
     }
 
