@@ -204,8 +204,10 @@ internal static class Program
             var endpoint = new IPEndPoint(bind, options.HttpPort);
             try
             {
-                var started = await HttpEndpoint.StartAsync(endpoint, health, access, storeOptions.MaxAppendBytes, options.MaxClients, shutdown.Token).ConfigureAwait(false);
-                logger.Information("HTTP on http://{Endpoint} (web console at /, API, /subscribe, /openapi/v1.json, /scalar, /health, /metrics)", endpoint);
+                // With a TLS port the HTTP port is HTTPS too, with the same certificate: credentials never cross in clear.
+                var https = options.Tls.Enabled ? tls : null;
+                var started = await HttpEndpoint.StartAsync(endpoint, health, access, storeOptions.MaxAppendBytes, options.MaxClients, https, shutdown.Token).ConfigureAwait(false);
+                logger.Information("HTTP on {Scheme}://{Endpoint} (web console at /, API, /subscribe, /openapi/v1.json, /scalar, /health, /metrics)", https is null ? "http" : "https", endpoint);
                 return started;
             }
             catch (IOException e)

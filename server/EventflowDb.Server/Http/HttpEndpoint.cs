@@ -2,9 +2,11 @@ using System.ComponentModel;
 using System.Net;
 using System.Text.Json.Serialization;
 using EventflowDb.Server.Commands;
+using EventflowDb.Server.Network.Tls;
 using EventflowDb.Server.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,7 +32,9 @@ internal sealed class HttpEndpoint : IAsyncDisposable
 
     private HttpEndpoint(WebApplication app) => _app = app;
 
-    public static async Task<HttpEndpoint> StartAsync(IPEndPoint endpoint, ServerHealth health, AccessControl access, int maxAppendBytes, int maxClients, CancellationToken cancellationToken)
+    /// <param name="https">When set, the port speaks HTTPS only, with the TLS port's certificate and client-certificate rule
+    /// (taken at each handshake, so a reload by SIGHUP or CONFIG SET applies to HTTPS too).</param>
+    public static async Task<HttpEndpoint> StartAsync(IPEndPoint endpoint, ServerHealth health, AccessControl access, int maxAppendBytes, int maxClients, TlsCertificates? https, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -44,7 +48,16 @@ internal sealed class HttpEndpoint : IAsyncDisposable
             // client sees the reply; a Content-Length over the ADD limit is answered before its body is read
             // (with "Expect: 100-continue", as curl sends for large bodies, the body is never sent).
             kestrel.Limits.MaxRequestBodySize = maxAppendBytes + (1024L * 1024);
-            kestrel.Listen(endpoint);
+            kestrel.Listen(endpoint, listen =>
+            {
+                if (https is not null)
+                {
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = _ => ValueTask.FromResult(https.HttpHandshakeOptions ?? throw new InvalidOperationException("no TLS certificate is loaded")),
+                    });
+                }
+            });
         });
         // Numbers are numbers (the web default also reads them from strings, and the schemas would say so).
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);

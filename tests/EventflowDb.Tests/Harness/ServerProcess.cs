@@ -95,8 +95,10 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Loopback HTTP port (0: none); see <see cref="ServerSettings.Http"/>.</summary>
     public int HttpPort { get; }
 
-    /// <summary>The base address of the HTTP port.</summary>
-    public Uri HttpAddress => HttpPort == 0 ? throw new InvalidOperationException("started without ServerSettings.Http") : new Uri($"http://127.0.0.1:{HttpPort}");
+    /// <summary>The base address of the HTTP port (https:// when the server has a TLS port: HTTP then speaks HTTPS).</summary>
+    public Uri HttpAddress => HttpPort == 0
+        ? throw new InvalidOperationException("started without ServerSettings.Http")
+        : new Uri($"{(_settings.Tls is null ? "http" : "https")}://127.0.0.1:{HttpPort}");
 
     /// <summary>The server's data directory.</summary>
     public string DataDirectory { get; }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using EventflowDb.Tests.Harness;
@@ -11,9 +12,9 @@ public sealed class HttpApi : IDisposable
 {
     private readonly HttpClient _client;
 
-    public HttpApi(ServerProcess server, string? user = null, string? password = null)
+    public HttpApi(ServerProcess server, string? user = null, string? password = null, X509Certificate2? clientCertificate = null)
     {
-        _client = new HttpClient { BaseAddress = server.HttpAddress, Timeout = TimeSpan.FromSeconds(60) };
+        _client = new HttpClient(Handler(server, clientCertificate)) { BaseAddress = server.HttpAddress, Timeout = TimeSpan.FromSeconds(60) };
         if (password is not null)
         {
             _client.DefaultRequestHeaders.Authorization = Basic(user ?? "default", password);
@@ -21,6 +22,39 @@ public sealed class HttpApi : IDisposable
     }
 
     public HttpClient Client => _client;
+
+    /// <summary>The certificate the server presented on the last HTTPS handshake.</summary>
+    public X509Certificate2? ServedCertificate { get; private set; }
+
+    /// <summary>Over HTTPS (a server with a TLS port) the test CA is trusted, and nothing else.</summary>
+    private SocketsHttpHandler Handler(ServerProcess server, X509Certificate2? clientCertificate)
+    {
+        var handler = new SocketsHttpHandler();
+        if (server.TlsPort != 0)
+        {
+            var ca = server.Certificates.Ca;
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            {
+                if (certificate is null)
+                {
+                    return false;
+                }
+
+                ServedCertificate = new X509Certificate2(certificate);
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(ServedCertificate);
+            };
+            if (clientCertificate is not null)
+            {
+                handler.SslOptions.ClientCertificates = [clientCertificate];
+            }
+        }
+
+        return handler;
+    }
 
     public static AuthenticationHeaderValue Basic(string user, string password) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));

@@ -16,6 +16,9 @@ internal sealed class TlsCertificates(ServerOptions options, Serilog.ILogger log
     /// <summary>What the next handshake uses; null while no certificate is configured.</summary>
     public SslServerAuthenticationOptions? HandshakeOptions => _material?.AuthenticationOptions;
 
+    /// <summary>What the HTTP port's next HTTPS handshake uses; null while no certificate is configured.</summary>
+    public SslServerAuthenticationOptions? HttpHandshakeOptions => _material?.HttpAuthenticationOptions;
+
     /// <summary>The server certificate in use, or null.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate => _material?.Certificate;
 

@@ -29,22 +29,19 @@ internal sealed class TlsMaterial
         Certificate = certificate;
         _trusted = trusted;
         _authClients = authClients;
-        AuthenticationOptions = new SslServerAuthenticationOptions
-        {
-            ServerCertificateContext = context,
-            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            ClientCertificateRequired = authClients != TlsAuthClients.No,
-            RemoteCertificateValidationCallback = ValidateClient,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            AllowRenegotiation = false,
-        };
+        AuthenticationOptions = HandshakeOptions(context, authClients, applicationProtocols: null);
+        // The HTTP port's own instance: it offers HTTP/2 and HTTP/1.1 by ALPN, and Kestrel never shares it with RESP.
+        HttpAuthenticationOptions = HandshakeOptions(context, authClients, [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11]);
     }
 
     /// <summary>The server certificate (with its private key).</summary>
     public X509Certificate2 Certificate { get; }
 
-    /// <summary>Shared by every handshake (SslStream copies what it needs).</summary>
+    /// <summary>Shared by every handshake of the TLS port (SslStream copies what it needs).</summary>
     public SslServerAuthenticationOptions AuthenticationOptions { get; }
+
+    /// <summary>The same certificate and client-certificate rule for the HTTP port's handshakes (HTTPS).</summary>
+    public SslServerAuthenticationOptions HttpAuthenticationOptions { get; }
 
     /// <summary>Loads the files named by <paramref name="tls"/>; throws <see cref="TlsFileException"/> naming what is wrong.</summary>
     public static TlsMaterial Load(TlsOptions tls)
@@ -103,6 +100,17 @@ internal sealed class TlsMaterial
         var context = SslStreamCertificateContext.Create(certificate, intermediates, offline: true);
         return new TlsMaterial(certificate, context, trusted, tls.AuthClients);
     }
+
+    private SslServerAuthenticationOptions HandshakeOptions(SslStreamCertificateContext context, TlsAuthClients authClients, List<SslApplicationProtocol>? applicationProtocols) => new()
+    {
+        ServerCertificateContext = context,
+        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        ClientCertificateRequired = authClients != TlsAuthClients.No,
+        RemoteCertificateValidationCallback = ValidateClient,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        AllowRenegotiation = false,
+        ApplicationProtocols = applicationProtocols,
+    };
 
     private static string ReadFile(string setting, string path)
     {
