@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using FASTER.core;
+using Serilog;
 
 namespace EventflowDb.Storage;
 
@@ -20,20 +21,24 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
     private readonly Dictionary<int, Segment> _segments = new();
     private readonly Lock _segmentsLock = new();
     private readonly int _directFlags;
+    private readonly ILogger? _fillAheadLogger;
     private int _disposed;
     private int _inFlight;
 
-    private DirectLogDevice(string baseName, int directFlags)
+    private DirectLogDevice(string baseName, int directFlags, ILogger? fillAheadLogger)
         : base(baseName, Sector, Devices.CAPACITY_UNSPECIFIED)
     {
         _directFlags = directFlags;
+        _fillAheadLogger = fillAheadLogger;
     }
 
     /// <summary>
     /// A direct device for segments named <paramref name="baseName"/>.N when <paramref name="enabled"/> and this file
     /// system takes direct synchronous writes (probed with a scratch file beside them); otherwise FASTER's default device.
+    /// With <paramref name="fillAheadLogger"/>, a segment file shorter than the segment size is zero-filled ahead of
+    /// its writes (<see cref="SegmentFillAhead"/>; the event log, whose next segments are prefilled the same way).
     /// </summary>
-    public static IDevice Create(string baseName, bool enabled, out bool direct)
+    public static IDevice Create(string baseName, bool enabled, out bool direct, ILogger? fillAheadLogger = null)
     {
         direct = false;
         if (!enabled || LinuxFile.Direct is not { } flag || !Probe(baseName + ".probe", flag | LinuxFile.Sync))
@@ -42,7 +47,7 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
         }
 
         direct = true;
-        return new DirectLogDevice(baseName, flag | LinuxFile.Sync);
+        return new DirectLogDevice(baseName, flag | LinuxFile.Sync, fillAheadLogger);
     }
 
     public override void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite, DeviceIOCompletionCallback callback, object context)
@@ -118,6 +123,32 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
         ThreadPool.UnsafeQueueUserWorkItem(io, preferLocal: false);
     }
 
+    /// <summary>Runs a claimed fill-ahead off the write's thread; counted as I/O in flight so that the descriptor stays open.</summary>
+    private void QueueFill(SegmentFillAhead fill, long end)
+    {
+        Interlocked.Increment(ref _inFlight);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(
+            state =>
+            {
+                try
+                {
+                    state.fill.FillAheadOf(state.end);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref state.device._inFlight);
+                }
+            },
+            (fill, end, device: this),
+            preferLocal: false);
+    }
+
     private void CloseAll()
     {
         lock (_segmentsLock)
@@ -140,6 +171,8 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
         {
             var segment = GetSegment(io.SegmentId);
             int fd = io.Write ? segment.DirectFd : segment.BufferedFd;
+            var fill = io.Write ? segment.FillAhead : null;
+            fill?.BeforeWrite(io.FileOffset + io.Length);
             while (done < io.Length)
             {
                 nint count = (nint)(io.Length - done);
@@ -180,6 +213,10 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
                 // Direct writes leave the page cache without the data, and readers follow the tail closely
                 // (subscriptions, GETALL, GET of fresh events): ask the kernel to read it back in the background.
                 _ = LinuxFile.Fadvise(segment.BufferedFd, io.FileOffset, io.Length, LinuxFile.WillNeed);
+                if (fill is not null && fill.ClaimBackgroundFill(io.FileOffset + io.Length))
+                {
+                    QueueFill(fill, io.FileOffset + io.Length);
+                }
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
@@ -241,7 +278,8 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
             throw new IOException($"Cannot open {path} for reading (errno {Marshal.GetLastPInvokeError()}).");
         }
 
-        return new Segment(direct, buffered);
+        var fill = _fillAheadLogger is { } logger ? SegmentFillAhead.For(direct, path, segmentSize, logger) : null;
+        return new Segment(direct, buffered, fill);
     }
 
     /// <summary>True when a sector-aligned direct synchronous write to a file at <paramref name="path"/> works.</summary>
@@ -277,11 +315,14 @@ internal sealed unsafe class DirectLogDevice : StorageDeviceBase
     }
 
     /// <summary>The two descriptors of one open segment: direct for writes, buffered for reads.</summary>
-    private sealed class Segment(int directFd, int bufferedFd) : IDisposable
+    private sealed class Segment(int directFd, int bufferedFd, SegmentFillAhead? fillAhead) : IDisposable
     {
         public int DirectFd { get; } = directFd;
 
         public int BufferedFd { get; } = bufferedFd;
+
+        /// <summary>Zero-filling ahead of the writes, while the file is shorter than a segment.</summary>
+        public SegmentFillAhead? FillAhead { get; } = fillAhead;
 
         public void Dispose()
         {

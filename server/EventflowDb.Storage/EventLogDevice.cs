@@ -10,9 +10,10 @@ internal static class EventLogDevice
     /// through <see cref="StoreOptions.DeviceDecorator"/>, inside an <see cref="OrderedWriteDevice"/> that reports
     /// failed writes to <paramref name="monitor"/>.
     /// </summary>
-    public static IDevice Create(string logBase, StoreOptions options, DeviceMonitor monitor, out bool directIo)
+    public static IDevice Create(string logBase, StoreOptions options, DeviceMonitor monitor, Serilog.ILogger logger, out bool directIo)
     {
-        var device = DirectLogDevice.Create(logBase, options.DirectIo, out directIo);
+        // A segment the prefiller did not fill first (a new store's first one) is zero-filled ahead of the writes.
+        var device = DirectLogDevice.Create(logBase, options.DirectIo, out directIo, options.PrefillLogSegments ? logger : null);
         return new OrderedWriteDevice(Decorate(options, StoreDeviceRole.EventLog, device), monitor, StoreDeviceRole.EventLog);
     }
 

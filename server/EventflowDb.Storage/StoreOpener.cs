@@ -194,7 +194,7 @@ internal static class StoreOpener
             new DefaultCheckpointNamingScheme(logDirectory),
             removeOutdated: true,
             fastCommitThrottleFreq: 1000);
-        var logDevice = EventLogDevice.Create(logBase, options, monitor, out bool directIo);
+        var logDevice = EventLogDevice.Create(logBase, options, monitor, logger, out bool directIo);
         if (options.DirectIo && !directIo)
         {
             logger.Information("Direct I/O is not available for {Directory}; the log is written through the page cache", logDirectory);

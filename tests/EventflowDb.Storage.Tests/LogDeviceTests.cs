@@ -66,4 +66,41 @@ public sealed class LogDeviceTests
             TestStore.TryDelete(directory);
         }
     }
+
+    [Fact]
+    public async Task A_new_stores_first_segment_is_zero_filled_a_few_mib_ahead_of_its_writes_and_recovers()
+    {
+        // 32 MiB segments, as a server's: the first is not prefilled, so the device fills it ahead of the tail.
+        await using var t = await TestStore.CreateAsync(o => o with { LogSegmentSizeBits = 25 });
+        Assert.True(t.Store.DirectIo, "the temp directory takes direct I/O (see the first test)");
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal(AppendStatus.Appended, (await t.AppendAsync("filled", ExpectedVersion.Any, TestStore.Event(data: $"{{\"n\":{i}}}"))).Status);
+        }
+
+        // The first write filled its chunk itself; the rest of the lead is filled in the background.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (new FileInfo(t.LogSegment(0)).Length < (4L << 20) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        long length = new FileInfo(t.LogSegment(0)).Length;
+        Assert.InRange(length, 4L << 20, 6L << 20);
+        var checksum = t.Store.Checksum;
+        await t.CrashAndReopenAsync();
+        Assert.Equal(checksum, t.Store.Checksum);
+        Assert.Equal(20, (await t.ReadStreamAsync("filled")).Count);
+        Assert.Equal(AppendStatus.Appended, (await t.AppendAsync("filled", ExpectedVersion.Exact(20), TestStore.Event())).Status);
+        Assert.Equal(21, (await t.ReadStreamAsync("filled")).Count);
+    }
+
+    [Fact]
+    public async Task Without_prefill_the_first_segment_grows_only_with_its_writes()
+    {
+        await using var t = await TestStore.CreateAsync(o => o with { LogSegmentSizeBits = 25, PrefillLogSegments = false });
+        Assert.Equal(AppendStatus.Appended, (await t.AppendAsync("grown", ExpectedVersion.Any, TestStore.Event())).Status);
+        await Task.Delay(200);
+        Assert.True(new FileInfo(t.LogSegment(0)).Length < (1L << 20), "the segment was filled although prefill is off");
+    }
 }
