@@ -42,8 +42,8 @@ internal static class CompareRun
         BigResult? big = null;
         try
         {
-            using var ef = ServerProcess.Eventflow(dll, efDir, EventflowPort, "always");
-            using var redis = ServerProcess.Redis(redisDir, RedisPort, "always");
+            using var ef = ServerProcess.Eventflow(dll, efDir, EventflowPort, Scenarios.EventflowFsync);
+            using var redis = ServerProcess.Redis(redisDir, RedisPort, Scenarios.RedisFsync);
             await ef.StartAsync().ConfigureAwait(false);
             await redis.StartAsync().ConfigureAwait(false);
             var version = await Shell.RunAsync("redis-server", ["--version"]).ConfigureAwait(false);
@@ -79,26 +79,22 @@ internal static class CompareRun
                 return result;
             }
 
-            Task<LoadResult> Bench(ServerProcess server, int pipeline, int n, params string[] command)
-                => RedisBenchmark.RunAsync(server.Name, server.Port, 50, pipeline, n, 1, command);
-
-            string[] add = ["ADD", "stream-__rand_int__", "any", "T", "{\"a\":1}"];
-            string[] xadd = ["XADD", "stream-__rand_int__", "*", "a", "1"];
             // Warm-up, not recorded: JIT tiering on EventflowDB's side, and past the first log segment (the only one
             // not zero-filled ahead; appends sync about twice as fast into prefilled segments).
             Console.WriteLine("Warm-up: PING and ADD / XADD, pipeline 16, not recorded");
-            await Bench(ef, 16, N(500_000), "PING").ConfigureAwait(false);
-            await Bench(redis, 16, N(500_000), "PING").ConfigureAwait(false);
-            await Bench(ef, 16, N(300_000), add).ConfigureAwait(false);
-            await Bench(redis, 16, N(300_000), xadd).ConfigureAwait(false);
-            await Both("PING, 50 conns, pipeline 16", "PING", "PING", () => Bench(ef, 16, N(1_000_000), "PING"), () => Bench(redis, 16, N(1_000_000), "PING"), "≥ 0.8× Redis", 0.8).ConfigureAwait(false);
-            await Both("ADD 1 event, 50 conns, pipeline 16, fsync always", "ADD stream-N any T {\"a\":1}", "XADD stream-N * a 1 (appendfsync always)", () => Bench(ef, 16, N(500_000), add), () => Bench(redis, 16, N(500_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
-            await Both("ADD 1 event, 50 conns, pipeline 1, fsync always", "ADD stream-N any T {\"a\":1}", "XADD stream-N * a 1 (appendfsync always)", () => Bench(ef, 1, N(50_000), add), () => Bench(redis, 1, N(50_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
-            await Both("ADD batches of 100 events, 16 conns", "ADD batch-C any T {..} ×100", "MULTI + 100 XADD + EXEC", () => Task.Run(() => Workloads.AddBatchEventflow(ef.Port, 16, seconds)), () => Task.Run(() => Workloads.AddBatchRedis(redis.Port, 16, seconds)), "≥ 1,000,000 events/s", 0, 1_000_000).ConfigureAwait(false);
+            await Scenarios.RunPing(ef, N(500_000)).ConfigureAwait(false);
+            await Scenarios.RunPing(redis, N(500_000)).ConfigureAwait(false);
+            await Scenarios.RunAdd(ef, 16, N(300_000)).ConfigureAwait(false);
+            await Scenarios.RunAdd(redis, 16, N(300_000)).ConfigureAwait(false);
+            await Both(Scenarios.Ping, "PING", "PING", () => Scenarios.RunPing(ef, N(1_000_000)), () => Scenarios.RunPing(redis, N(1_000_000)), "≥ 0.8× Redis", 0.8).ConfigureAwait(false);
+            await Both(Scenarios.AddPipeline16, "ADD stream-N any T {\"a\":1}", "XADD stream-N * a 1 (appendfsync always)", () => Scenarios.RunAdd(ef, 16, N(500_000)), () => Scenarios.RunAdd(redis, 16, N(500_000)), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+            await Both(Scenarios.AddPipeline1, "ADD stream-N any T {\"a\":1}", "XADD stream-N * a 1 (appendfsync always)", () => Scenarios.RunAdd(ef, 1, N(50_000)), () => Scenarios.RunAdd(redis, 1, N(50_000)), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+            await Both(Scenarios.AddBatches, "ADD batch-C any T {..} ×100", "MULTI + 100 XADD + EXEC", () => Scenarios.RunAddBatches(ef, seconds), () => Scenarios.RunAddBatches(redis, seconds), "≥ 1,000,000 events/s", 0, 1_000_000).ConfigureAwait(false);
 
             Console.WriteLine("Preloading 1,000 streams of 100 events on both...");
-            Workloads.PreloadStreams(ef.Port, redis.Port, 1000);
-            await Both("GET 100 events of a stream, 50 conns", "GET g-K 0 100", "XRANGE g-K - + COUNT 100", () => Task.Run(() => Workloads.Get100("EventflowDB", ef.Port, 50, seconds, 1000, redis: false)), () => Task.Run(() => Workloads.Get100("Redis", redis.Port, 50, seconds, 1000, redis: true)), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+            await Scenarios.LoadGet(ef).ConfigureAwait(false);
+            await Scenarios.LoadGet(redis).ConfigureAwait(false);
+            await Both(Scenarios.Get, "GET g-K 0 100", "XRANGE g-K - + COUNT 100", () => Scenarios.RunGet(ef, seconds), () => Scenarios.RunGet(redis, seconds), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
 
             long efEvents;
             using (var c = new RespConnection(ef.Port))
@@ -109,7 +105,7 @@ internal static class CompareRun
             long scanEvents = Math.Min(efEvents, 2_000_000);
             Console.WriteLine($"Preloading Redis stream 'scan' with {scanEvents:N0} events (EventflowDB holds {efEvents:N0})...");
             Workloads.PreloadScanRedis(redis.Port, scanEvents);
-            await Both("Full scan, 1,000-event pages, 1 conn", "GETALL <last id> 1000", "XREAD COUNT 1000 STREAMS scan <last id>", () => Task.Run(() => Workloads.ScanEventflow(ef.Port, scanEvents)), () => Task.Run(() => Workloads.ScanRedis(redis.Port)), "≥ 1,000,000 events/s", 0, 1_000_000).ConfigureAwait(false);
+            await Both(Scenarios.Scan, "GETALL <last id> 1000", "XREAD COUNT 1000 STREAMS scan <last id>", () => Scenarios.RunScan(ef, scanEvents), () => Scenarios.RunScan(redis, scanEvents), "≥ 1,000,000 events/s", 0, 1_000_000).ConfigureAwait(false);
 
             long efRss = ef.ResidentBytes;
             long redisRss = redis.ResidentBytes;
@@ -127,18 +123,18 @@ internal static class CompareRun
 
             Console.WriteLine("Switching to relaxed durability: EventflowDB --fsync every-ms=1000, Redis appendfsync everysec");
             await ef.StopAsync().ConfigureAwait(false);
-            using var relaxed = ServerProcess.Eventflow(dll, relaxedDir, RelaxedPort, "every-ms=1000");
+            using var relaxed = ServerProcess.Eventflow(dll, relaxedDir, RelaxedPort, Scenarios.EventflowRelaxed);
             await relaxed.StartAsync().ConfigureAwait(false);
             using (var c = new RespConnection(redis.Port))
             {
-                c.Call(RespCommand.Encode("CONFIG", "SET", "appendfsync", "everysec"));
+                c.Call(RespCommand.Encode("CONFIG", "SET", "appendfsync", Scenarios.RedisRelaxed));
             }
 
             Console.WriteLine("Warm-up: ADD / XADD, pipeline 16, relaxed, not recorded");
-            await Bench(relaxed, 16, N(300_000), add).ConfigureAwait(false);
-            await Bench(redis, 16, N(300_000), xadd).ConfigureAwait(false);
-            await Both("ADD 1 event, 50 conns, pipeline 16, relaxed", "ADD ... (--fsync every-ms=1000)", "XADD ... (appendfsync everysec)", () => Bench(relaxed, 16, N(500_000), add), () => Bench(redis, 16, N(500_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
-            await Both("ADD 1 event, 50 conns, pipeline 1, relaxed", "ADD ... (--fsync every-ms=1000)", "XADD ... (appendfsync everysec)", () => Bench(relaxed, 1, N(200_000), add), () => Bench(redis, 1, N(200_000), xadd), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+            await Scenarios.RunAdd(relaxed, 16, N(300_000)).ConfigureAwait(false);
+            await Scenarios.RunAdd(redis, 16, N(300_000)).ConfigureAwait(false);
+            await Both(Scenarios.AddPipeline16Relaxed, "ADD ... (--fsync every-ms=1000)", "XADD ... (appendfsync everysec)", () => Scenarios.RunAdd(relaxed, 16, N(500_000)), () => Scenarios.RunAdd(redis, 16, N(500_000)), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
+            await Both(Scenarios.AddPipeline1Relaxed, "ADD ... (--fsync every-ms=1000)", "XADD ... (appendfsync everysec)", () => Scenarios.RunAdd(relaxed, 1, N(200_000)), () => Scenarios.RunAdd(redis, 1, N(200_000)), "≥ 1.0× Redis", 1.0).ConfigureAwait(false);
             await relaxed.StopAsync().ConfigureAwait(false);
             await redis.StopAsync().ConfigureAwait(false);
 

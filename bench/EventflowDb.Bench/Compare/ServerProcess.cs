@@ -22,6 +22,9 @@ internal sealed class ServerProcess : IDisposable
 
     public int Port { get; }
 
+    /// <summary>True for redis-server, false for EventflowDB.</summary>
+    public bool IsRedis => Name == "Redis";
+
     public int Pid => _process?.Id ?? 0;
 
     public long ResidentBytes => Shell.ResidentBytes(Pid);

@@ -13,17 +13,7 @@ internal static class Workloads
 
     public static LoadResult AddBatchEventflow(int port, int connections, TimeSpan duration)
     {
-        var requests = Enumerable.Range(0, connections).Select(c =>
-        {
-            var args = new List<string> { "ADD", $"batch-{c}", "any" };
-            for (int i = 0; i < 100; i++)
-            {
-                args.Add("T");
-                args.Add(Data);
-            }
-
-            return new Loader.Request(RespCommand.Encode([.. args]), 1);
-        }).ToArray();
+        var requests = Enumerable.Range(0, connections).Select(c => new Loader.Request(RespCommand.Encode(AddBatch($"batch-{c}", 100)), 1)).ToArray();
         return Loader.Run("EventflowDB", port, connections, duration, (c, _) => requests[c], 100);
     }
 
@@ -48,22 +38,58 @@ internal static class Workloads
         return [.. bytes];
     }
 
-    /// <summary>Writes <paramref name="streams"/> streams of 100 events each (g-0, g-1, ...) on both servers.</summary>
-    public static void PreloadStreams(int eventflowPort, int redisPort, int streams)
+    /// <summary>ADD of <paramref name="count"/> events (type T, data {"a":1}) to <paramref name="stream"/>, as one request.</summary>
+    public static string[] AddBatch(string stream, int count)
     {
-        using var ef = new RespConnection(eventflowPort);
-        using var redis = new RespConnection(redisPort);
+        var args = new List<string> { "ADD", stream, "any" };
+        for (int i = 0; i < count; i++)
+        {
+            args.Add("T");
+            args.Add(Data);
+        }
+
+        return [.. args];
+    }
+
+    /// <summary>Writes <paramref name="streams"/> streams of 100 events each (g-0, g-1, ...) on EventflowDB, one ADD each.</summary>
+    public static void PreloadStreamsEventflow(int port, int streams)
+    {
+        using var ef = new RespConnection(port);
         for (int k = 0; k < streams; k++)
         {
-            var args = new List<string> { "ADD", $"g-{k}", "any" };
-            for (int i = 0; i < 100; i++)
-            {
-                args.Add("T");
-                args.Add(Data);
-            }
+            ef.Call(RespCommand.Encode(AddBatch($"g-{k}", 100)));
+        }
 
-            ef.Call(RespCommand.Encode([.. args]));
+        ThrowOnErrors(ef, "EventflowDB");
+    }
+
+    /// <summary>Writes <paramref name="streams"/> streams of 100 events each (g-0, g-1, ...) on Redis, one MULTI + 100 XADD + EXEC each.</summary>
+    public static void PreloadStreamsRedis(int port, int streams)
+    {
+        using var redis = new RespConnection(port);
+        for (int k = 0; k < streams; k++)
+        {
             redis.Call(MultiXadd($"g-{k}", 100), 102);
+        }
+
+        ThrowOnErrors(redis, "Redis");
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> events (rounded up to batches of 100) on EventflowDB: ADDs of 100 events to 100
+    /// streams, 8 connections, 4 in flight each, for <see cref="ScanEventflow"/>.
+    /// </summary>
+    public static void PreloadScanEventflow(int port, long count)
+    {
+        var batches = Enumerable.Range(0, 100).Select(k => AddBatch($"scan-{k}", 100)).ToArray();
+        PipelinedLoad.Run(port, 8, 4, (int)((count + 99) / 100), i => batches[i % batches.Length]);
+    }
+
+    private static void ThrowOnErrors(RespConnection connection, string server)
+    {
+        if (connection.Errors > 0)
+        {
+            throw new InvalidOperationException($"{server} preload: {connection.Errors} error replies, last: {connection.LastError}");
         }
     }
 
