@@ -231,7 +231,7 @@ internal static class WireFormat
         }
     }
 
-    /// <summary>Reads a SNAPSHOT GET reply: <c>{"stream","version","data","added_at"}</c>; the state is a slice of <paramref name="json"/>.</summary>
+    /// <summary>Reads a SNAPSHOT GET reply: <c>{"stream","version","data","added_at"}</c> (an RFC 3339 time or unix milliseconds); the state is a slice of <paramref name="json"/>.</summary>
     public static Snapshot<ReadOnlyMemory<byte>> ReadSnapshot(byte[] json)
     {
         string? stream = null;
@@ -261,7 +261,9 @@ internal static class WireFormat
                         version = reader.GetInt64();
                         break;
                     case "added_at":
-                        addedAt = reader.GetDateTimeOffset();
+                        addedAt = reader.TokenType == JsonTokenType.Number
+                            ? DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64())
+                            : reader.GetDateTimeOffset();
                         break;
                     default:
                         reader.Skip();
