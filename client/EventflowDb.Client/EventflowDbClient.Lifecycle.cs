@@ -15,20 +15,32 @@ public sealed partial class EventflowDbClient
     /// not restart at 0). The events stay on disk until compaction, which is not built yet.
     /// </summary>
     /// <param name="stream">The stream.</param>
-    /// <param name="expectedVersion">The concurrency check, as for <see cref="AppendAsync(string, ExpectedVersion, IEnumerable{EventData}, CancellationToken)"/>; null: none.</param>
+    /// <param name="expectedVersion">
+    /// The concurrency check: <see cref="ExpectedVersion.Exact(long)"/> (the stream's event count, as for
+    /// <see cref="AppendAsync(string, ExpectedVersion, IEnumerable{EventData}, CancellationToken)"/>); null or
+    /// <see cref="ExpectedVersion.Any"/>: none. <see cref="ExpectedVersion.NoStream"/> and <see cref="ExpectedVersion.Exists"/> are refused.
+    /// </param>
     /// <param name="cancellationToken">Stops waiting for the reply (a sent DELETE may still be applied).</param>
     /// <returns>A task that completes when the deletion is durable.</returns>
+    /// <exception cref="ArgumentException"><paramref name="expectedVersion"/> is <see cref="ExpectedVersion.NoStream"/> or <see cref="ExpectedVersion.Exists"/>.</exception>
     /// <exception cref="WrongExpectedVersionException">The stream did not pass the <paramref name="expectedVersion"/> check.</exception>
+    /// <exception cref="InvalidEventException">The stream was never written (<c>INVALID stream does not exist</c>).</exception>
     /// <exception cref="EventflowDbException">Another server error (<see cref="EventflowDbException.ErrorCode"/> says which).</exception>
     /// <exception cref="EventflowDbConnectionException">The connection failed (a DELETE with an expected version is not retried).</exception>
     public async Task DeleteStreamAsync(string stream, ExpectedVersion? expectedVersion = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(stream);
+        var expected = expectedVersion ?? ExpectedVersion.Any;
+        if (expected == ExpectedVersion.NoStream || expected == ExpectedVersion.Exists)
+        {
+            throw new ArgumentException("DELETE checks an exact event count (ExpectedVersion.Exact) or nothing (null, ExpectedVersion.Any).", nameof(expectedVersion));
+        }
+
         ThrowIfDisposed();
-        object[] arguments = expectedVersion is { } expected ? [stream, expected.ToString()] : [stream];
+        object[] arguments = expected.Value is { } count ? [stream, Number(count)] : [stream];
 
         // Without a check a DELETE is idempotent, so safe to send again; with one, a repeat could fail a check that held.
-        await ExecuteAsync("DELETE", arguments, expectedVersion is null, stream, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync("DELETE", arguments, !expected.IsExact, stream, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -85,7 +97,7 @@ public sealed partial class EventflowDbClient
     /// <summary>STREAMMETA: the stream's limits (max count, max age) and state (truncation, deletion).</summary>
     /// <param name="stream">The stream.</param>
     /// <param name="cancellationToken">Stops waiting for the reply.</param>
-    /// <returns>The metadata; a stream without any has no limits, is not truncated and not deleted.</returns>
+    /// <returns>The metadata; a stream that was never written has no limits, is not truncated or deleted, and its next version is 0.</returns>
     /// <exception cref="EventflowDbException">A server error (<see cref="EventflowDbException.ErrorCode"/> says which).</exception>
     /// <exception cref="EventflowDbConnectionException">The connection failed (after the retries allowed).</exception>
     public async Task<StreamMetadata> GetStreamMetadataAsync(string stream, CancellationToken cancellationToken = default)
@@ -94,7 +106,7 @@ public sealed partial class EventflowDbClient
         ThrowIfDisposed();
         var reply = await ExecuteAsync("STREAMMETA", [stream], true, stream, cancellationToken).ConfigureAwait(false);
         return reply.IsNull
-            ? new StreamMetadata(stream, null, null, 0, false)
+            ? new StreamMetadata(stream, null, null, 0, false, 0, 0)
             : WireFormat.ReadStreamMetadata(Bytes(reply, "STREAMMETA"));
     }
 
@@ -122,24 +134,26 @@ public sealed partial class EventflowDbClient
     /// <typeparam name="T">The state type.</typeparam>
     /// <param name="stream">The stream.</param>
     /// <param name="version">The version of the last event the state includes.</param>
-    /// <param name="state">The state.</param>
+    /// <param name="state">The state; it must serialize to a JSON object or array (a record, a class, a collection).</param>
     /// <param name="typeInfo">Its JSON contract, e.g. <c>MyJsonContext.Default.AccountState</c>.</param>
     /// <param name="cancellationToken">Stops waiting for the reply.</param>
     /// <returns>A task that completes when the snapshot is durable.</returns>
+    /// <exception cref="ArgumentException">The state serialized to a JSON string, number, boolean or null.</exception>
+    /// <exception cref="InvalidEventException">The stream does not hold <paramref name="version"/> (or was never written).</exception>
     /// <exception cref="EventflowDbException">A server error (<see cref="EventflowDbException.ErrorCode"/> says which).</exception>
     /// <exception cref="EventflowDbConnectionException">The connection failed (after the retries allowed).</exception>
     public Task SaveSnapshotAsync<T>(string stream, long version, T state, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(typeInfo);
         ArgumentNullException.ThrowIfNull(state);
-        return SaveSnapshotCoreAsync(stream, version, JsonPayload.Serialize(state, typeInfo), cancellationToken);
+        return SaveSnapshotCoreAsync(stream, version, StateJson(JsonPayload.Serialize(state, typeInfo), typeof(T), nameof(state)), cancellationToken);
     }
 
     /// <summary>SNAPSHOT SAVE, serializing by reflection. See <see cref="SaveSnapshotAsync{T}(string, long, T, JsonTypeInfo{T}, CancellationToken)"/>.</summary>
     /// <typeparam name="T">The state type.</typeparam>
     /// <param name="stream">The stream.</param>
     /// <param name="version">The version of the last event the state includes.</param>
-    /// <param name="state">The state.</param>
+    /// <param name="state">The state; it must serialize to a JSON object or array.</param>
     /// <param name="options">Serializer options; null: <see cref="JsonSerializerDefaults.Web"/>.</param>
     /// <param name="cancellationToken">Stops waiting for the reply.</param>
     /// <returns>A task that completes when the snapshot is durable.</returns>
@@ -148,7 +162,7 @@ public sealed partial class EventflowDbClient
     public Task SaveSnapshotAsync<T>(string stream, long version, T state, JsonSerializerOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
-        return SaveSnapshotCoreAsync(stream, version, JsonPayload.Serialize(state, options), cancellationToken);
+        return SaveSnapshotCoreAsync(stream, version, StateJson(JsonPayload.Serialize(state, options), typeof(T), nameof(state)), cancellationToken);
     }
 
     /// <summary>SNAPSHOT GET: the latest snapshot of the stream, deserialized with a source-generated contract, or null when it has none.</summary>
@@ -179,6 +193,15 @@ public sealed partial class EventflowDbClient
         var raw = await GetSnapshotCoreAsync(stream, cancellationToken).ConfigureAwait(false);
         return raw is null ? null : Typed(raw, JsonPayload.Deserialize<T>(raw.State, options));
     }
+
+    /// <summary>
+    /// The state's JSON, checked to be an object or an array: the server keeps those as sent and anything else as a JSON
+    /// string of its text, which would not read back as the same value.
+    /// </summary>
+    private static ReadOnlyMemory<byte> StateJson(ReadOnlyMemory<byte> json, Type stateType, string parameterName) =>
+        json.Span.TrimStart(" \t\r\n"u8) is [(byte)'{' or (byte)'[', ..]
+            ? json
+            : throw new ArgumentException($"A snapshot state must serialize to a JSON object or array; {stateType.Name} serialized to {System.Text.Encoding.UTF8.GetString(json.Span[..Math.Min(json.Length, 40)])}.", parameterName);
 
     private async Task SaveSnapshotCoreAsync(string stream, long version, ReadOnlyMemory<byte> json, CancellationToken cancellationToken)
     {

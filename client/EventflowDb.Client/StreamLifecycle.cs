@@ -6,7 +6,12 @@ namespace EventflowDb.Client;
 /// <param name="MaxAge">Only events younger than this are returned; null: no limit.</param>
 /// <param name="TruncatedBefore">Events below this version are no longer returned (TRUNCATE); 0 when the stream was never truncated.</param>
 /// <param name="Deleted">True when the stream was deleted (DELETE) and not written since.</param>
-public sealed record StreamMetadata(string Stream, long? MaxCount, TimeSpan? MaxAge, long TruncatedBefore, bool Deleted);
+/// <param name="ForgottenBefore">Events below this version were forgotten (FORGET): they come back without data or metadata.</param>
+/// <param name="NextVersion">
+/// The version the stream's next event gets: the number of events it was ever given, hidden ones included. After a DELETE
+/// the stream reads as empty but its versions continue, so <c>ExpectedVersion.Exact(NextVersion)</c> appends to it.
+/// </param>
+public sealed record StreamMetadata(string Stream, long? MaxCount, TimeSpan? MaxAge, long TruncatedBefore, bool Deleted, long ForgottenBefore, long NextVersion);
 
 /// <summary>The latest snapshot of a stream (SNAPSHOT GET): the state of its aggregate as of <see cref="Version"/>.</summary>
 /// <typeparam name="T">The state type.</typeparam>

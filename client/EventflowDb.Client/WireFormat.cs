@@ -204,7 +204,7 @@ internal static class WireFormat
     }
 
     /// <summary>
-    /// Reads a STREAMMETA reply: <c>{"stream","maxCount","maxAge","truncated_before","deleted"}</c> (0 or null: no limit;
+    /// Reads a STREAMMETA reply: <c>{"stream","maxCount","maxAge","truncated_before","deleted","forgotten_before","next_version"}</c> (0 or null: no limit;
     /// the snake_case spellings <c>max_count</c> and <c>max_age</c> are read too; missing fields take their defaults).
     /// </summary>
     public static StreamMetadata ReadStreamMetadata(byte[] json)
@@ -217,13 +217,15 @@ internal static class WireFormat
             long maxCount = OptionalInt64(root, "maxCount", "max_count");
             long maxAge = OptionalInt64(root, "maxAge", "max_age");
             long truncatedBefore = OptionalInt64(root, "truncated_before", "truncatedBefore");
-            bool deleted = (root.TryGetProperty("deleted", out var d) || root.TryGetProperty("is_deleted", out d)) && d.ValueKind == JsonValueKind.True;
+            bool deleted = root.TryGetProperty("deleted", out var d) && d.ValueKind == JsonValueKind.True;
             return new StreamMetadata(
                 stream,
                 maxCount > 0 ? maxCount : null,
                 maxAge > 0 ? TimeSpan.FromMilliseconds(maxAge) : null,
                 truncatedBefore,
-                deleted);
+                deleted,
+                OptionalInt64(root, "forgotten_before", "forgottenBefore"),
+                OptionalInt64(root, "next_version", "nextVersion"));
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
         {

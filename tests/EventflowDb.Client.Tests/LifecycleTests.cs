@@ -22,9 +22,10 @@ public sealed class LifecycleTests(ClientFixture fixture, ITestOutputHelper outp
         var metadata = await Client.GetStreamMetadataAsync(stream);
         Assert.True(metadata.Deleted);
         Assert.Equal(stream, metadata.Stream);
+        Assert.Equal(3, metadata.NextVersion);
 
         // Written again, the stream continues at version 3: the old versions are not reused.
-        var again = await Client.AppendAsync(stream, ExpectedVersion.Exact(3), EventData.FromJson("Reopened", "{}"));
+        var again = await Client.AppendAsync(stream, ExpectedVersion.Exact(metadata.NextVersion), EventData.FromJson("Reopened", "{}"));
         Assert.Equal(3, Assert.Single(again).Version);
         var read = Assert.Single(await Client.ReadStreamAsync(stream).CollectAsync());
         Assert.Equal((3L, "Reopened"), (read.Version, read.Type));
@@ -69,16 +70,20 @@ public sealed class LifecycleTests(ClientFixture fixture, ITestOutputHelper outp
         string stream = Unique("errors");
         await Client.AppendAsync(stream, ExpectedVersion.NoStream, Numbered(2));
 
-        var beyond = await Assert.ThrowsAnyAsync<EventflowDbException>(() => Client.TruncateStreamAsync(stream, 10));
-        TestOutput.WriteLine($"TRUNCATE beyond the stream: {beyond.GetType().Name} {beyond.Message}");
-        Assert.NotNull(beyond.ErrorCode);
-        Assert.IsNotType<EventflowDbConnectionException>(beyond);
-
-        var snapshot = await Assert.ThrowsAnyAsync<EventflowDbException>(
+        var beyond = await Assert.ThrowsAsync<InvalidEventException>(() => Client.TruncateStreamAsync(stream, 10));
+        Assert.Equal(EventflowDbErrorCodes.Invalid, beyond.ErrorCode);
+        var snapshot = await Assert.ThrowsAsync<InvalidEventException>(
             () => Client.SaveSnapshotAsync(stream, 5, new AccountState("ada", 1m, ["x"]), LifecycleJsonContext.Default.AccountState));
-        TestOutput.WriteLine($"SNAPSHOT SAVE beyond the stream: {snapshot.GetType().Name} {snapshot.Message}");
-        Assert.NotNull(snapshot.ErrorCode);
+        Assert.Equal(EventflowDbErrorCodes.Invalid, snapshot.ErrorCode);
+        var gap = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => Client.DeleteStreamAsync(stream, ExpectedVersion.Exact(7)));
+        Assert.Equal((ExpectedVersion.Exact(7), 2L), (gap.ExpectedVersion, gap.ActualVersion));
         Assert.Equal(2, await Client.ReadStreamAsync(stream).CountAllAsync());
+
+        string never = Unique("never-written");
+        await Assert.ThrowsAsync<InvalidEventException>(() => Client.DeleteStreamAsync(never));
+        await Assert.ThrowsAsync<InvalidEventException>(() => Client.TruncateStreamAsync(never, 0));
+        await Assert.ThrowsAsync<InvalidEventException>(() => Client.ForgetStreamAsync(never));
+        Assert.Equal(new StreamMetadata(never, null, null, 0, false, 0, 0), await Client.GetStreamMetadataAsync(never));
     }
 
     [Fact]
@@ -86,10 +91,10 @@ public sealed class LifecycleTests(ClientFixture fixture, ITestOutputHelper outp
     {
         string stream = Unique("meta");
         await Client.AppendAsync(stream, ExpectedVersion.NoStream, Numbered(5));
-        Assert.Equal(new StreamMetadata(stream, null, null, 0, false), await Client.GetStreamMetadataAsync(stream));
+        Assert.Equal(new StreamMetadata(stream, null, null, 0, false, 0, 5), await Client.GetStreamMetadataAsync(stream));
 
         var set = await Client.SetStreamMetadataAsync(stream, 2, TimeSpan.FromHours(1));
-        Assert.Equal(new StreamMetadata(stream, 2, TimeSpan.FromHours(1), 0, false), set);
+        Assert.Equal(new StreamMetadata(stream, 2, TimeSpan.FromHours(1), 0, false, 0, 5), set);
         Assert.Equal(set, await Client.GetStreamMetadataAsync(stream));
         Assert.Equal([3L, 4L], (await Client.ReadStreamAsync(stream).CollectAsync()).Select(e => e.Version));
 
@@ -183,6 +188,7 @@ public sealed class LifecycleTests(ClientFixture fixture, ITestOutputHelper outp
         Assert.All((await Client.ReadAllAsync().CollectAsync()).Where(e => e.Stream == stream), e => Assert.True(e.Forgotten));
         Assert.False(Assert.Single(await Client.ReadStreamAsync(other).CollectAsync()).Forgotten);
         Assert.Equal(checksum, await Client.GetChecksumAsync());
+        Assert.Equal(2, (await Client.GetStreamMetadataAsync(stream)).ForgottenBefore);
     }
 }
 

@@ -44,15 +44,15 @@ public sealed class LifecycleUnitTests
     }
 
     [Theory]
-    [InlineData("""{"stream":"s","maxCount":10,"maxAge":60000,"truncated_before":3,"deleted":true}""")]
-    [InlineData("""{"stream":"s","max_count":10,"max_age":60000,"truncated_before":3,"deleted":true,"count":12}""")]
+    [InlineData("""{"stream":"s","max_count":10,"max_age":60000,"truncated_before":3,"deleted":true,"forgottenBefore":2,"nextVersion":12,"future":[1]}""")]
+    [InlineData("""{"stream":"s","maxCount":10,"maxAge":60000,"truncated_before":3,"deleted":true,"forgotten_before":2,"next_version":12}""")]
     public void STREAMMETA_replies_are_read_with_zero_limits_as_none(string json)
     {
         var m = WireFormat.ReadStreamMetadata(Encoding.UTF8.GetBytes(json));
-        Assert.Equal(new StreamMetadata("s", 10, TimeSpan.FromMinutes(1), 3, true), m);
+        Assert.Equal(new StreamMetadata("s", 10, TimeSpan.FromMinutes(1), 3, true, 2, 12), m);
 
         var none = WireFormat.ReadStreamMetadata("""{"stream":"s","maxCount":0,"maxAge":0,"truncated_before":0,"deleted":false}"""u8.ToArray());
-        Assert.Equal(new StreamMetadata("s", null, null, 0, false), none);
+        Assert.Equal(new StreamMetadata("s", null, null, 0, false, 0, 0), none);
         Assert.Throws<EventflowDbException>(() => WireFormat.ReadStreamMetadata("""{"maxCount":1}"""u8.ToArray()));
         Assert.Throws<EventflowDbException>(() => WireFormat.ReadStreamMetadata("not json"u8.ToArray()));
     }
@@ -81,6 +81,8 @@ public sealed class LifecycleUnitTests
         await using (client)
         {
             await Assert.ThrowsAsync<ArgumentException>(() => client.DeleteStreamAsync(""));
+            await Assert.ThrowsAsync<ArgumentException>(() => client.DeleteStreamAsync("s", ExpectedVersion.NoStream));
+            await Assert.ThrowsAsync<ArgumentException>(() => client.DeleteStreamAsync("s", ExpectedVersion.Exists));
             await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.TruncateStreamAsync("s", -1));
             await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.SetStreamMetadataAsync("s", 0, null));
             await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.SetStreamMetadataAsync("s", null, TimeSpan.FromMilliseconds(-5)));
@@ -88,6 +90,11 @@ public sealed class LifecycleUnitTests
             await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.SaveSnapshotAsync("s", -1, new Renamed("x"), TestJsonContext.Default.Renamed));
             await Assert.ThrowsAsync<ArgumentNullException>(() => client.SaveSnapshotAsync("s", 0, (Renamed)null!, TestJsonContext.Default.Renamed));
             await Assert.ThrowsAsync<ArgumentException>(() => client.GetSnapshotAsync("", TestJsonContext.Default.Renamed));
+
+            // The server would keep a scalar state as a JSON string of its text: refused, a state is an object or an array.
+            var scalar = await Assert.ThrowsAsync<ArgumentException>(() => client.SaveSnapshotAsync("s", 0, 42m, TestJsonContext.Default.Decimal));
+            Assert.Equal("state", scalar.ParamName);
+            await Assert.ThrowsAsync<ArgumentException>(() => client.SaveSnapshotAsync("s", 0, "text"));
             await Assert.ThrowsAsync<ArgumentException>(() => client.ForgetStreamAsync(""));
         }
     }
