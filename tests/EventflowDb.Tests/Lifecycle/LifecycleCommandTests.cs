@@ -1,4 +1,5 @@
 using EventflowDb.Tests.Harness;
+using EventflowDb.Tests.Subscriptions;
 using Xunit.Abstractions;
 
 namespace EventflowDb.Tests.Lifecycle;
@@ -266,5 +267,39 @@ public sealed class LifecycleCommandTests(ServerFixture fixture, ITestOutputHelp
         // Snapshots are not events: counts, checksum and the log are unchanged.
         Assert.Equal(before, await StoreState.ReadAsync(c));
         Assert.Equal(3, (await c.LogVersionsAsync(s)).Count);
+    }
+
+    [Fact]
+    public async Task Follow_and_consumer_groups_skip_hidden_events_and_render_forgotten_ones()
+    {
+        await using var c = await Server.OpenRawAsync();
+        string category = $"c{Guid.NewGuid():N}";
+        string truncated = $"{category}-t";
+        string deleted = $"{category}-d";
+        string forgotten = $"{category}-f";
+        await c.AddAsync(truncated, 3);
+        await c.AddAsync(deleted, 2);
+        await c.AddAsync(forgotten, 1);
+        await c.OkAsync("TRUNCATE", truncated, "2");
+        await c.OkAsync("DELETE", deleted);
+        await c.OkAsync("FORGET", forgotten);
+
+        // FOLLOW's catch-up: only what GET returns, forgotten events without data; then live events.
+        await using var follower = await Server.OpenRawAsync();
+        await follower.FollowAsync($"category:{category}", "0");
+        var history = await follower.ReadDeliveriesAsync(2);
+        Assert.Equal([(truncated, 2L), (forgotten, 0L)], history.Select(d => (d.Event.Stream, d.Event.Version)));
+        Assert.True(history[1].Event.Root.GetProperty("forgotten").GetBoolean());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, history[1].Event.Data.ValueKind);
+        var live = await c.AddAsync(deleted, 1);
+        var next = await follower.ReadDeliveryAsync();
+        Assert.Equal((deleted, 2L, live[0].Id), (next.Event.Stream, next.Event.Version, next.Event.Id));
+
+        // A consumer group reads the same events; positions keep their values (gaps where hidden events were).
+        await c.OkAsync("GROUP", "CREATE", $"g-{category}", $"category:{category}", "0");
+        var read = await c.EventsAsync("GROUP", "READ", $"g-{category}", "consumer", "COUNT", "10");
+        Assert.Equal([(truncated, 2L), (forgotten, 0L), (deleted, 2L)], read.Select(e => (e.Stream, e.Version)));
+        Assert.True(read[1].Root.GetProperty("forgotten").GetBoolean());
+        Assert.True(read[0].Position < read[1].Position && read[1].Position < read[2].Position);
     }
 }
