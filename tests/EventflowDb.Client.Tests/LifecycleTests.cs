@@ -108,12 +108,48 @@ public sealed class LifecycleTests(ClientFixture fixture, ITestOutputHelper outp
     {
         string stream = Unique("aged");
         await Client.AppendAsync(stream, ExpectedVersion.NoStream, Numbered(2));
-        await Task.Delay(400);
+        await Task.Delay(1_200);
+        var young = System.Diagnostics.Stopwatch.StartNew();
         await Client.AppendAsync(stream, ExpectedVersion.Exact(2), Numbered(1, first: 2));
 
-        await Client.SetStreamMetadataAsync(stream, null, TimeSpan.FromMilliseconds(300));
+        await Client.SetStreamMetadataAsync(stream, null, TimeSpan.FromSeconds(1));
+        var versions = (await Client.ReadStreamAsync(stream).CollectAsync()).Select(e => e.Version).ToList();
 
-        Assert.Equal([2L], (await Client.ReadStreamAsync(stream).CollectAsync()).Select(e => e.Version));
+        // Versions 0 and 1 are more than a second old for sure; version 2 is still young unless the machine stalled.
+        Assert.DoesNotContain(0L, versions);
+        Assert.DoesNotContain(1L, versions);
+        if (young.Elapsed < TimeSpan.FromMilliseconds(900))
+        {
+            Assert.Equal([2L], versions);
+        }
+
+        Assert.Equal(TimeSpan.FromSeconds(1), (await Client.GetStreamMetadataAsync(stream)).MaxAge);
+    }
+
+    [Fact]
+    public async Task Subscriptions_and_groups_skip_deleted_events_and_deliver_forgotten_ones_without_data()
+    {
+        string deleted = $"gone{Guid.NewGuid():N}-1";
+        string forgotten = Unique("forgot");
+        await Client.AppendAsync(deleted, ExpectedVersion.NoStream, Numbered(2));
+        var kept = await Client.AppendAsync(forgotten, ExpectedVersion.NoStream, Numbered(2));
+        await Client.DeleteStreamAsync(deleted);
+        await Client.ForgetStreamAsync(forgotten);
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var caughtUp = await Client.SubscribeAsync(Channels.Stream(forgotten), NUlid.Ulid.Empty, stop.Token).TakeAsync(2, stop.Token);
+        Assert.Equal(kept.Select(e => e.Id), caughtUp.Select(e => e.Id));
+        Assert.All(caughtUp, e => Assert.True(e.Forgotten));
+
+        // A group on the deleted stream's category gets only the category's other events.
+        string category = deleted[..deleted.IndexOf('-', StringComparison.Ordinal)];
+        string sibling = $"{category}-{Guid.NewGuid():N}";
+        var visible = await Client.AppendAsync(sibling, ExpectedVersion.NoStream, Numbered(1));
+        string group = Unique("group");
+        await Client.CreateGroupAsync(group, Channels.Category(category));
+        var delivered = await Client.ReadGroupAsync(group, "c1", count: 1000);
+        Assert.Equal([visible[0].Id], delivered.Select(e => e.Id));
+        await Client.DeleteGroupAsync(group);
     }
 
     [Fact]
@@ -145,6 +181,22 @@ public sealed class LifecycleTests(ClientFixture fixture, ITestOutputHelper outp
         Assert.Equal(99m, reflected!.State.Balance);
         await Client.SaveSnapshotAsync(stream, 3, new AccountState("Bob", 1m, []));
         Assert.Equal("Bob", (await Client.GetSnapshotAsync(stream, LifecycleJsonContext.Default.AccountState))!.State.Owner);
+    }
+
+    [Fact]
+    public async Task Nil_replies_read_the_same_over_RESP3()
+    {
+        await using var resp3 = await Connect.ClientAsync(Server, "protocol=resp3");
+        string stream = Unique("resp3");
+        Assert.Null(await resp3.GetSnapshotAsync(stream, LifecycleJsonContext.Default.AccountState));
+        Assert.Equal(new StreamMetadata(stream, null, null, 0, false, 0, 0), await resp3.GetStreamMetadataAsync(stream));
+
+        await resp3.AppendAsync(stream, ExpectedVersion.NoStream, Numbered(2));
+        await resp3.SaveSnapshotAsync(stream, 1, new AccountState("Ada", 3m, []), LifecycleJsonContext.Default.AccountState);
+        Assert.Equal(1, (await resp3.GetSnapshotAsync(stream, LifecycleJsonContext.Default.AccountState))!.Version);
+        Assert.Equal(3, (await resp3.SetStreamMetadataAsync(stream, 3, null)).MaxCount);
+        await resp3.DeleteStreamAsync(stream, ExpectedVersion.Exact(2));
+        Assert.True((await resp3.GetStreamMetadataAsync(stream)).Deleted);
     }
 
     [Fact]
