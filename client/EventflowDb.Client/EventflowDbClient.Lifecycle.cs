@@ -51,6 +51,7 @@ public sealed partial class EventflowDbClient
     /// <param name="version">The first version to keep.</param>
     /// <param name="cancellationToken">Stops waiting for the reply.</param>
     /// <returns>A task that completes when the truncation is durable.</returns>
+    /// <exception cref="InvalidEventException"><paramref name="version"/> is beyond the stream's event count, or the stream was never written.</exception>
     /// <exception cref="EventflowDbException">A server error (<see cref="EventflowDbException.ErrorCode"/> says which).</exception>
     /// <exception cref="EventflowDbConnectionException">The connection failed (after the retries allowed).</exception>
     public async Task TruncateStreamAsync(string stream, long version, CancellationToken cancellationToken = default)
@@ -70,6 +71,7 @@ public sealed partial class EventflowDbClient
     /// <param name="maxAge">The age beyond which events are no longer returned (whole milliseconds); null: no limit.</param>
     /// <param name="cancellationToken">Stops waiting for the reply.</param>
     /// <returns>The stream's metadata after the change.</returns>
+    /// <exception cref="InvalidEventException">The stream was never written (<c>INVALID stream does not exist</c>).</exception>
     /// <exception cref="EventflowDbException">A server error (<see cref="EventflowDbException.ErrorCode"/> says which).</exception>
     /// <exception cref="EventflowDbConnectionException">The connection failed (after the retries allowed).</exception>
     public async Task<StreamMetadata> SetStreamMetadataAsync(string stream, long? maxCount, TimeSpan? maxAge, CancellationToken cancellationToken = default)
@@ -118,6 +120,7 @@ public sealed partial class EventflowDbClient
     /// <param name="stream">The stream.</param>
     /// <param name="cancellationToken">Stops waiting for the reply.</param>
     /// <returns>A task that completes when the erasure is durable.</returns>
+    /// <exception cref="InvalidEventException">The stream was never written (<c>INVALID stream does not exist</c>).</exception>
     /// <exception cref="EventflowDbException">A server error (<see cref="EventflowDbException.ErrorCode"/> says which).</exception>
     /// <exception cref="EventflowDbConnectionException">The connection failed (after the retries allowed).</exception>
     public async Task ForgetStreamAsync(string stream, CancellationToken cancellationToken = default)

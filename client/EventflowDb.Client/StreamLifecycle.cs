@@ -4,7 +4,7 @@ namespace EventflowDb.Client;
 /// <param name="Stream">The stream.</param>
 /// <param name="MaxCount">Only the newest this many events are returned; null: no limit.</param>
 /// <param name="MaxAge">Only events younger than this are returned; null: no limit.</param>
-/// <param name="TruncatedBefore">Events below this version are no longer returned (TRUNCATE); 0 when the stream was never truncated.</param>
+/// <param name="TruncatedBefore">Events below this version are no longer returned (TRUNCATE, or DELETE, which hides every version the stream held); 0 when neither ran.</param>
 /// <param name="Deleted">True when the stream was deleted (DELETE) and not written since.</param>
 /// <param name="ForgottenBefore">Events below this version were forgotten (FORGET): they come back without data or metadata.</param>
 /// <param name="NextVersion">

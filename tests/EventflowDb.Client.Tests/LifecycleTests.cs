@@ -83,6 +83,8 @@ public sealed class LifecycleTests(ClientFixture fixture, ITestOutputHelper outp
         await Assert.ThrowsAsync<InvalidEventException>(() => Client.DeleteStreamAsync(never));
         await Assert.ThrowsAsync<InvalidEventException>(() => Client.TruncateStreamAsync(never, 0));
         await Assert.ThrowsAsync<InvalidEventException>(() => Client.ForgetStreamAsync(never));
+        await Assert.ThrowsAsync<InvalidEventException>(() => Client.SetStreamMetadataAsync(never, 1, null));
+        await Assert.ThrowsAsync<InvalidEventException>(() => Client.SaveSnapshotAsync(never, 0, new AccountState("ada", 1m, []), LifecycleJsonContext.Default.AccountState));
         Assert.Equal(new StreamMetadata(never, null, null, 0, false, 0, 0), await Client.GetStreamMetadataAsync(never));
     }
 
