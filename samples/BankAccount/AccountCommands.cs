@@ -51,6 +51,8 @@ public sealed class AccountCommands(EventflowDbClient client, EventTypeMap map, 
     /// <summary>
     /// Closes an account whose balance is zero by deleting its stream, with the version it was checked at: a deposit that
     /// lands in between makes the server answer WRONGVERSION, and the check runs again on the reloaded account.
+    /// The deleted stream then reads as empty (and its snapshot is gone) but keeps its versions: anything appended to it
+    /// later would have to expect <c>StreamMetadata.NextVersion</c>, not 0.
     /// </summary>
     public async Task CloseAsync(string accountId)
     {
