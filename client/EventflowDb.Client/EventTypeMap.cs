@@ -120,6 +120,7 @@ public sealed class EventTypeMap
     /// <returns>The payload, an instance of the registered type.</returns>
     /// <exception cref="KeyNotFoundException">No CLR type is registered for the event's type.</exception>
     /// <exception cref="JsonException">The data does not fit the registered type, or is JSON null.</exception>
+    /// <exception cref="InvalidOperationException">The event was forgotten (<see cref="RecordedEvent.Forgotten"/>): it has no data any more.</exception>
     public object Deserialize(RecordedEvent @event)
     {
         ArgumentNullException.ThrowIfNull(@event);
@@ -133,6 +134,7 @@ public sealed class EventTypeMap
     /// <param name="value">The payload, when the type is registered.</param>
     /// <returns>True when the event's type is registered.</returns>
     /// <exception cref="JsonException">The data does not fit the registered type, or is JSON null.</exception>
+    /// <exception cref="InvalidOperationException">The event was forgotten (<see cref="RecordedEvent.Forgotten"/>) and its type is registered.</exception>
     public bool TryDeserialize(RecordedEvent @event, [NotNullWhen(true)] out object? value)
     {
         ArgumentNullException.ThrowIfNull(@event);
@@ -142,6 +144,7 @@ public sealed class EventTypeMap
             return false;
         }
 
+        @event.ThrowIfForgotten();
         value = JsonSerializer.Deserialize(@event.Data.Span, entry.TypeInfo)
             ?? throw new JsonException($"The data of event {@event.Id} ({@event.Type}) is JSON null.");
         return true;

@@ -24,11 +24,17 @@ public sealed class RecordedEvent
     /// <summary>The event type.</summary>
     public required string Type { get; init; }
 
-    /// <summary>The data as UTF-8 JSON, byte for byte as it was appended.</summary>
+    /// <summary>The data as UTF-8 JSON, byte for byte as it was appended; the JSON <c>null</c> when the event was <see cref="Forgotten"/>.</summary>
     public required ReadOnlyMemory<byte> Data { get; init; }
 
-    /// <summary>The metadata as UTF-8 JSON, or null when the event has none.</summary>
+    /// <summary>The metadata as UTF-8 JSON, or null when the event has none (or was <see cref="Forgotten"/>).</summary>
     public ReadOnlyMemory<byte>? Metadata { get; init; }
+
+    /// <summary>
+    /// True when the event's stream was forgotten (FORGET): the event keeps its id, position, stream, version and type, but
+    /// its <see cref="Data"/> is the JSON <c>null</c> and its <see cref="Metadata"/> null. Check it before deserializing.
+    /// </summary>
+    public bool Forgotten { get; init; }
 
     /// <summary>The idempotency key given at append time, or null.</summary>
     public string? MessageId { get; init; }
@@ -55,18 +61,26 @@ public sealed class RecordedEvent
     /// <param name="typeInfo">The JSON contract, e.g. <c>MyJsonContext.Default.Deposited</c>.</param>
     /// <returns>The payload.</returns>
     /// <exception cref="JsonException">The data does not fit <typeparamref name="T"/>, or is JSON null.</exception>
-    public T Deserialize<T>(JsonTypeInfo<T> typeInfo) =>
-        JsonPayload.Deserialize(Data, typeInfo) ?? throw NullData(typeof(T));
+    /// <exception cref="InvalidOperationException">The event was <see cref="Forgotten"/>: it has no data any more.</exception>
+    public T Deserialize<T>(JsonTypeInfo<T> typeInfo)
+    {
+        ThrowIfForgotten();
+        return JsonPayload.Deserialize(Data, typeInfo) ?? throw NullData(typeof(T));
+    }
 
     /// <summary>Deserializes the data by reflection.</summary>
     /// <typeparam name="T">The payload type.</typeparam>
     /// <param name="options">Serializer options; null: <see cref="JsonSerializerDefaults.Web"/>.</param>
     /// <returns>The payload.</returns>
     /// <exception cref="JsonException">The data does not fit <typeparamref name="T"/>, or is JSON null.</exception>
+    /// <exception cref="InvalidOperationException">The event was <see cref="Forgotten"/>: it has no data any more.</exception>
     [RequiresUnreferencedCode("Reflection-based JSON serialization; use the JsonTypeInfo overload with a source-generated context for trimming.")]
     [RequiresDynamicCode("Reflection-based JSON serialization; use the JsonTypeInfo overload with a source-generated context for native AOT.")]
-    public T Deserialize<T>(JsonSerializerOptions? options = null) =>
-        JsonPayload.Deserialize<T>(Data, options) ?? throw NullData(typeof(T));
+    public T Deserialize<T>(JsonSerializerOptions? options = null)
+    {
+        ThrowIfForgotten();
+        return JsonPayload.Deserialize<T>(Data, options) ?? throw NullData(typeof(T));
+    }
 
     /// <summary>Deserializes the metadata with a source-generated contract.</summary>
     /// <typeparam name="T">The metadata type.</typeparam>
@@ -85,7 +99,17 @@ public sealed class RecordedEvent
         Metadata is { } metadata ? JsonPayload.Deserialize<T>(metadata, options) : default;
 
     /// <inheritdoc />
-    public override string ToString() => $"{Stream}@{Version} {Type} ({Id}, position {Position})";
+    public override string ToString() => $"{Stream}@{Version} {Type} ({Id}, position {Position}){(Forgotten ? " forgotten" : "")}";
+
+    /// <summary>Throws when the event was <see cref="Forgotten"/>, naming it (its data is gone, so it cannot be deserialized).</summary>
+    /// <exception cref="InvalidOperationException">The event was forgotten.</exception>
+    internal void ThrowIfForgotten()
+    {
+        if (Forgotten)
+        {
+            throw new InvalidOperationException($"Event {Id} ({Stream}@{Version}, {Type}) was forgotten (FORGET): its data and metadata are gone. Check RecordedEvent.Forgotten before deserializing.");
+        }
+    }
 
     private JsonException NullData(Type type) => new($"The data of event {Id} ({Type}) is JSON null, not a {type.Name}.");
 }

@@ -8,6 +8,8 @@ namespace EventflowDb.Client;
 /// <summary>The JSON requests the client sends and the JSON replies it reads.</summary>
 internal static class WireFormat
 {
+    private static readonly ReadOnlyMemory<byte> NullJson = "null"u8.ToArray();
+
     /// <summary>ADD in its JSON form: <c>{"stream","version","events":[{"type","data","metadata","message_id","causation_id","correlation_id"}]}</c>.</summary>
     public static byte[] AddRequest(string stream, ExpectedVersion expected, IReadOnlyList<EventData> events)
     {
@@ -107,6 +109,7 @@ internal static class WireFormat
         Ulid? correlation = null;
         string? messageId = null;
         DateTimeOffset? addedAt = null;
+        bool forgotten = false;
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
@@ -157,6 +160,9 @@ internal static class WireFormat
                     case "added_at":
                         addedAt = reader.GetDateTimeOffset();
                         break;
+                    case "forgotten":
+                        forgotten = reader.TokenType == JsonTokenType.True;
+                        break;
                     default:
                         reader.Skip();
                         break;
@@ -166,6 +172,13 @@ internal static class WireFormat
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
             throw Malformed(json, e);
+        }
+
+        if (forgotten)
+        {
+            // A forgotten event's data is the JSON null; accept a server that leaves the field out altogether.
+            data ??= NullJson;
+            metadata = null;
         }
 
         if (id is null || position is null || stream is null || version is null || type is null || data is null || addedAt is null)
@@ -186,7 +199,88 @@ internal static class WireFormat
             CausationId = causation ?? id.Value,
             CorrelationId = correlation ?? causation ?? id.Value,
             AddedAt = addedAt.Value,
+            Forgotten = forgotten,
         };
+    }
+
+    /// <summary>
+    /// Reads a STREAMMETA reply: <c>{"stream","maxCount","maxAge","truncated_before","deleted","forgotten_before","next_version"}</c> (0 or null: no limit;
+    /// the snake_case spellings <c>max_count</c> and <c>max_age</c> are read too; missing fields take their defaults).
+    /// </summary>
+    public static StreamMetadata ReadStreamMetadata(byte[] json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            string stream = root.GetProperty("stream").GetString() ?? throw Malformed(json, null);
+            long maxCount = OptionalInt64(root, "maxCount", "max_count");
+            long maxAge = OptionalInt64(root, "maxAge", "max_age");
+            long truncatedBefore = OptionalInt64(root, "truncated_before", "truncatedBefore");
+            bool deleted = root.TryGetProperty("deleted", out var d) && d.ValueKind == JsonValueKind.True;
+            return new StreamMetadata(
+                stream,
+                maxCount > 0 ? maxCount : null,
+                maxAge > 0 ? TimeSpan.FromMilliseconds(maxAge) : null,
+                truncatedBefore,
+                deleted,
+                OptionalInt64(root, "forgotten_before", "forgottenBefore"),
+                OptionalInt64(root, "next_version", "nextVersion"));
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
+        {
+            throw Malformed(json, e);
+        }
+    }
+
+    /// <summary>Reads a SNAPSHOT GET reply: <c>{"stream","version","data","added_at"}</c> (an RFC 3339 time or unix milliseconds); the state is a slice of <paramref name="json"/>.</summary>
+    public static Snapshot<ReadOnlyMemory<byte>> ReadSnapshot(byte[] json)
+    {
+        string? stream = null;
+        long? version = null;
+        ReadOnlyMemory<byte>? data = null;
+        DateTimeOffset? addedAt = null;
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            Expect(reader.Read() && reader.TokenType == JsonTokenType.StartObject, json);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("data"u8))
+                {
+                    data = RawValue(ref reader, json);
+                    continue;
+                }
+
+                string name = reader.GetString()!;
+                reader.Read();
+                switch (name)
+                {
+                    case "stream":
+                        stream = reader.GetString();
+                        break;
+                    case "version":
+                        version = reader.GetInt64();
+                        break;
+                    case "added_at":
+                        addedAt = reader.TokenType == JsonTokenType.Number
+                            ? DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64())
+                            : reader.GetDateTimeOffset();
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw Malformed(json, e);
+        }
+
+        return stream is null || version is null || data is null || addedAt is null
+            ? throw Malformed(json, null)
+            : new Snapshot<ReadOnlyMemory<byte>>(stream, version.Value, data.Value, addedAt.Value);
     }
 
     /// <summary>Reads one LISTSTREAMS entry: <c>{"stream","version","events","added_at","updated_at"}</c>.</summary>
@@ -208,6 +302,11 @@ internal static class WireFormat
             throw Malformed(json, e);
         }
     }
+
+    private static long OptionalInt64(JsonElement root, string name, string otherName) =>
+        (root.TryGetProperty(name, out var value) || root.TryGetProperty(otherName, out value)) && value.ValueKind == JsonValueKind.Number
+            ? value.GetInt64()
+            : 0;
 
     /// <summary>A reply the client cannot read.</summary>
     public static EventflowDbException Malformed(string what, Exception? inner) =>

@@ -18,20 +18,42 @@ public sealed class Account
     /// <summary>The current balance.</summary>
     public decimal Balance { get; private set; }
 
-    /// <summary>Events applied so far: the stream's event count, i.e. the expected version of the next append.</summary>
+    /// <summary>The stream's event count so far (the version of the last event applied, plus one): the expected version of the next append.</summary>
     public long Version { get; private set; }
 
-    /// <summary>Rebuilds an account from its stream (a missing stream is a new, unopened account).</summary>
+    /// <summary>The version of the snapshot the account was loaded from, or null when it was rebuilt from the first event.</summary>
+    public long? SnapshotVersion { get; private set; }
+
+    /// <summary>How many events were read from the stream when loading (those after the snapshot).</summary>
+    public int EventsReplayed { get; private set; }
+
+    /// <summary>
+    /// Loads an account: from its latest snapshot, if there is one, then only the events after it (a missing stream is a
+    /// new, unopened account).
+    /// </summary>
     public static async Task<Account> LoadAsync(EventflowDbClient client, EventTypeMap map, string id, CancellationToken cancellationToken = default)
     {
         var account = new Account(id);
-        await foreach (var recorded in client.ReadStreamAsync(id, cancellationToken: cancellationToken))
+        var snapshot = await client.GetSnapshotAsync(id, BankJsonContext.Default.AccountState, cancellationToken);
+        if (snapshot is not null)
         {
-            account.Apply(map.Deserialize(recorded));
+            account.Owner = snapshot.State.Owner;
+            account.Balance = snapshot.State.Balance;
+            account.Version = snapshot.Version + 1;
+            account.SnapshotVersion = snapshot.Version;
+        }
+
+        await foreach (var recorded in client.ReadStreamAsync(id, fromVersion: account.Version, cancellationToken: cancellationToken))
+        {
+            account.Apply(map.Deserialize(recorded), recorded.Version);
+            account.EventsReplayed++;
         }
 
         return account;
     }
+
+    /// <summary>The state to save as a snapshot (as of the event <see cref="Version"/> − 1).</summary>
+    public AccountState ToState() => new(Owner, Balance);
 
     /// <summary>Decides to open the account.</summary>
     public AccountOpened Open(string owner) =>
@@ -58,8 +80,18 @@ public sealed class Account
             : throw new InvalidOperationException($"Insufficient funds: the balance is {Balance}, {amount} was asked for.");
     }
 
-    /// <summary>Applies one event to the state.</summary>
-    public void Apply(object @event)
+    /// <summary>Checks that the account may be closed: it is open and its balance is zero.</summary>
+    public void EnsureCanClose()
+    {
+        EnsureOpen();
+        if (Balance != 0)
+        {
+            throw new InvalidOperationException($"{Id} still holds {Balance}: withdraw it before closing the account.");
+        }
+    }
+
+    /// <summary>Applies one stored event, the stream's event <paramref name="version"/>, to the state.</summary>
+    public void Apply(object @event, long version)
     {
         switch (@event)
         {
@@ -76,7 +108,7 @@ public sealed class Account
                 throw new InvalidOperationException($"Unknown event {@event.GetType().Name}.");
         }
 
-        Version++;
+        Version = version + 1;
     }
 
     private void EnsureOpen()

@@ -24,7 +24,8 @@ await using (client)
         .Add(BankJsonContext.Default.AccountOpened, "AccountOpened")
         .Add(BankJsonContext.Default.MoneyDeposited, "MoneyDeposited")
         .Add(BankJsonContext.Default.MoneyWithdrawn, "MoneyWithdrawn");
-    var commands = new AccountCommands(client, map, Console.Out);
+    // A snapshot of the account every 3 events: loading then reads the snapshot and only the events after it.
+    var commands = new AccountCommands(client, map, Console.Out, snapshotEvery: 3);
     string id = $"account-{Guid.NewGuid():N}";
     Console.WriteLine($"EventflowDB {await client.GetServerVersionAsync()}, account {id}");
 
@@ -58,10 +59,31 @@ await using (client)
     }
 
     var rebuilt = await Account.LoadAsync(client, map, id);
-    Console.WriteLine($"Rebuilt from {rebuilt.Version} events: {rebuilt.Owner} has {rebuilt.Balance}");
-    if (rebuilt.Balance != 100m || rebuilt.Version != 5)
+    Console.WriteLine($"Loaded from the snapshot at version {rebuilt.SnapshotVersion} and {rebuilt.EventsReplayed} events after it: {rebuilt.Owner} has {rebuilt.Balance}");
+    if (rebuilt.Balance != 100m || rebuilt.Version != 5 || rebuilt.SnapshotVersion != 2 || rebuilt.EventsReplayed != 2)
     {
-        Console.Error.WriteLine("Unexpected final state: expected a balance of 100 after 5 events.");
+        Console.Error.WriteLine("Unexpected state: expected a balance of 100 after 5 events, loaded from the snapshot at version 2.");
+        return 1;
+    }
+
+    // Closing: only an empty account can be closed; closing deletes its stream.
+    try
+    {
+        await commands.CloseAsync(id);
+    }
+    catch (InvalidOperationException e)
+    {
+        Console.WriteLine($"Rejected: {e.Message}");
+    }
+
+    account = await commands.HandleAsync(id, a => a.Withdraw(a.Balance));
+    Console.WriteLine($"Withdrew the rest, balance {account.Balance}");
+    await commands.CloseAsync(id);
+    var metadata = await client.GetStreamMetadataAsync(id);
+    Console.WriteLine($"After closing: deleted {metadata.Deleted}, {await client.ReadStreamAsync(id).CountAsync()} events readable");
+    if (!metadata.Deleted)
+    {
+        Console.Error.WriteLine("Unexpected state: the closed account's stream is not deleted.");
         return 1;
     }
 }

@@ -18,7 +18,7 @@ internal sealed class AppendWriter
     // Appends processed by one drainer before it hands the role to a pool thread.
     private const int DrainBatch = 64;
 
-    private readonly ConcurrentQueue<Operation> _queue = new();
+    private readonly ConcurrentQueue<object> _queue = new(); // Operation or ControlOperation
     private readonly FasterLog _log;
     private readonly EventIndex _index;
     private readonly CommittedState _state;
@@ -124,9 +124,17 @@ internal sealed class AppendWriter
         while (true)
         {
             int processed = 0;
-            while (_queue.TryDequeue(out var operation))
+            while (_queue.TryDequeue(out var work))
             {
-                await ProcessAsync(operation).ConfigureAwait(false);
+                if (work is ControlOperation control)
+                {
+                    await ProcessControlAsync(control).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ProcessAsync((Operation)work).ConfigureAwait(false);
+                }
+
                 if (++processed == yieldAfter && !_queue.IsEmpty)
                 {
                     // Let this connection go on with its own work; a pool thread keeps draining.
@@ -199,6 +207,95 @@ internal sealed class AppendWriter
         catch (Exception ex)
         {
             operation.TrySetException(Fail(request, ex));
+        }
+    }
+
+    /// <summary>Queues a lifecycle change; completes once its control record is durable, or at once when its check refuses it.</summary>
+    public Task<LifecycleResult> SubmitControlAsync(ControlRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<LifecycleResult>(cancellationToken);
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _completed), this);
+        var operation = new ControlOperation(request);
+        _queue.Enqueue(operation);
+        TryDrain();
+        return operation.Task;
+    }
+
+    private async ValueTask ProcessControlAsync(ControlOperation operation)
+    {
+        var request = operation.Request;
+        try
+        {
+            if (Volatile.Read(ref _closed))
+            {
+                operation.TrySetException(new ObjectDisposedException(nameof(AppendWriter), "The store is closed."));
+                return;
+            }
+
+            if (ReadOnlyError() is { } readOnly)
+            {
+                operation.TrySetException(readOnly);
+                return;
+            }
+
+            // Checked against the writer's view, which includes enqueued appends: the record lands after them in the log.
+            _state.Streams.TryGet(request.Stream, out var stream);
+            long count = stream?.PendingCount ?? 0;
+            var status = stream is null || count == 0 ? LifecycleStatus.NoStream : request.Check(count);
+            if (status != LifecycleStatus.Done)
+            {
+                operation.TrySetResult(new LifecycleResult(status, count));
+                return;
+            }
+
+            long a = request.Kind is ControlKind.Delete or ControlKind.Forget ? count : request.A;
+            long addedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var name = Encoding.UTF8.GetBytes(request.Stream);
+            int size = ControlRecordFormat.Size(name.Length, request.Data.Length);
+            if (size + LogLayout.RecordHeaderSize > _maxEntryBytes)
+            {
+                throw new ArgumentException($"The snapshot encodes to {size} bytes, over the {_maxEntryBytes}-byte limit.", nameof(operation));
+            }
+
+            var bytes = new byte[size];
+            ControlRecordFormat.Write(bytes, _epoch, request.Kind, _nextPosition, stream!.Number, a, request.B, addedAt, name, request.Data.Span);
+            if (!_log.TryEnqueue(bytes, out long address))
+            {
+                _committer.Signal();
+                address = await _log.EnqueueAsync(bytes).ConfigureAwait(false);
+            }
+
+            _committer.Add(new PendingEntry
+            {
+                Address = address,
+                End = LogLayout.RecordEnd(address, bytes.Length),
+                Bytes = null,
+                Summary = new EntrySummary(default, default, 0, addedAt, _pendingHash),
+                Stream = stream,
+                HasMessageIds = false,
+                Result = null,
+                Completion = null,
+                Change = new ControlChange(request.Kind, a, request.B, addedAt),
+                ControlCompletion = operation,
+                ControlResult = new LifecycleResult(LifecycleStatus.Done, count),
+            });
+        }
+        catch (ArgumentException ex)
+        {
+            operation.TrySetException(ex);
+        }
+        catch (Exception ex)
+        {
+            _logger.Error(ex, "Lifecycle change {Kind} of stream {Stream} failed after its checks", request.Kind, request.Stream);
+            _monitor.EnterReadOnly($"a lifecycle change failed after its checks ({ex.Message})");
+            var failed = new StoreReadOnlyException(_monitor.ReadOnlyReason!, ex);
+            _committer.SetFault(failed);
+            operation.TrySetException(failed);
         }
     }
 
@@ -457,6 +554,12 @@ internal sealed class AppendWriter
     private sealed class Operation(AppendRequest request) : TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public AppendRequest Request { get; } = request;
+    }
+
+    /// <summary>A queued lifecycle change; completed with its result once its record is durable.</summary>
+    private sealed class ControlOperation(ControlRequest request) : TaskCompletionSource<LifecycleResult>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public ControlRequest Request { get; } = request;
     }
 
     /// <summary>An append that passed the checks: its stream (null when new), the stream's count and number.</summary>

@@ -11,6 +11,8 @@ internal sealed class CommittedState
     private long _appliedEnd;
     private long _eventCount;
     private long _streamCount;
+    private long _hiddenEvents;
+    private long _deletedStreams;
     private ChecksumBox? _checksum;
     private UInt128 _lastId;
     private ulong _hash;
@@ -36,6 +38,12 @@ internal sealed class CommittedState
     public long EventCount => Volatile.Read(ref _eventCount);
 
     public long StreamCount => Volatile.Read(ref _streamCount);
+
+    /// <summary>Events hidden by DELETE, TRUNCATE and maxCount (the log's events minus these is EVENTCOUNT).</summary>
+    public long HiddenEvents => Volatile.Read(ref _hiddenEvents);
+
+    /// <summary>Streams that read as deleted (STREAMCOUNT does not count them).</summary>
+    public long DeletedStreams => Volatile.Read(ref _deletedStreams);
 
     /// <summary>Entries applied so far (spacing of the sparse id index).</summary>
     public long EntryCount { get; private set; }
@@ -77,9 +85,66 @@ internal sealed class CommittedState
         }
 
         EntryCount++;
-        stream.SetCommitted(stream.Count + entry.EventCount, entry.AddedAtMs);
+        var lifecycle = stream.Lifecycle;
+        if (lifecycle is null)
+        {
+            stream.SetCommitted(stream.Count + entry.EventCount, entry.AddedAtMs);
+        }
+        else
+        {
+            long count = stream.Count;
+            long hidden = StreamLifecycle.Hidden(lifecycle, count);
+            bool deleted = StreamLifecycle.IsDeleted(lifecycle, count);
+            stream.SetCommitted(count + entry.EventCount, entry.AddedAtMs);
+            Recount(lifecycle, count + entry.EventCount, hidden, deleted);
+        }
+
         Volatile.Write(ref _eventCount, _eventCount + entry.EventCount);
         Volatile.Write(ref _appliedEnd, end);
+    }
+
+    /// <summary>Applies one committed control record: the stream's lifecycle state changes; counters, ids and the checksum chain do not.</summary>
+    public void ApplyControl(in ControlChange change, long address, long end, StreamInfo stream)
+    {
+        var before = stream.Lifecycle;
+        long count = stream.Count;
+        long hidden = StreamLifecycle.Hidden(before, count);
+        bool deleted = StreamLifecycle.IsDeleted(before, count);
+        var after = StreamLifecycle.Apply(before, change, address);
+        stream.Lifecycle = after;
+        Recount(after, count, hidden, deleted);
+        Volatile.Write(ref _appliedEnd, end);
+    }
+
+    /// <summary>Recomputes the hidden-event and deleted-stream totals from the stream table (after loading a snapshot).</summary>
+    public void RecountAll()
+    {
+        long hidden = 0;
+        long deleted = 0;
+        for (long i = 0; i < Streams.Count; i++)
+        {
+            var stream = Streams[i];
+            hidden += StreamLifecycle.Hidden(stream.Lifecycle, stream.Count);
+            deleted += StreamLifecycle.IsDeleted(stream.Lifecycle, stream.Count) ? 1 : 0;
+        }
+
+        Volatile.Write(ref _hiddenEvents, hidden);
+        Volatile.Write(ref _deletedStreams, deleted);
+    }
+
+    private void Recount(StreamLifecycle after, long countAfter, long hiddenBefore, bool deletedBefore)
+    {
+        long hidden = StreamLifecycle.Hidden(after, countAfter);
+        bool deleted = StreamLifecycle.IsDeleted(after, countAfter);
+        if (hidden != hiddenBefore)
+        {
+            Volatile.Write(ref _hiddenEvents, _hiddenEvents + hidden - hiddenBefore);
+        }
+
+        if (deleted != deletedBefore)
+        {
+            Volatile.Write(ref _deletedStreams, _deletedStreams + (deleted ? 1 : -1));
+        }
     }
 
     /// <summary>Makes the checksum of what was applied visible and wakes waiters (once per batch).</summary>

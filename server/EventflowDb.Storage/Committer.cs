@@ -219,7 +219,15 @@ internal sealed class Committer
             while (_queue.TryPeek(out var entry) && entry.End <= committedUntil)
             {
                 _queue.TryDequeue(out _);
-                _state.Apply(entry.Summary, entry.Address, entry.End, entry.Stream);
+                if (entry.Change is { } change)
+                {
+                    _state.ApplyControl(change, entry.Address, entry.End, entry.Stream);
+                }
+                else
+                {
+                    _state.Apply(entry.Summary, entry.Address, entry.End, entry.Stream);
+                }
+
                 _batch.Add(entry);
                 events += entry.Summary.EventCount;
                 bytes += entry.End - entry.Address;
@@ -234,6 +242,7 @@ internal sealed class Committer
         {
             Applied?.Invoke(entry);
             entry.Completion?.TrySetResult(entry.Result!);
+            entry.ControlCompletion?.TrySetResult(entry.ControlResult);
         }
 
         BatchApplied?.Invoke(_state.AppliedEnd);
@@ -258,6 +267,7 @@ internal sealed class Committer
         while (_queue.TryDequeue(out var entry))
         {
             entry.Completion?.TrySetException(new StoreReadOnlyException(reason, Fault));
+            entry.ControlCompletion?.TrySetException(new StoreReadOnlyException(reason, Fault));
         }
 
         _state.Notifier.Publish();

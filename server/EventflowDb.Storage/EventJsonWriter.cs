@@ -63,14 +63,15 @@ internal static class EventJsonWriter
         output.Write((byte)'}');
     }
 
-    public static void WriteStreamSummary(ByteBuffer output, string stream, long count, long createdMs, long updatedMs)
+    /// <summary>A LISTSTREAMS row: version = the last version written (count - 1), events = the events a GET can still return (deleted, truncated and maxCount-hidden ones left out).</summary>
+    public static void WriteStreamSummary(ByteBuffer output, string stream, long count, long events, long createdMs, long updatedMs)
     {
         output.Write("{\"stream\":"u8);
         WriteString(output, stream);
         output.Write(",\"version\":"u8);
         WriteInt(output, count - 1);
         output.Write(",\"events\":"u8);
-        WriteInt(output, count);
+        WriteInt(output, events);
         output.Write(",\"added_at\":"u8);
         WriteTimestamp(output, createdMs);
         output.Write(",\"updated_at\":"u8);

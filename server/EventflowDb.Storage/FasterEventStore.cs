@@ -76,10 +76,10 @@ public sealed class FasterEventStore : IEventStore
     public StoreStatistics Statistics { get; }
 
     /// <inheritdoc />
-    public long EventCount => _state.EventCount;
+    public long EventCount => _state.EventCount - _state.HiddenEvents;
 
     /// <inheritdoc />
-    public long StreamCount => _state.StreamCount;
+    public long StreamCount => _state.StreamCount - _state.DeletedStreams;
 
     /// <inheritdoc />
     public long EventCountEstimate => _checkpoint.EventCountEstimate;
@@ -169,6 +169,89 @@ public sealed class FasterEventStore : IEventStore
     }
 
     /// <inheritdoc />
+    public Task<LifecycleResult> DeleteStreamAsync(string stream, long? expectedVersion, CancellationToken cancellationToken = default)
+        => SubmitControl(new ControlRequest { Kind = ControlKind.Delete, Stream = stream, Expected = expectedVersion }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<LifecycleResult> TruncateStreamAsync(string stream, long version, CancellationToken cancellationToken = default)
+        => SubmitControl(new ControlRequest { Kind = ControlKind.Truncate, Stream = stream, A = NonNegative(version, nameof(version)) }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<LifecycleResult> SetStreamMetadataAsync(string stream, long maxCount, long maxAgeMs, CancellationToken cancellationToken = default)
+        => SubmitControl(new ControlRequest { Kind = ControlKind.Metadata, Stream = stream, A = NonNegative(maxCount, nameof(maxCount)), B = NonNegative(maxAgeMs, nameof(maxAgeMs)) }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<LifecycleResult> SaveSnapshotAsync(string stream, long version, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        => SubmitControl(new ControlRequest { Kind = ControlKind.Snapshot, Stream = stream, A = NonNegative(version, nameof(version)), Data = data }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<LifecycleResult> ForgetStreamAsync(string stream, CancellationToken cancellationToken = default)
+        => SubmitControl(new ControlRequest { Kind = ControlKind.Forget, Stream = stream }, cancellationToken);
+
+    /// <inheritdoc />
+    public StreamMetadata? GetStreamMetadata(string stream)
+    {
+        if (!_state.Streams.TryGet(stream, out var info) || info.Count == 0)
+        {
+            return null;
+        }
+
+        long count = info.Count;
+        var lifecycle = info.Lifecycle;
+        return new StreamMetadata(
+            stream,
+            lifecycle?.MaxCount ?? 0,
+            lifecycle?.MaxAgeMs ?? 0,
+            Math.Min(count, lifecycle?.HiddenBelow ?? 0),
+            StreamLifecycle.IsDeleted(lifecycle, count),
+            lifecycle?.ForgottenBelow ?? 0,
+            count);
+    }
+
+    /// <inheritdoc />
+    public StreamSnapshot? ReadSnapshot(string stream)
+    {
+        if (!_state.Streams.TryGet(stream, out var info) || info.Lifecycle is not { SnapshotAddress: >= 0 } lifecycle)
+        {
+            return null;
+        }
+
+        long address = lifecycle.SnapshotAddress;
+        Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize];
+        _files.Read(address, header);
+        int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header);
+        if (length < ControlRecordFormat.HeaderSize || length > _layout.PageSize)
+        {
+            throw new InvalidDataException($"Snapshot record at {address} has an impossible length {length}.");
+        }
+
+        var record = new byte[length];
+        _files.Read(address + LogLayout.RecordHeaderSize, record);
+        if (ControlRecordFormat.Validate(record) is { } problem)
+        {
+            throw new InvalidDataException($"Snapshot record at {address} is unreadable: {problem}.");
+        }
+
+        var view = new ControlView(record);
+        int dataStart = ControlRecordFormat.HeaderSize + view.NameLength;
+        return new StreamSnapshot(view.A, record.AsMemory(dataStart), view.AddedAtMs);
+    }
+
+    private Task<LifecycleResult> SubmitControl(ControlRequest request, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_monitor.ReadOnlyReason is { } reason)
+        {
+            return Task.FromException<LifecycleResult>(new StoreReadOnlyException(reason));
+        }
+
+        return _writer.SubmitControlAsync(request, cancellationToken);
+    }
+
+    private static long NonNegative(long value, string name)
+        => value >= 0 ? value : throw new ArgumentOutOfRangeException(name, value, "must not be negative");
+
+    /// <inheritdoc />
     public ValueTask<int> ReadStreamAsync(ReadOnlyMemory<byte> streamUtf8, long fromVersion, int limit, EventPage page, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(page);
@@ -181,16 +264,24 @@ public sealed class FasterEventStore : IEventStore
 
         long count = stream.Count;
         long from = Math.Max(0, fromVersion);
-        long end = Math.Min(count, from + limit);
-        long version = from;
-        while (version < end && !page.IsFull)
+        var rules = StreamReadRules.None;
+        if (stream.Lifecycle is { } lifecycle)
         {
+            // Hidden versions are passed over; the page still holds at most `limit` events.
+            from = Math.Max(from, lifecycle.LowestVisible(count));
+            rules = new StreamReadRules(lifecycle.ExpiredBefore(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), lifecycle.ForgottenBelow);
+        }
+
+        long version = from;
+        while (version < count && page.Count < limit && !page.IsFull)
+        {
+            long end = Math.Min(count, version + (limit - page.Count));
             if (!TryFindEntry(stream.Number, version, out var location, out long keyed))
             {
                 throw new InvalidDataException($"The index has no entry for version {version} of stream '{stream.Name}' ({count} events).");
             }
 
-            int added = _events.ReadEntryEventsInto(location, exact: keyed == version, stream.Number, version, end, page);
+            int added = _events.ReadEntryEventsInto(location, exact: keyed == version, stream.Number, version, end, page, rules);
             if (added == 0)
             {
                 // The page's byte limit: the next event does not fit (the page already holds one).
@@ -276,6 +367,7 @@ public sealed class FasterEventStore : IEventStore
         }
 
         long end = _state.AppliedEnd;
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var afterId = UlidCodec.FromUlid(after);
         long start = afterId == UInt128.Zero ? LogLayout.FirstValidAddress : _state.Sparse.Floor(afterId, LogLayout.FirstValidAddress);
         if (!_scanners.TryTake(out var scanner))
@@ -309,14 +401,23 @@ public sealed class FasterEventStore : IEventStore
                 }
 
                 var entry = scanner.Payload;
+                if (ControlRecordFormat.IsControl(entry))
+                {
+                    continue; // a lifecycle change: no events
+                }
+
                 var view = new EntryView(entry);
+                var lifecycle = _state.Streams[view.StreamNumber].Lifecycle;
+                long streamCount = lifecycle is null ? 0 : _state.Streams[view.StreamNumber].Count;
                 int offset = view.FirstEventOffset;
                 for (int i = 0; i < view.EventCount && page.Count < limit && scanned < maxScanned; i++)
                 {
                     var record = new EventRecord(entry, offset);
                     if (record.Id > afterId)
                     {
-                        bool matches = filter is null || filter.Matches(view.StreamName, record.Json);
+                        long version = view.FirstVersion + i;
+                        bool visible = lifecycle is null || !lifecycle.Hides(version, streamCount, view.AddedAtMs, now);
+                        bool matches = visible && (filter is null || filter.Matches(view.StreamName, record.Json));
                         if (matches && !page.Fits(record.JsonLength))
                         {
                             // Past the page's byte limit: this event is not examined, the next read starts at it.
@@ -326,7 +427,11 @@ public sealed class FasterEventStore : IEventStore
 
                         scanned++;
                         lastScanned = record.Id;
-                        if (matches)
+                        if (matches && lifecycle is not null && lifecycle.ForgottenBelow > version)
+                        {
+                            ForgottenEvent.AddTo(page, record.Json);
+                        }
+                        else if (matches)
                         {
                             page.Add(record.Json);
                         }
@@ -349,17 +454,46 @@ public sealed class FasterEventStore : IEventStore
     {
         ArgumentNullException.ThrowIfNull(page);
         page.Clear();
-        long end = Math.Min(_state.StreamCount, Math.Max(0, skip) + Math.Max(0, limit));
         var buffer = t_summary ??= new ByteBuffer(512);
-        for (long i = Math.Max(0, skip); i < end; i++)
+        long streams = _state.StreamCount;
+        long toSkip = Math.Max(0, skip);
+        if (_state.DeletedStreams == 0)
+        {
+            // Nothing to pass over: stream numbers are the listing's order.
+            for (long i = toSkip; i < streams && page.Count < limit; i++)
+            {
+                AddSummary(page, buffer, _state.Streams[i]);
+            }
+
+            return page.Count;
+        }
+
+        for (long i = 0; i < streams && page.Count < limit; i++)
         {
             var stream = _state.Streams[i];
-            buffer.Clear();
-            EventJsonWriter.WriteStreamSummary(buffer, stream.Name, stream.Count, stream.CreatedMs, stream.UpdatedMs);
-            page.Add(buffer.WrittenSpan);
+            if (StreamLifecycle.IsDeleted(stream.Lifecycle, stream.Count))
+            {
+                continue; // deleted: listed again once written again
+            }
+
+            if (toSkip > 0)
+            {
+                toSkip--;
+                continue;
+            }
+
+            AddSummary(page, buffer, stream);
         }
 
         return page.Count;
+    }
+
+    private static void AddSummary(EventPage page, ByteBuffer buffer, StreamInfo stream)
+    {
+        buffer.Clear();
+        long count = stream.Count;
+        EventJsonWriter.WriteStreamSummary(buffer, stream.Name, count, count - StreamLifecycle.Hidden(stream.Lifecycle, count), stream.CreatedMs, stream.UpdatedMs);
+        page.Add(buffer.WrittenSpan);
     }
 
     /// <inheritdoc />

@@ -111,11 +111,13 @@ internal sealed class IndexCheckpoint : IDisposable
                 long streamCount = _state.StreamCount;
                 var counts = new long[streamCount];
                 var updated = new long[streamCount];
+                var lifecycles = new StreamLifecycle?[streamCount];
                 for (long i = 0; i < streamCount; i++)
                 {
                     var stream = _state.Streams[i];
                     counts[i] = stream.Count;
                     updated[i] = stream.UpdatedMs;
+                    lifecycles[i] = stream.Lifecycle;
                 }
 
                 capture = new CheckpointCapture
@@ -129,6 +131,7 @@ internal sealed class IndexCheckpoint : IDisposable
                     StreamCounts = counts,
                     StreamUpdated = updated,
                     SparseCount = _state.Sparse.Count,
+                    Lifecycles = lifecycles,
                 };
             }
 

@@ -72,6 +72,19 @@ internal static class LogDamageCheck
                     return new LogDamage(scanner.RecordAddress, $"{scanner.Problem} inside the log a checkpoint covers");
                 case RecordKind.CommitRecord when CommitRecord.Number(scanner.Payload, scanner.Address) is null:
                     return new LogDamage(scanner.RecordAddress, "invalid commit record inside the log a checkpoint covers");
+                case RecordKind.Entry when ControlRecordFormat.IsControl(scanner.Payload):
+                    if (ControlRecordFormat.Validate(scanner.Payload) is { } controlProblem)
+                    {
+                        return new LogDamage(scanner.RecordAddress, $"{controlProblem} inside the log a checkpoint covers");
+                    }
+
+                    if (new ControlView(scanner.Payload).Position != expectedPosition)
+                    {
+                        return new LogDamage(scanner.RecordAddress, $"control record at position {new ControlView(scanner.Payload).Position} where {expectedPosition} was expected, inside the log a checkpoint covers");
+                    }
+
+                    lastEntryEnd = scanner.Address;
+                    break;
                 case RecordKind.Entry when LogEntryFormat.Validate(scanner.Payload) is { } problem:
                     return new LogDamage(scanner.RecordAddress, $"{problem} inside the log a checkpoint covers");
                 case RecordKind.Entry:
@@ -166,6 +179,13 @@ internal static class LogDamageCheck
         {
             return CommitRecord.Number(payload, address + size) is { } number && number > outcome.MaxCommitNumber
                 ? $"commit record {number}"
+                : null;
+        }
+
+        if (ControlRecordFormat.IsControl(payload))
+        {
+            return ControlRecordFormat.Validate(payload) is null && new ControlView(payload).Epoch >= outcome.LastEpoch
+                ? $"control record before position {new ControlView(payload).Position}"
                 : null;
         }
 

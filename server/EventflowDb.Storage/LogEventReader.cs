@@ -67,9 +67,9 @@ internal sealed class LogEventReader
     /// </summary>
     /// <param name="exact">True when <paramref name="location"/> is the record of <paramref name="version"/> itself (not of an
     /// earlier keyed version of the same entry): only then may a large entry be read event by event from it.</param>
-    public int ReadEntryEventsInto(IndexValue location, bool exact, long streamNumber, long version, long endVersion, EventPage page)
+    public int ReadEntryEventsInto(IndexValue location, bool exact, long streamNumber, long version, long endVersion, EventPage page, in StreamReadRules rules = default)
     {
-        Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize];
+        Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize + LogEntryFormat.HeaderSize];
         _files.Read(location.Address, header);
         int length = BinaryPrimitives.ReadInt32LittleEndian(header);
         if (length < LogEntryFormat.HeaderSize || length > _maxRecord)
@@ -79,7 +79,13 @@ internal sealed class LogEventReader
 
         if (length > _wholeEntryReadLimit && exact)
         {
-            return ReadEventInto(location, page) ? 1 : 0;
+            long addedAt = new EntryView(header[LogLayout.RecordHeaderSize..]).AddedAtMs;
+            if (addedAt < rules.ExpiredBefore)
+            {
+                return 1; // expired (maxAge): passed over, not added
+            }
+
+            return rules.IsForgotten(version) ? (ReadForgottenEventInto(location, page) ? 1 : 0) : (ReadEventInto(location, page) ? 1 : 0);
         }
 
         var buffer = t_entryBuffer is { } b && b.Length >= length ? b : (t_entryBuffer = new byte[Math.Max(length, 64 * 1024)]);
@@ -93,8 +99,14 @@ internal sealed class LogEventReader
             throw new InvalidDataException($"Entry at {location.Address} does not hold version {version} of stream number {streamNumber}.");
         }
 
+        if (view.AddedAtMs < rules.ExpiredBefore)
+        {
+            // Expired by maxAge: every event of the entry is passed over.
+            return (int)(Math.Min(first + count, endVersion) - version);
+        }
+
         int offset = view.FirstEventOffset;
-        int added = 0;
+        int passed = 0;
         for (long v = first; v < first + count && v < endVersion; v++)
         {
             if (offset + LogEntryFormat.EventFixedSize > length)
@@ -116,14 +128,35 @@ internal sealed class LogEventReader
                     break;
                 }
 
-                page.Add(record.Json);
-                added++;
+                if (rules.IsForgotten(v))
+                {
+                    ForgottenEvent.AddTo(page, record.Json);
+                }
+                else
+                {
+                    page.Add(record.Json);
+                }
+
+                passed++;
             }
 
             offset += size;
         }
 
-        return added;
+        return passed;
+    }
+
+    /// <summary>Like <see cref="ReadEventInto"/>, rendering the event as forgotten (<see cref="ForgottenEvent"/>).</summary>
+    private bool ReadForgottenEventInto(IndexValue location, EventPage page)
+    {
+        var scratch = new EventPage();
+        if (!ReadEventInto(location, scratch) || !page.Fits(scratch[0].Length))
+        {
+            return false;
+        }
+
+        ForgottenEvent.AddTo(page, scratch[0]);
+        return true;
     }
 
     /// <summary>True when a valid entry of the stream starts at the location's address and holds <paramref name="version"/>.</summary>
@@ -187,4 +220,14 @@ internal sealed class LogEventReader
         var record = new EventRecord(entry, offset);
         return offset + LogEntryFormat.EventFixedSize + record.MessageIdLength <= entry.Length && record.MessageId.SequenceEqual(messageId);
     }
+}
+
+/// <summary>What a stream read hides or rewrites inside the versions it reads (the lowest visible version is the caller's start).</summary>
+/// <param name="ExpiredBefore">Events added before this unix time (ms) are passed over (maxAge); <see cref="long.MinValue"/>: none.</param>
+/// <param name="ForgottenBelow">Versions below this render as forgotten; 0: none.</param>
+internal readonly record struct StreamReadRules(long ExpiredBefore, long ForgottenBelow)
+{
+    public static StreamReadRules None => new(long.MinValue, 0);
+
+    public bool IsForgotten(long version) => version < ForgottenBelow;
 }

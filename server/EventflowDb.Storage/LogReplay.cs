@@ -48,6 +48,7 @@ internal static class LogReplay
             var stream = state.Streams.Add(snapshot.StreamNames[i], snapshot.StreamCreated[i]);
             stream.SetCommitted(snapshot.StreamCounts[i], snapshot.StreamUpdated[i]);
             stream.PendingCount = snapshot.StreamCounts[i];
+            stream.Lifecycle = snapshot.Lifecycles?[i];
         }
 
         foreach (var (id, address) in snapshot.SparsePoints)
@@ -56,6 +57,7 @@ internal static class LogReplay
         }
 
         state.Restore(snapshot.CoveredAddress, snapshot.EventCount, snapshot.StreamNames.LongLength, snapshot.EntryCount, snapshot.LastId, snapshot.Hash);
+        state.RecountAll();
     }
 
     /// <param name="firstEpoch">The lowest epoch the first replayed entry may carry (the snapshot's).</param>
@@ -107,6 +109,24 @@ internal static class LogReplay
                 }
 
                 maxCommit = Math.Max(maxCommit, number);
+                tail = scanner.Address;
+                continue;
+            }
+
+            if (ControlRecordFormat.IsControl(payload))
+            {
+                problem = CheckControl(payload, state.Streams.Count, expectedPosition, lastEpoch, currentEpoch);
+                if (problem is not null)
+                {
+                    problemAddress = scanner.RecordAddress;
+                    break;
+                }
+
+                var control = new ControlView(payload);
+                state.ApplyControl(control.Change, scanner.RecordAddress, scanner.Address, state.Streams[control.StreamNumber]);
+                lastEpoch = control.Epoch;
+                maxEpoch = Math.Max(maxEpoch, lastEpoch);
+                entries++;
                 tail = scanner.Address;
                 continue;
             }
@@ -178,6 +198,31 @@ internal static class LogReplay
 
             offset += record.Size;
         }
+    }
+
+    /// <summary>
+    /// Recovery's checks of one control record (also run by <see cref="OfflineLog"/> and the check of the covered log):
+    /// format, epoch order, the position the next event gets, a stream that exists. Null when good, else what is wrong.
+    /// </summary>
+    internal static string? CheckControl(ReadOnlySpan<byte> payload, long streamCount, long expectedPosition, uint lastEpoch, uint currentEpoch)
+    {
+        if (ControlRecordFormat.Validate(payload) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var view = new ControlView(payload);
+        if (view.Epoch < lastEpoch || view.Epoch >= currentEpoch)
+        {
+            return $"epoch {view.Epoch} out of order (previous {lastEpoch}, current {currentEpoch})";
+        }
+
+        if (view.Position != expectedPosition)
+        {
+            return $"control record at position {view.Position} where {expectedPosition} was expected";
+        }
+
+        return view.StreamNumber < 0 || view.StreamNumber >= streamCount ? $"control record of unknown stream number {view.StreamNumber}" : null;
     }
 
     /// <summary>

@@ -307,6 +307,27 @@ public static class OfflineLog
                     continue;
                 }
 
+                if (ControlRecordFormat.IsControl(scanner.Payload))
+                {
+                    // A lifecycle change: checked as recovery checks it; it holds no event and leaves the checksum chain alone.
+                    if (LogReplay.CheckControl(scanner.Payload, StreamCounts.Count, Position, LastEpoch, currentEpoch) is { } controlProblem)
+                    {
+                        (ProblemAddress, Problem) = (scanner.RecordAddress, controlProblem);
+                        return;
+                    }
+
+                    uint epoch = new ControlView(scanner.Payload).Epoch;
+                    LastEpoch = epoch;
+                    MaxEpoch = Math.Max(MaxEpoch, epoch);
+                    Tail = scanner.Address;
+                    if (!CheckSnapshot(scanner.RecordAddress))
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
                 if (CheckEntry(scanner.Payload) is { } problem)
                 {
                     (ProblemAddress, Problem) = (scanner.RecordAddress, problem);

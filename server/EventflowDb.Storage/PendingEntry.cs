@@ -21,6 +21,15 @@ internal sealed class PendingEntry
     /// <summary>The result to complete <see cref="Completion"/> with; null in relaxed mode.</summary>
     public required AppendResult? Result { get; init; }
 
+    /// <summary>Set for a control record: what it changes once committed (<see cref="Summary"/> then counts no events).</summary>
+    public ControlChange? Change { get; init; }
+
+    /// <summary>Completed by the committer for a control record.</summary>
+    public TaskCompletionSource<LifecycleResult>? ControlCompletion { get; init; }
+
+    /// <summary>The result <see cref="ControlCompletion"/> gets.</summary>
+    public LifecycleResult ControlResult { get; init; }
+
     /// <summary>Completed by the committer; null in relaxed mode, where the append was acknowledged at once.</summary>
     public required TaskCompletionSource<AppendResult>? Completion { get; init; }
 }

@@ -8,12 +8,14 @@ namespace EventflowDb.Storage;
 /// snapshot.bin: the committed state at <see cref="CoveredAddress"/> (counters, checksum chain, stream
 /// table, sparse id index) plus the index checkpoint tokens it goes with. Little-endian, ending in an
 /// XxHash64 of everything before it. Version 2 adds <see cref="IndexUpperAddress"/>; a version 1 snapshot
-/// loads with it unknown (<see cref="long.MaxValue"/>).
+/// loads with it unknown (<see cref="long.MaxValue"/>). Version 3 adds the streams' lifecycle state
+/// (<see cref="Lifecycles"/>); versions 1 and 2 load with none.
 /// </summary>
 internal sealed class StoreSnapshot
 {
     private const ulong MagicV1 = 0x3150414E53464645; // "EFFSNAP1"
-    private const ulong Magic = 0x3250414E53464645; // "EFFSNAP2"
+    private const ulong MagicV2 = 0x3250414E53464645; // "EFFSNAP2"
+    private const ulong Magic = 0x3350414E53464645; // "EFFSNAP3"
 
     public long CoveredAddress { get; init; }
 
@@ -49,6 +51,9 @@ internal sealed class StoreSnapshot
     public required long[] StreamUpdated { get; init; }
 
     public required (UInt128 Id, long Address)[] SparsePoints { get; init; }
+
+    /// <summary>Each stream's lifecycle state (null entries: none), or null when the snapshot has none (versions 1 and 2).</summary>
+    public StreamLifecycle?[]? Lifecycles { get; init; }
 
     /// <summary>Writes the snapshot; stream names and creation times come from <paramref name="streams"/> (they never change).</summary>
     public static void Write(string path, CheckpointCapture capture, StreamTable streams, SparseIdIndex sparse, Guid indexToken, Guid logToken, long indexUpperAddress)
@@ -86,6 +91,22 @@ internal sealed class StoreSnapshot
                     WriteId(w, id);
                     w.Write(address);
                 }
+
+                long withLifecycle = capture.Lifecycles.LongCount(l => l is not null);
+                w.Write(withLifecycle);
+                for (long i = 0; i < capture.Lifecycles.LongLength; i++)
+                {
+                    if (capture.Lifecycles[i] is { } lifecycle)
+                    {
+                        w.Write(i);
+                        w.Write(lifecycle.HiddenBelow);
+                        w.Write(lifecycle.DeleteMark);
+                        w.Write(lifecycle.MaxCount);
+                        w.Write(lifecycle.MaxAgeMs);
+                        w.Write(lifecycle.ForgottenBelow);
+                        w.Write(lifecycle.SnapshotAddress);
+                    }
+                }
             }
 
             Span<byte> hash = stackalloc byte[8];
@@ -105,7 +126,7 @@ internal sealed class StoreSnapshot
 
         using var r = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length - 8), Encoding.UTF8);
         ulong magic = r.ReadUInt64();
-        if (magic != Magic && magic != MagicV1)
+        if (magic != Magic && magic != MagicV2 && magic != MagicV1)
         {
             throw new InvalidDataException($"Snapshot {path} has an unknown format.");
         }
@@ -119,7 +140,7 @@ internal sealed class StoreSnapshot
         var indexToken = new Guid(r.ReadBytes(16));
         var logToken = new Guid(r.ReadBytes(16));
         long taken = r.ReadInt64();
-        long indexUpper = magic == Magic ? r.ReadInt64() : long.MaxValue;
+        long indexUpper = magic != MagicV1 ? r.ReadInt64() : long.MaxValue;
         long streamCount = r.ReadInt64();
         var names = new string[streamCount];
         var created = new long[streamCount];
@@ -140,6 +161,25 @@ internal sealed class StoreSnapshot
             sparse[i] = (ReadId(r), r.ReadInt64());
         }
 
+        var lifecycles = new StreamLifecycle?[streamCount];
+        if (magic == Magic)
+        {
+            long withLifecycle = r.ReadInt64();
+            for (long i = 0; i < withLifecycle; i++)
+            {
+                long number = r.ReadInt64();
+                lifecycles[number] = new StreamLifecycle
+                {
+                    HiddenBelow = r.ReadInt64(),
+                    DeleteMark = r.ReadBoolean(),
+                    MaxCount = r.ReadInt64(),
+                    MaxAgeMs = r.ReadInt64(),
+                    ForgottenBelow = r.ReadInt64(),
+                    SnapshotAddress = r.ReadInt64(),
+                };
+            }
+        }
+
         return new StoreSnapshot
         {
             CoveredAddress = covered,
@@ -157,6 +197,7 @@ internal sealed class StoreSnapshot
             StreamCounts = counts,
             StreamUpdated = updated,
             SparsePoints = sparse,
+            Lifecycles = lifecycles,
         };
     }
 
@@ -228,4 +269,7 @@ internal sealed class CheckpointCapture
     public required long[] StreamUpdated { get; init; }
 
     public required long SparseCount { get; init; }
+
+    /// <summary>Each stream's lifecycle state at the capture (immutable objects, so the references are the capture).</summary>
+    public required StreamLifecycle?[] Lifecycles { get; init; }
 }

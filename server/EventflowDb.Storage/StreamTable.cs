@@ -12,6 +12,7 @@ internal sealed class StreamInfo
 {
     private long _count;
     private long _updatedMs;
+    private StreamLifecycle? _lifecycle;
 
     public StreamInfo(string name, long number, long createdMs)
     {
@@ -32,6 +33,13 @@ internal sealed class StreamInfo
     public long UpdatedMs => Volatile.Read(ref _updatedMs);
 
     public long PendingCount { get; set; }
+
+    /// <summary>Lifecycle state from control records (committed view, replaced whole); null when the stream never had one.</summary>
+    public StreamLifecycle? Lifecycle
+    {
+        get => Volatile.Read(ref _lifecycle);
+        set => Volatile.Write(ref _lifecycle, value);
+    }
 
     public void SetCommitted(long count, long updatedMs)
     {

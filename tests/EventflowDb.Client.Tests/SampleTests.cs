@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using EventflowDb.Client.Tests.Support;
 using EventflowDb.Tests.Harness;
 using Xunit.Abstractions;
@@ -13,7 +14,7 @@ public sealed class SampleTests(ITestOutputHelper output) : IntegrationTest(outp
         Path.Combine(ServerProcess.RepoRoot, "samples", "BankAccount", "bin", ServerProcess.Configuration, "net10.0", "BankAccount.dll");
 
     [Fact]
-    public async Task The_bank_account_sample_runs_and_exits_0()
+    public async Task The_bank_account_sample_runs_loads_from_its_snapshot_closes_the_account_and_exits_0()
     {
         var server = await StartServerAsync();
         var (exitCode, stdout, stderr) = await RunSampleAsync(Connect.ConnectionString(server));
@@ -25,12 +26,25 @@ public sealed class SampleTests(ITestOutputHelper output) : IntegrationTest(outp
         Assert.Contains("Duplicate: command 'payroll-2025-01' was already stored as version 2", stdout, StringComparison.Ordinal);
         Assert.Contains("Conflict: expected 3, stream is at 4; reloading and retrying", stdout, StringComparison.Ordinal);
         Assert.Contains("Rejected: Insufficient funds", stdout, StringComparison.Ordinal);
-        Assert.Contains("Rebuilt from 5 events: Ada has 100", stdout, StringComparison.Ordinal);
+
+        // A snapshot every 3 events: after the third (version 2) and the sixth (version 5).
+        Assert.Contains("Snapshot saved at version 2", stdout, StringComparison.Ordinal);
+        Assert.Contains("Loaded from the snapshot at version 2 and 2 events after it: Ada has 100", stdout, StringComparison.Ordinal);
+        Assert.Contains("Snapshot saved at version 5", stdout, StringComparison.Ordinal);
+
+        // Closing: refused while money is left, then the stream is deleted.
+        Assert.Contains("still holds 100: withdraw it before closing the account", stdout, StringComparison.Ordinal);
+        Assert.Contains("Withdrew the rest, balance 0", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"Closed account-[0-9a-f]{32} at version 6: its stream is deleted", stdout);
+        Assert.Contains("After closing: deleted True, 0 events readable", stdout, StringComparison.Ordinal);
 
         await using var client = await Connect.ClientAsync(server);
-        var account = Assert.Single(await client.ListStreamsAsync().CollectAsync());
-        Assert.StartsWith("account-", account.Stream, StringComparison.Ordinal);
-        Assert.Equal(5, account.EventCount);
+        Assert.Empty(await client.ListStreamsAsync().CollectAsync());
+        string closed = Regex.Match(stdout, "account (account-[0-9a-f]{32})").Groups[1].Value;
+        Assert.DoesNotContain(await client.ReadAllAsync().CollectAsync(), e => e.Stream == closed);
+        var metadata = await client.GetStreamMetadataAsync(closed);
+        Assert.True(metadata.Deleted);
+        Assert.Null(await client.GetSnapshotAsync<object>(closed));
     }
 
     [Fact]

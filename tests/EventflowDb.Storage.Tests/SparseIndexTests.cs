@@ -187,7 +187,7 @@ public sealed class SparseIndexTests
     private static (long Covered, long Upper) ReadAddresses(string path)
     {
         var bytes = File.ReadAllBytes(path);
-        Assert.Equal(0x3250414E53464645UL, BinaryPrimitives.ReadUInt64LittleEndian(bytes));
+        Assert.Equal(0x3350414E53464645UL, BinaryPrimitives.ReadUInt64LittleEndian(bytes));
         return (BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(CoveredOffset)), BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(UpperOffset)));
     }
 

@@ -1,6 +1,7 @@
 using EventflowDb.Server.Commands.Connection;
 using EventflowDb.Server.Commands.Events;
 using EventflowDb.Server.Commands.Groups;
+using EventflowDb.Server.Commands.Lifecycle;
 using EventflowDb.Server.Commands.PubSub;
 using EventflowDb.Server.Commands.Acl;
 using EventflowDb.Server.Commands.Server;
@@ -26,6 +27,13 @@ internal static class CommandCatalog
         new SizeCommand { Categories = Category.Read },
         new UptimeCommand { Categories = Category.Connection },
         new VersionCommand { Categories = Category.Connection },
+
+        // Stream lifecycle (a control record each; COMPACT is not built yet)
+        new DeleteCommand { Categories = Category.Write },
+        new TruncateCommand { Categories = Category.Write },
+        new StreamMetaCommand { Categories = Category.Write | Category.Read },
+        new SnapshotCommand(maxAppendBytes) { Categories = Category.Write | Category.Read },
+        new ForgetCommand { Categories = Category.Write },
 
         // Connection
         new PingCommand { Categories = Category.Connection },

@@ -41,12 +41,18 @@ internal static class ApiArguments
     /// <summary>
     /// The stream named by the path segment after <paramref name="prefix"/>, percent-decoded from the raw request target
     /// into its UTF-8 bytes (so <c>%2F</c> is a '/' of the name and any byte can be named), then checked as RESP checks it.
+    /// A <paramref name="suffix"/> (such as <c>/truncate</c>) is cut off the end first.
     /// </summary>
-    public static byte[] StreamFromPath(HttpContext context, string prefix)
+    public static byte[] StreamFromPath(HttpContext context, string prefix, string suffix = "")
     {
         string target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.ToString();
         int query = target.IndexOf('?', StringComparison.Ordinal);
         string path = query < 0 ? target : target[..query];
+        if (suffix.Length > 0 && path.EndsWith(suffix, StringComparison.Ordinal))
+        {
+            path = path[..^suffix.Length];
+        }
+
         int start = path.IndexOf(prefix, StringComparison.Ordinal);
         string segment = start < 0 ? "" : path[(start + prefix.Length)..];
         var stream = PercentDecode(segment);

@@ -10,11 +10,12 @@ namespace EventflowDb.Server.Http;
 /// be serving (503 while the store opens or the server stops), the caller authenticated (401), its user allowed to run
 /// the RESP commands the endpoint stands for (403, <see cref="CommandRights"/>); then bad input thrown by the shared
 /// parsers and checks (<see cref="CommandException"/>) becomes the SPEC's error reply, and a fault is logged and answered
-/// 500, never a dropped connection.
+/// 500, never a dropped connection. An endpoint that stands for one form of a command whose forms differ in rights
+/// (STREAMMETA, SNAPSHOT) names that form's categories.
 /// </summary>
 internal static class ApiCall
 {
-    public static async Task RunAsync(HttpContext context, ServerHealth health, string[] commands, Func<HttpCaller, Task> handler)
+    public static async Task RunAsync(HttpContext context, ServerHealth health, string[] commands, Func<HttpCaller, Task> handler, AclCategory? categories = null)
     {
         context.Response.Headers.CacheControl = "no-store";
         var server = health.Server;
@@ -42,7 +43,7 @@ internal static class ApiCall
         foreach (string name in commands)
         {
             var command = server.Commands.Find(name) ?? throw new InvalidOperationException($"no command {name}");
-            if (CommandRights.Refusal(caller, command, command.Categories) is { } refusal)
+            if (CommandRights.Refusal(caller, command, categories ?? command.Categories) is { } refusal)
             {
                 await HttpErrors.WriteAsync(context, refusal).ConfigureAwait(false);
                 return;

@@ -31,7 +31,7 @@ internal static class ApiSchemas
         [property: JsonPropertyName("causation_id")] string? CausationId = null,
         [property: JsonPropertyName("correlation_id")] string? CorrelationId = null);
 
-    /// <summary>A stored event (SPEC "The event"), byte for byte the JSON of the RESP replies.</summary>
+    /// <summary>A stored event (SPEC "The event"), byte for byte the JSON of the RESP replies. A forgotten event (FORGET) has null data and metadata and "forgotten": true.</summary>
     internal sealed record StoredEvent(
         [property: JsonPropertyName("id")] string Id,
         [property: JsonPropertyName("position")] long Position,
@@ -43,7 +43,8 @@ internal static class ApiSchemas
         [property: JsonPropertyName("correlation_id")] string CorrelationId,
         [property: JsonPropertyName("added_at")] DateTimeOffset AddedAt,
         [property: JsonPropertyName("metadata")] JsonElement? Metadata = null,
-        [property: JsonPropertyName("message_id")] string? MessageId = null);
+        [property: JsonPropertyName("message_id")] string? MessageId = null,
+        [property: JsonPropertyName("forgotten")] bool? Forgotten = null);
 
     /// <summary>A stream summary of <c>GET /streams</c> (LISTSTREAMS).</summary>
     internal sealed record StreamSummary(
@@ -86,4 +87,46 @@ internal static class ApiSchemas
         [property: JsonPropertyName("consumer")] string Consumer,
         [property: JsonPropertyName("deliveries")] int Deliveries,
         [property: JsonPropertyName("event")] StoredEvent? Event);
+
+    /// <summary>The body of <c>POST /streams/{stream}/truncate</c>.</summary>
+    /// <param name="Version">Versions below it are no longer returned (at most the stream's event count).</param>
+    internal sealed record TruncateBody([property: JsonPropertyName("version")] long Version);
+
+    /// <summary>The body of <c>PUT /streams/{stream}/metadata</c>; a field left out keeps its value.</summary>
+    /// <param name="MaxCount">Only the newest this many events are returned; 0 = no limit.</param>
+    /// <param name="MaxAge">Events older than this many milliseconds are not returned; 0 = no limit.</param>
+    internal sealed record MetadataBody(
+        [property: JsonPropertyName("maxCount")] long? MaxCount = null,
+        [property: JsonPropertyName("maxAge")] long? MaxAge = null);
+
+    /// <summary>A stream's lifecycle settings (STREAMMETA).</summary>
+    /// <param name="Stream">The stream.</param>
+    /// <param name="MaxCount">0 = no limit.</param>
+    /// <param name="MaxAge">Milliseconds; 0 = no limit.</param>
+    /// <param name="TruncatedBefore">Versions below it are hidden by TRUNCATE or DELETE.</param>
+    /// <param name="Deleted">True after a DELETE until the stream is written again.</param>
+    /// <param name="ForgottenBefore">Versions below it were forgotten (FORGET).</param>
+    /// <param name="NextVersion">The version the next event gets (events ever written).</param>
+    internal sealed record StreamMetadataBody(
+        [property: JsonPropertyName("stream")] string Stream,
+        [property: JsonPropertyName("maxCount")] long MaxCount,
+        [property: JsonPropertyName("maxAge")] long MaxAge,
+        [property: JsonPropertyName("truncated_before")] long TruncatedBefore,
+        [property: JsonPropertyName("deleted")] bool Deleted,
+        [property: JsonPropertyName("forgotten_before")] long ForgottenBefore,
+        [property: JsonPropertyName("next_version")] long NextVersion);
+
+    /// <summary>The body of <c>PUT /streams/{stream}/snapshot</c>.</summary>
+    /// <param name="Version">The version the snapshot is of (one the stream holds).</param>
+    /// <param name="Data">Any JSON value, returned exactly as given.</param>
+    internal sealed record SnapshotBody(
+        [property: JsonPropertyName("version")] long Version,
+        [property: JsonPropertyName("data")] JsonElement Data);
+
+    /// <summary>A stream's latest snapshot (SNAPSHOT GET).</summary>
+    internal sealed record SnapshotReply(
+        [property: JsonPropertyName("stream")] string Stream,
+        [property: JsonPropertyName("version")] long Version,
+        [property: JsonPropertyName("data")] JsonElement Data,
+        [property: JsonPropertyName("added_at")] DateTimeOffset AddedAt);
 }

@@ -131,6 +131,7 @@ internal sealed class HttpEndpoint : IAsyncDisposable
         var stats = new StatsEndpoint(health);
         var subscribe = new SubscribeEndpoint(health, app.Lifetime.ApplicationStopping);
         var groups = new GroupEndpoints(health);
+        var lifecycle = new LifecycleEndpoints(health, streams, maxAppendBytes);
 
         // The typed parameters are there for the OpenAPI document: the handlers read the request themselves, with the
         // RESP commands' rules and error replies (a query parameter bound as a number would fail with an empty 400).
@@ -177,6 +178,8 @@ internal sealed class HttpEndpoint : IAsyncDisposable
             .Produces<ApiSchemas.StreamSummary[]>()
             .WithErrorReplies(StatusCodes.Status400BadRequest);
 
+        MapLifecycle(app, lifecycle);
+
         app.MapGet("/stats", (Delegate)((HttpContext context) => stats.GetAsync(context)))
             .WithName("Stats").WithTags("Server").WithSummary("Counters, CHECKSUM, SIZE, UPTIME and VERSION")
             .Produces<StatsReply>()
@@ -215,6 +218,63 @@ internal sealed class HttpEndpoint : IAsyncDisposable
                 => subscribe.SubscribeAsync(context))
             .WithName("Subscribe").WithTags("Subscriptions").WithSummary("Server-Sent Events: catch-up, then live (FOLLOW)")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .WithErrorReplies(StatusCodes.Status400BadRequest);
+    }
+
+    /// <summary>The stream lifecycle endpoints (<see cref="LifecycleEndpoints"/>).</summary>
+    private static void MapLifecycle(WebApplication app, LifecycleEndpoints lifecycle)
+    {
+        app.MapDelete(
+            "/streams/{stream}",
+            (HttpContext context, [Description("Stream name, percent-encoded")] string stream, [FromHeader(Name = "Expected-Version"), Description("The stream's event count, when the delete must not race a write")] string? expectedVersion)
+                => lifecycle.DeleteAsync(context))
+            .WithName("DeleteStream").WithTags("Stream lifecycle").WithSummary("Soft-delete a stream (DELETE): it reads as empty until written again; versions continue")
+            .Produces(StatusCodes.Status204NoContent)
+            .WithErrorReplies(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict);
+
+        app.MapPost(
+            "/streams/{stream}/truncate",
+            (HttpContext context, [Description("Stream name, percent-encoded")] string stream) => lifecycle.TruncateAsync(context))
+            .WithName("TruncateStream").WithTags("Stream lifecycle").WithSummary("Hide the versions below {\"version\"} (TRUNCATE)")
+            .WithJsonBody<ApiSchemas.TruncateBody>()
+            .Produces(StatusCodes.Status204NoContent)
+            .WithErrorReplies(StatusCodes.Status400BadRequest);
+
+        app.MapGet(
+            "/streams/{stream}/metadata",
+            (HttpContext context, [Description("Stream name, percent-encoded")] string stream) => lifecycle.GetMetadataAsync(context))
+            .WithName("GetStreamMetadata").WithTags("Stream lifecycle").WithSummary("The stream's lifecycle settings (STREAMMETA); 404 for a stream never written")
+            .Produces<ApiSchemas.StreamMetadataBody>()
+            .WithErrorReplies(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+
+        app.MapPut(
+            "/streams/{stream}/metadata",
+            (HttpContext context, [Description("Stream name, percent-encoded")] string stream) => lifecycle.SetMetadataAsync(context))
+            .WithName("SetStreamMetadata").WithTags("Stream lifecycle").WithSummary("Set maxCount and/or maxAge (STREAMMETA SET); 0 = no limit, a field left out keeps its value")
+            .WithJsonBody<ApiSchemas.MetadataBody>()
+            .Produces(StatusCodes.Status204NoContent)
+            .WithErrorReplies(StatusCodes.Status400BadRequest);
+
+        app.MapGet(
+            "/streams/{stream}/snapshot",
+            (HttpContext context, [Description("Stream name, percent-encoded")] string stream) => lifecycle.GetSnapshotAsync(context))
+            .WithName("GetSnapshot").WithTags("Stream lifecycle").WithSummary("The stream's latest snapshot (SNAPSHOT GET); 404 when it has none")
+            .Produces<ApiSchemas.SnapshotReply>()
+            .WithErrorReplies(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+
+        app.MapPut(
+            "/streams/{stream}/snapshot",
+            (HttpContext context, [Description("Stream name, percent-encoded")] string stream) => lifecycle.SaveSnapshotAsync(context))
+            .WithName("SaveSnapshot").WithTags("Stream lifecycle").WithSummary("Store the stream's latest snapshot (SNAPSHOT SAVE)")
+            .WithJsonBody<ApiSchemas.SnapshotBody>()
+            .Produces(StatusCodes.Status204NoContent)
+            .WithErrorReplies(StatusCodes.Status400BadRequest, StatusCodes.Status413PayloadTooLarge);
+
+        app.MapPost(
+            "/streams/{stream}/forget",
+            (HttpContext context, [Description("Stream name, percent-encoded")] string stream) => lifecycle.ForgetAsync(context))
+            .WithName("ForgetStream").WithTags("Stream lifecycle").WithSummary("Forget the stream's data and metadata (FORGET): its events read with null data and \"forgotten\": true")
+            .Produces(StatusCodes.Status204NoContent)
             .WithErrorReplies(StatusCodes.Status400BadRequest);
     }
 
@@ -260,6 +320,18 @@ internal sealed class HttpEndpoint : IAsyncDisposable
 internal static class ErrorReplyMetadata
 {
     /// <summary>Declares the error replies an endpoint gives (and the 401, 403 and 503 that every API endpoint may give).</summary>
+    /// <summary>Declares a JSON request body for the OpenAPI document only (routing does not then require its content type).</summary>
+    public static RouteHandlerBuilder WithJsonBody<TBody>(this RouteHandlerBuilder route) =>
+        route.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        {
+            var schema = await context.GetOrCreateSchemaAsync(typeof(TBody), null, cancellationToken).ConfigureAwait(false);
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+            };
+        });
+
     public static RouteHandlerBuilder WithErrorReplies(this RouteHandlerBuilder route, params int[] statuses)
     {
         foreach (int status in statuses.Concat([StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status503ServiceUnavailable]))

@@ -148,7 +148,8 @@ internal sealed class StreamEndpoints(ServerHealth health, int maxAppendBytes)
     /// The whole body, at most the ADD limit: a Content-Length over it is refused before anything is read, and a chunked
     /// body is cut off as soon as it passes it (TOOLARGE, 413).
     /// </summary>
-    private async Task<byte[]> ReadBodyAsync(HttpContext context)
+    /// <summary>The request body, refused (TOOLARGE) once over the append limit.</summary>
+    internal async Task<byte[]> ReadBodyAsync(HttpContext context)
     {
         if (context.Request.ContentLength > maxAppendBytes)
         {

@@ -24,6 +24,8 @@ public sealed class OpenApiTests(HttpServerFixture fixture, ITestOutputHelper ou
         [
             ("/streams/{stream}", "post"), ("/streams/{stream}", "get"), ("/all", "get"), ("/streams", "get"), ("/stats", "get"), ("/subscribe", "get"),
             ("/events/{id}", "get"), ("/groups", "get"), ("/groups/{group}", "get"), ("/groups/{group}/replay", "post"),
+            ("/streams/{stream}", "delete"), ("/streams/{stream}/truncate", "post"), ("/streams/{stream}/metadata", "get"), ("/streams/{stream}/metadata", "put"),
+            ("/streams/{stream}/snapshot", "get"), ("/streams/{stream}/snapshot", "put"), ("/streams/{stream}/forget", "post"),
         ];
         foreach (var (path, method) in endpoints)
         {
@@ -32,7 +34,7 @@ public sealed class OpenApiTests(HttpServerFixture fixture, ITestOutputHelper ou
             Assert.True(operation.GetProperty("responses").EnumerateObject().Any());
         }
 
-        Assert.Equal(9, paths.EnumerateObject().Count());
+        Assert.Equal(13, paths.EnumerateObject().Count());
         Assert.True(paths.GetProperty("/events/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
         var append = paths.GetProperty("/streams/{stream}").GetProperty("post");
         Assert.True(append.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));

@@ -107,7 +107,7 @@ internal static class AddRequestParser
     }
 
     /// <summary>A JSON object or array is stored as that value; anything else as a JSON string. Either way it must be UTF-8.</summary>
-    private static byte[] PositionalData(ReadOnlySpan<byte> data)
+    internal static byte[] PositionalData(ReadOnlySpan<byte> data)
     {
         // Checked first: the JSON reader does not look at the bytes inside strings, and a JSON value is stored as sent.
         if (!System.Text.Unicode.Utf8.IsValid(data))
