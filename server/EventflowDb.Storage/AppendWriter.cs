@@ -270,6 +270,7 @@ internal sealed class AppendWriter
                 address = await _log.EnqueueAsync(bytes).ConfigureAwait(false);
             }
 
+            _logger.Debug("Lifecycle change {Kind} of stream {Stream} (value {Value}) enqueued at address {Address}", request.Kind, request.Stream, a, address);
             _committer.Add(new PendingEntry
             {
                 Address = address,
