@@ -270,6 +270,7 @@ internal sealed class AppendWriter
                 address = await _log.EnqueueAsync(bytes).ConfigureAwait(false);
             }
 
+            _logger.Debug("Lifecycle change {Kind} of stream {Stream} (value {Value}) enqueued at address {Address}", request.Kind, request.Stream, a, address);
             _committer.Add(new PendingEntry
             {
                 Address = address,
@@ -508,7 +509,7 @@ internal sealed class AppendWriter
             return new ValueTask<AppendResult>(new AppendResult { Status = AppendStatus.PartialDuplicate, StreamCount = count });
         }
 
-        return new ValueTask<AppendResult>(ResolveDuplicateAsync(locations!, count));
+        return new ValueTask<AppendResult>(ResolveDuplicateAsync(locations!, stream, count));
     }
 
     private bool IsStored(IndexValue location, long streamNumber, byte[] messageId)
@@ -527,8 +528,8 @@ internal sealed class AppendWriter
         return location.Address < _state.AppliedEnd && _events.MatchesMessageId(location, streamNumber, messageId);
     }
 
-    /// <summary>Answers a duplicate with the stored events once they are committed (they may still be in flight).</summary>
-    private async Task<AppendResult> ResolveDuplicateAsync(IndexValue[] locations, long count)
+    /// <summary>Answers a duplicate with the stored events once they are committed (they may still be in flight), as reads render them now (forgotten ones without data).</summary>
+    private async Task<AppendResult> ResolveDuplicateAsync(IndexValue[] locations, StreamInfo stream, long count)
     {
         long last = locations.Max(l => l.Address);
         while (_state.AppliedEnd <= last)
@@ -542,9 +543,11 @@ internal sealed class AppendWriter
         }
 
         var stored = new ReadOnlyMemory<byte>[locations.Length];
+        long forgottenBelow = stream.Lifecycle?.ForgottenBelow ?? 0;
         for (int i = 0; i < locations.Length; i++)
         {
-            stored[i] = _events.ReadEventJson(locations[i]);
+            var json = _events.ReadEventJson(locations[i]);
+            stored[i] = forgottenBelow > 0 && ForgottenEvent.VersionOf(json) < forgottenBelow ? ForgottenEvent.Render(json) : json;
         }
 
         return new AppendResult { Status = AppendStatus.Duplicate, StreamCount = count, Events = stored };

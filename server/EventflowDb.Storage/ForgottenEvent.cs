@@ -63,6 +63,33 @@ internal static class ForgottenEvent
         return length;
     }
 
+    /// <summary>The forgotten rendering of <paramref name="json"/> as a new array.</summary>
+    public static byte[] Render(ReadOnlySpan<byte> json)
+    {
+        var target = new byte[json.Length + ExtraBytes];
+        return target.AsSpan(0, Render(json, target)).ToArray();
+    }
+
+    /// <summary>The top-level <c>"version"</c> of a stored event's JSON.</summary>
+    public static long VersionOf(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isVersion = reader.ValueTextEquals("version"u8);
+            reader.Read();
+            if (isVersion)
+            {
+                return reader.GetInt64();
+            }
+
+            reader.Skip();
+        }
+
+        throw new InvalidDataException("event JSON has no version");
+    }
+
     private static void Append(Span<byte> target, ref int length, ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(target[length..]);

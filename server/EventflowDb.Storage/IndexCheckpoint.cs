@@ -50,8 +50,8 @@ internal sealed class IndexCheckpoint : IDisposable
         _options = options;
         _logger = logger;
         _lastCovered = state.AppliedEnd;
-        _eventCountEstimate = state.EventCount;
-        _streamCountEstimate = state.StreamCount;
+        _eventCountEstimate = state.EventCount - state.HiddenEvents;
+        _streamCountEstimate = state.StreamCount - state.DeletedStreams;
     }
 
     public long EventCountEstimate => Volatile.Read(ref _eventCountEstimate);
@@ -132,6 +132,8 @@ internal sealed class IndexCheckpoint : IDisposable
                     StreamUpdated = updated,
                     SparseCount = _state.Sparse.Count,
                     Lifecycles = lifecycles,
+                    HiddenEvents = _state.HiddenEvents,
+                    DeletedStreams = _state.DeletedStreams,
                 };
             }
 
@@ -169,8 +171,8 @@ internal sealed class IndexCheckpoint : IDisposable
             _index.PurgeCheckpointsExcept(indexToken, logToken);
 
             Volatile.Write(ref _lastCovered, capture.CoveredAddress);
-            Volatile.Write(ref _eventCountEstimate, capture.EventCount);
-            Volatile.Write(ref _streamCountEstimate, capture.StreamCounts.LongLength);
+            Volatile.Write(ref _eventCountEstimate, capture.EventCount - capture.HiddenEvents);
+            Volatile.Write(ref _streamCountEstimate, capture.StreamCounts.LongLength - capture.DeletedStreams);
             Interlocked.Increment(ref _taken);
             _statistics.RecordCheckpoint();
             _logger.Information(

@@ -272,4 +272,10 @@ internal sealed class CheckpointCapture
 
     /// <summary>Each stream's lifecycle state at the capture (immutable objects, so the references are the capture).</summary>
     public required StreamLifecycle?[] Lifecycles { get; init; }
+
+    /// <summary>Events hidden by DELETE, TRUNCATE and maxCount at the capture (for EVENTCOUNTEST; not written).</summary>
+    public long HiddenEvents { get; init; }
+
+    /// <summary>Streams that read as deleted at the capture (for STREAMCOUNTEST; not written).</summary>
+    public long DeletedStreams { get; init; }
 }

@@ -244,6 +244,23 @@ public sealed class LifecycleTests(ClientFixture fixture, ITestOutputHelper outp
         Assert.Equal(checksum, await Client.GetChecksumAsync());
         Assert.Equal(2, (await Client.GetStreamMetadataAsync(stream)).ForgottenBefore);
     }
+
+    [Fact]
+    public async Task A_retried_append_of_forgotten_events_answers_with_them_as_forgotten_and_writes_nothing()
+    {
+        string stream = Unique("forget-retry");
+        var append = EventData.FromJson("Registered", """{"email":"ada@example.com"}""") with { MessageId = "register-1" };
+        var first = await Client.AppendAsync(stream, ExpectedVersion.NoStream, append);
+        await Client.ForgetStreamAsync(stream);
+
+        var retried = Assert.Single(await Client.AppendAsync(stream, ExpectedVersion.NoStream, append));
+
+        Assert.Equal(first[0].Id, retried.Id);
+        Assert.True(retried.Forgotten);
+        Assert.Equal("null", retried.GetDataJson());
+        Assert.Equal("register-1", retried.MessageId);
+        Assert.Equal(1, await Client.ReadStreamAsync(stream).CountAllAsync());
+    }
 }
 
 /// <summary>A typed aggregate state for the snapshot tests.</summary>

@@ -185,5 +185,14 @@ public sealed class LifecycleEndpointTests(HttpServerFixture fixture, ITestOutpu
         using var all = await api.GetAsync($"/all?channel=stream:{Uri.EscapeDataString(stream)}");
         Assert.Equal(e.GetRawText(), Assert.Single(await HttpApi.ArrayAsync(all)).GetRawText());
         Assert.Equal(before, await StoreState.ReadAsync(c));
+
+        // Server-Sent Events catch up with the same rendering.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/subscribe?channel=stream:{Uri.EscapeDataString(stream)}&from=0");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        using var subscription = await api.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var sse = new SseReader(await subscription.Content.ReadAsStreamAsync(timeout.Token));
+        var pushed = await sse.NextAsync(timeout.Token);
+        Assert.Equal(e.GetRawText(), pushed!.Data);
     }
 }

@@ -233,6 +233,8 @@ public sealed class LifecycleCommandTests(ServerFixture fixture, ITestOutputHelp
         // A retried ADD of a forgotten message id answers with the stored event as it reads now.
         var retried = await c.EventsAsync("ADD", $$"""{"stream":"{{s}}","version":"any","events":[{"type":"Mail","data":"ada@example.com","message_id":"mail-1"}]}""");
         Assert.Equal(written[1].Id, retried[0].Id);
+        Assert.True(retried[0].Root.GetProperty("forgotten").GetBoolean());
+        Assert.Equal(got[1].Raw, retried[0].Raw);
 
         // Events written after FORGET are not forgotten.
         var later = await c.EventsAsync("ADD", s, "any", "T", """{"kept":true}""");
