@@ -61,6 +61,24 @@ public sealed class LifecycleStoreTests
     }
 
     [Fact]
+    public async Task A_read_of_a_maxAge_stream_skips_the_expired_entries_without_reading_each()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, "m", 200);
+        await Task.Delay(1500);
+        await WriteAsync(t, "m", 3);
+        Done(await t.Store.SetStreamMetadataAsync("m", 0, 1000));
+
+        long before = t.Store.StreamEntryReads;
+        Assert.Equal([200L, 201L, 202L], (await t.ReadStreamAsync("m")).Select(e => e.GetProperty("version").GetInt64()));
+
+        // A binary search over the version index (about log2(203) entry headers) and the three entries read.
+        Assert.InRange(t.Store.StreamEntryReads - before, 3, 20);
+        Assert.Equal([201L, 202L], (await t.ReadStreamAsync("m", from: 201)).Select(e => e.GetProperty("version").GetInt64()));
+        Assert.Equal([200L], (await t.ReadStreamAsync("m", limit: 1)).Select(e => e.GetProperty("version").GetInt64()));
+    }
+
+    [Fact]
     public async Task A_damaged_control_record_in_the_checkpointed_log_is_refused()
     {
         var t = await TestStore.CreateAsync();
