@@ -95,8 +95,14 @@ internal sealed class CommittedState
             long count = stream.Count;
             long hidden = StreamLifecycle.Hidden(lifecycle, count);
             bool deleted = StreamLifecycle.IsDeleted(lifecycle, count);
+            var after = lifecycle.WrittenTo(count + entry.EventCount);
+            if (!ReferenceEquals(after, lifecycle))
+            {
+                stream.Lifecycle = after; // written past a DELETE: the mark is spent (live and replay both apply here)
+            }
+
             stream.SetCommitted(count + entry.EventCount, entry.AddedAtMs);
-            Recount(lifecycle, count + entry.EventCount, hidden, deleted);
+            Recount(after, count + entry.EventCount, hidden, deleted);
         }
 
         Volatile.Write(ref _eventCount, _eventCount + entry.EventCount);
@@ -124,6 +130,11 @@ internal sealed class CommittedState
         for (long i = 0; i < Streams.Count; i++)
         {
             var stream = Streams[i];
+            if (stream.Lifecycle is { } lifecycle && lifecycle.WrittenTo(stream.Count) is var spent && !ReferenceEquals(spent, lifecycle))
+            {
+                stream.Lifecycle = spent; // a checkpoint from before marks were cleared
+            }
+
             hidden += StreamLifecycle.Hidden(stream.Lifecycle, stream.Count);
             deleted += StreamLifecycle.IsDeleted(stream.Lifecycle, stream.Count) ? 1 : 0;
         }

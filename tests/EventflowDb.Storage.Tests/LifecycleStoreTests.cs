@@ -79,6 +79,43 @@ public sealed class LifecycleStoreTests
     }
 
     [Fact]
+    public async Task A_stream_written_after_DELETE_and_then_truncated_to_empty_is_truncated_not_deleted()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, "s", 5);
+        Done(await t.Store.DeleteStreamAsync("s", null));
+        await WriteAsync(t, "s", 1);
+        Done(await t.Store.TruncateStreamAsync("s", 6));
+        await WriteAsync(t, "never", 2);
+        Done(await t.Store.TruncateStreamAsync("never", 2));
+        await WriteAsync(t, "gone", 2);
+        Done(await t.Store.DeleteStreamAsync("gone", null));
+
+        List<string> Listed()
+        {
+            var page = new EventPage();
+            int n = t.Store.ListStreams(0, 100, page);
+            return Enumerable.Range(0, n).Select(i => System.Text.Json.JsonDocument.Parse(page[i].ToArray()).RootElement.GetProperty("stream").GetString()!).ToList();
+        }
+
+        void AssertState()
+        {
+            Assert.Equal(new StreamMetadata("s", 0, 0, 6, false, 0, 6), t.Store.GetStreamMetadata("s"));
+            Assert.False(t.Store.GetStreamMetadata("never")!.Deleted);
+            Assert.True(t.Store.GetStreamMetadata("gone")!.Deleted);
+            Assert.Equal(["s", "never"], Listed());
+            Assert.Equal(2, t.Store.StreamCount);
+            Assert.Equal(0, t.Store.EventCount);
+        }
+
+        AssertState();
+        await t.CrashAndReopenAsync();
+        AssertState();
+        await t.ReopenAsync();
+        AssertState();
+    }
+
+    [Fact]
     public async Task A_damaged_control_record_in_the_checkpointed_log_is_refused()
     {
         var t = await TestStore.CreateAsync();
