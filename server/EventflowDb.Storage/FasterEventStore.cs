@@ -77,7 +77,7 @@ public sealed class FasterEventStore : IEventStore
     public StoreStatistics Statistics { get; }
 
     /// <inheritdoc />
-    public long EventCount => _state.EventCount - _state.HiddenEvents;
+    public long EventCount => _state.VisibleEvents;
 
     /// <inheritdoc />
     public long StreamCount => _state.StreamCount - _state.DeletedStreams;

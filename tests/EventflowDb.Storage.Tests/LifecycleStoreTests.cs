@@ -116,6 +116,46 @@ public sealed class LifecycleStoreTests
     }
 
     [Fact]
+    public async Task EVENTCOUNT_never_goes_backwards_while_a_maxCount_stream_is_written()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, "capped", 1);
+        Done(await t.Store.SetStreamMetadataAsync("capped", 1, 0));
+        await WriteAsync(t, "other", 1);
+
+        // Every ADD to "capped" hides its previous event: the count of visible events only grows (by "other").
+        using var stop = new CancellationTokenSource();
+        long decreases = 0;
+        var reader = Task.Run(() =>
+        {
+            long last = t.Store.EventCount;
+            while (!stop.IsCancellationRequested)
+            {
+                long now = t.Store.EventCount;
+                if (now < last)
+                {
+                    decreases++;
+                }
+
+                last = now;
+            }
+        });
+
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (int i = 0; i < 1500; i++)
+            {
+                await t.AppendAsync(w == 0 && i % 100 == 0 ? "other" : "capped", ExpectedVersion.Any, TestStore.Event());
+            }
+        })).ToArray();
+        await Task.WhenAll(writers);
+        await stop.CancelAsync();
+        await reader;
+        Assert.Equal(0, decreases);
+        Assert.Equal(1 + 1 + 15, t.Store.EventCount);
+    }
+
+    [Fact]
     public async Task A_damaged_control_record_in_the_checkpointed_log_is_refused()
     {
         var t = await TestStore.CreateAsync();
