@@ -181,8 +181,16 @@ public sealed class FasterEventStore : IEventStore
         => SubmitControl(new ControlRequest { Kind = ControlKind.Truncate, Stream = stream, A = NonNegative(version, nameof(version)) }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<LifecycleResult> SetStreamMetadataAsync(string stream, long maxCount, long maxAgeMs, CancellationToken cancellationToken = default)
-        => SubmitControl(new ControlRequest { Kind = ControlKind.Metadata, Stream = stream, A = NonNegative(maxCount, nameof(maxCount)), B = NonNegative(maxAgeMs, nameof(maxAgeMs)) }, cancellationToken);
+    public Task<LifecycleResult> SetStreamMetadataAsync(string stream, long? maxCount, long? maxAgeMs, CancellationToken cancellationToken = default)
+        => SubmitControl(
+            new ControlRequest
+            {
+                Kind = ControlKind.Metadata,
+                Stream = stream,
+                A = maxCount is { } count ? NonNegative(count, nameof(maxCount)) : ControlRecordFormat.Unchanged,
+                B = maxAgeMs is { } age ? NonNegative(age, nameof(maxAgeMs)) : ControlRecordFormat.Unchanged,
+            },
+            cancellationToken);
 
     /// <inheritdoc />
     public Task<LifecycleResult> SaveSnapshotAsync(string stream, long version, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)

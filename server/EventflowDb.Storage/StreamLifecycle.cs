@@ -37,7 +37,12 @@ internal sealed record StreamLifecycle
         {
             ControlKind.Delete => state with { HiddenBelow = Math.Max(state.HiddenBelow, change.A), DeleteMark = true, SnapshotAddress = -1 },
             ControlKind.Truncate => state with { HiddenBelow = Math.Max(state.HiddenBelow, change.A) },
-            ControlKind.Metadata => state with { MaxCount = change.A, MaxAgeMs = change.B },
+            ControlKind.Metadata => state with
+            {
+                // A negative field is "unchanged" (ControlRecordFormat.Unchanged): concurrent SETs of different fields merge in log order.
+                MaxCount = change.A >= 0 ? change.A : state.MaxCount,
+                MaxAgeMs = change.B >= 0 ? change.B : state.MaxAgeMs,
+            },
             ControlKind.Snapshot => state with { SnapshotAddress = address },
             ControlKind.Forget => state with { ForgottenBelow = Math.Max(state.ForgottenBelow, change.A), SnapshotAddress = -1 },
             _ => state,

@@ -156,6 +156,27 @@ public sealed class LifecycleStoreTests
     }
 
     [Fact]
+    public async Task Concurrent_STREAMMETA_changes_of_different_fields_merge_in_log_order()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, "s", 3);
+        Done(await t.Store.SetStreamMetadataAsync("s", 7, 9_000));
+
+        // Both submitted before either is applied: each names one field, neither undoes the other.
+        var count = t.Store.SetStreamMetadataAsync("s", 2, null);
+        var age = t.Store.SetStreamMetadataAsync("s", null, 60_000);
+        Done(await count);
+        Done(await age);
+        Assert.Equal(new StreamMetadata("s", 2, 60_000, 0, false, 0, 3), t.Store.GetStreamMetadata("s"));
+        Done(await t.Store.SetStreamMetadataAsync("s", null, 0));
+        Done(await t.Store.SetStreamMetadataAsync("s", null, null));
+        Assert.Equal(new StreamMetadata("s", 2, 0, 0, false, 0, 3), t.Store.GetStreamMetadata("s"));
+
+        await t.CrashAndReopenAsync();
+        Assert.Equal(new StreamMetadata("s", 2, 0, 0, false, 0, 3), t.Store.GetStreamMetadata("s"));
+    }
+
+    [Fact]
     public async Task A_damaged_control_record_in_the_checkpointed_log_is_refused()
     {
         var t = await TestStore.CreateAsync();
