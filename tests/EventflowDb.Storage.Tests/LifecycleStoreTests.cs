@@ -177,6 +177,33 @@ public sealed class LifecycleStoreTests
     }
 
     [Fact]
+    public async Task Repair_counts_and_logs_the_lifecycle_changes_it_cuts_off()
+    {
+        await using var t = await DamageTests.WriteAsync(10);
+        Done(await t.Store.TruncateStreamAsync("s-0", 1)); // before the damage: kept
+        string pad = new('d', 1000);
+        for (int i = 10; i < 300; i++)
+        {
+            Assert.Equal(AppendStatus.Appended, (await t.AppendAsync($"s-{i % 5}", ExpectedVersion.Any, TestStore.Event(data: $"{{\"pad\":\"{pad}\"}}"))).Status);
+        }
+
+        Done(await t.Store.DeleteStreamAsync("s-1", null));
+        Done(await t.Store.TruncateStreamAsync("s-2", 3));
+        Done(await t.Store.SetStreamMetadataAsync("s-3", 5, null));
+        await t.Store.DisposeAsync();
+
+        DamageTests.FlipByte(t.LogSegment(), (2 * DamageTests.PageSize) + 5000);
+        await Assert.ThrowsAsync<StoreDamagedException>(() => t.OpenAsync());
+        await t.OpenAsync(repair: true);
+        Assert.Equal(3, t.Store.LastRecovery.LifecycleChangesLostByRepair);
+        Assert.Contains(
+            t.Log.Messages(Serilog.Events.LogEventLevel.Error),
+            m => m.Contains("3 lifecycle changes (DELETE/TRUNCATE/STREAMMETA/SNAPSHOT/FORGET) lost", StringComparison.Ordinal));
+        Assert.Equal(1, t.Store.GetStreamMetadata("s-0")!.TruncatedBefore);
+        Assert.False(t.Store.GetStreamMetadata("s-1")!.Deleted);
+    }
+
+    [Fact]
     public async Task A_damaged_control_record_in_the_checkpointed_log_is_refused()
     {
         var t = await TestStore.CreateAsync();
