@@ -83,6 +83,11 @@ public sealed class LifecycleCommandTests(ServerFixture fixture, ITestOutputHelp
         }
 
         await RejectedAsync(s, "TOOLARGE", "SNAPSHOT", "SAVE", s, "0", new string('x', 5 * 1024 * 1024));
+
+        // Text escapes up to 6 times its size: 1 MiB of control characters is refused on its stored size, before the
+        // escaped copy is made (not by the writer's limit after it).
+        string escaped = await RejectedAsync(s, "TOOLARGE", "SNAPSHOT", "SAVE", s, "0", new string('\u0001', 1024 * 1024));
+        EventAssert.StartsWith("TOOLARGE snapshot data is over the", escaped);
         await RejectedAsync(missing, "INVALID stream does not exist", "SNAPSHOT", "SAVE", missing, "0", "{}");
 
         await RejectedAsync(s, "ERR", "FORGET");
