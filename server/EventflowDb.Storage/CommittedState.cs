@@ -12,6 +12,7 @@ internal sealed class CommittedState
     private long _eventCount;
     private long _streamCount;
     private long _hiddenEvents;
+    private long _visibleEvents;
     private long _deletedStreams;
     private ChecksumBox? _checksum;
     private UInt128 _lastId;
@@ -42,6 +43,13 @@ internal sealed class CommittedState
     /// <summary>Events hidden by DELETE, TRUNCATE and maxCount (the log's events minus these is EVENTCOUNT).</summary>
     public long HiddenEvents => Volatile.Read(ref _hiddenEvents);
 
+    /// <summary>
+    /// EVENTCOUNT: <see cref="EventCount"/> − <see cref="HiddenEvents"/>, published as one value once per applied entry or
+    /// change. Reading the two counters separately could pair a new hidden count with an old event count and see the
+    /// total go back (a maxCount stream hides one event per ADD).
+    /// </summary>
+    public long VisibleEvents => Volatile.Read(ref _visibleEvents);
+
     /// <summary>Streams that read as deleted (STREAMCOUNT does not count them).</summary>
     public long DeletedStreams => Volatile.Read(ref _deletedStreams);
 
@@ -62,6 +70,7 @@ internal sealed class CommittedState
         EntryCount = entryCount;
         _lastId = lastId;
         _hash = hash;
+        PublishVisible();
         Publish();
     }
 
@@ -95,11 +104,18 @@ internal sealed class CommittedState
             long count = stream.Count;
             long hidden = StreamLifecycle.Hidden(lifecycle, count);
             bool deleted = StreamLifecycle.IsDeleted(lifecycle, count);
+            var after = lifecycle.WrittenTo(count + entry.EventCount);
+            if (!ReferenceEquals(after, lifecycle))
+            {
+                stream.Lifecycle = after; // written past a DELETE: the mark is spent (live and replay both apply here)
+            }
+
             stream.SetCommitted(count + entry.EventCount, entry.AddedAtMs);
-            Recount(lifecycle, count + entry.EventCount, hidden, deleted);
+            Recount(after, count + entry.EventCount, hidden, deleted);
         }
 
         Volatile.Write(ref _eventCount, _eventCount + entry.EventCount);
+        PublishVisible();
         Volatile.Write(ref _appliedEnd, end);
     }
 
@@ -113,6 +129,7 @@ internal sealed class CommittedState
         var after = StreamLifecycle.Apply(before, change, address);
         stream.Lifecycle = after;
         Recount(after, count, hidden, deleted);
+        PublishVisible();
         Volatile.Write(ref _appliedEnd, end);
     }
 
@@ -124,13 +141,22 @@ internal sealed class CommittedState
         for (long i = 0; i < Streams.Count; i++)
         {
             var stream = Streams[i];
+            if (stream.Lifecycle is { } lifecycle && lifecycle.WrittenTo(stream.Count) is var spent && !ReferenceEquals(spent, lifecycle))
+            {
+                stream.Lifecycle = spent; // a checkpoint from before marks were cleared
+            }
+
             hidden += StreamLifecycle.Hidden(stream.Lifecycle, stream.Count);
             deleted += StreamLifecycle.IsDeleted(stream.Lifecycle, stream.Count) ? 1 : 0;
         }
 
         Volatile.Write(ref _hiddenEvents, hidden);
         Volatile.Write(ref _deletedStreams, deleted);
+        PublishVisible();
     }
+
+    /// <summary>Publishes <see cref="VisibleEvents"/> from the counters (only the applying thread writes them).</summary>
+    private void PublishVisible() => Volatile.Write(ref _visibleEvents, _eventCount - _hiddenEvents);
 
     private void Recount(StreamLifecycle after, long countAfter, long hiddenBefore, bool deletedBefore)
     {

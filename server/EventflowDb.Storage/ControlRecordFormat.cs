@@ -11,7 +11,10 @@ internal enum ControlKind
     /// <summary>TRUNCATE: A = the version below which events are hidden.</summary>
     Truncate = 2,
 
-    /// <summary>STREAMMETA SET: A = maxCount, B = maxAge in ms (0 = none).</summary>
+    /// <summary>
+    /// STREAMMETA SET: A = maxCount, B = maxAge in ms (0 = none; <see cref="ControlRecordFormat.Unchanged"/> = the field
+    /// keeps its value, merged in log order). Records written before -1 existed carry both fields and mean what they say.
+    /// </summary>
     Metadata = 3,
 
     /// <summary>SNAPSHOT SAVE: A = the version the snapshot is of; the data follows the stream name.</summary>
@@ -44,6 +47,9 @@ internal enum ControlKind
 /// </summary>
 internal static class ControlRecordFormat
 {
+    /// <summary>A STREAMMETA field the change leaves as it is (A or B of a <see cref="ControlKind.Metadata"/> record).</summary>
+    public const long Unchanged = -1;
+
     public const uint Magic = 0x31434645; // "EFC1"
     public const int HeaderSize = 68;
     public const int KindOffset = 20;

@@ -80,8 +80,12 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>TRUNCATE: hides the stream's versions below <paramref name="version"/> (at most the stream's count). Durable when it completes.</summary>
     Task<LifecycleResult> TruncateStreamAsync(string stream, long version, CancellationToken cancellationToken = default);
 
-    /// <summary>STREAMMETA SET: only the newest <paramref name="maxCount"/> events, and none older than <paramref name="maxAgeMs"/>, are returned (0 = no limit). Durable when it completes.</summary>
-    Task<LifecycleResult> SetStreamMetadataAsync(string stream, long maxCount, long maxAgeMs, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// STREAMMETA SET: only the newest <paramref name="maxCount"/> events, and none older than <paramref name="maxAgeMs"/>, are
+    /// returned (0 = no limit; null = the field keeps its value, as of the change's place in the log, so concurrent
+    /// changes of different fields both hold). Durable when it completes.
+    /// </summary>
+    Task<LifecycleResult> SetStreamMetadataAsync(string stream, long? maxCount, long? maxAgeMs, CancellationToken cancellationToken = default);
 
     /// <summary>The stream's lifecycle settings, or null when the stream was never written.</summary>
     StreamMetadata? GetStreamMetadata(string stream);

@@ -159,6 +159,14 @@ internal sealed class LogEventReader
         return true;
     }
 
+    /// <summary>When the entry at the location's address was added (unix ms; its header only is read).</summary>
+    public long EntryAddedAtMs(IndexValue location)
+    {
+        Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize + LogEntryFormat.HeaderSize];
+        _files.Read(location.Address, header);
+        return new EntryView(header[LogLayout.RecordHeaderSize..]).AddedAtMs;
+    }
+
     /// <summary>True when a valid entry of the stream starts at the location's address and holds <paramref name="version"/>.</summary>
     public bool HoldsVersion(IndexValue location, long streamNumber, long version)
     {

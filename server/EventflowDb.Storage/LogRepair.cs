@@ -5,7 +5,8 @@ namespace EventflowDb.Storage;
 
 /// <summary>What a repair did.</summary>
 /// <param name="PositionsThrough">One past the highest event position a valid entry after the damage held (0 when none).</param>
-internal readonly record struct RepairResult(string DamagedDirectory, long PositionsThrough);
+/// <param name="LostControlRecords">Control records (acknowledged lifecycle changes) found in the cut part of the log.</param>
+internal readonly record struct RepairResult(string DamagedDirectory, long PositionsThrough, long LostControlRecords = 0);
 
 /// <summary>
 /// <c>--repair</c>: keeps the damaged files, then makes the log end at the damage. The segment holding the damage
@@ -20,6 +21,7 @@ internal static class LogRepair
     {
         var segments = files.ExistingSegments();
         long through = PositionsThrough(files, layout, segments, damage.Address);
+        long controls = ControlRecordsFrom(files, layout, segments, damage.Address);
         if (snapshotCovered > damage.Address)
         {
             through = Math.Max(through, snapshotEvents);
@@ -75,7 +77,44 @@ internal static class LogRepair
 
         AtomicFile.SyncDirectory(Path.GetDirectoryName(damagedPath)!);
         AtomicFile.SyncDirectory(dataDirectory);
-        return new RepairResult(target, through);
+        return new RepairResult(target, through, controls);
+    }
+
+    /// <summary>
+    /// Control records (DELETE, TRUNCATE, STREAMMETA, SNAPSHOT, FORGET) the cut removes: every readable record whose
+    /// payload has the control magic, on each page from the damage to the end of the last segment (a page is read up to
+    /// its first unreadable record). Their positions are not event positions, so <see cref="PositionsThrough"/> misses them.
+    /// </summary>
+    private static long ControlRecordsFrom(LogFileReader files, LogLayout layout, IReadOnlyList<int> segments, long from)
+    {
+        if (segments.Count == 0)
+        {
+            return 0;
+        }
+
+        long end = (long)(segments[^1] + 1) << layout.SegmentSizeBits;
+        var scanner = new LogRecordScanner(files, layout, layout.PageSize);
+        long found = 0;
+        for (long page = layout.PageStart(from); page < end; page += layout.PageSize)
+        {
+            scanner.Invalidate();
+            scanner.Address = Math.Max(Math.Max(page, from), LogLayout.FirstValidAddress);
+            while (true)
+            {
+                var kind = scanner.Next(page + layout.PageSize);
+                if (kind is RecordKind.End or RecordKind.Zero or RecordKind.Invalid)
+                {
+                    break;
+                }
+
+                if (kind == RecordKind.Entry && ControlRecordFormat.IsControl(scanner.Payload))
+                {
+                    found++;
+                }
+            }
+        }
+
+        return found;
     }
 
     /// <summary>

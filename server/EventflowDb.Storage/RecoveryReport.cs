@@ -27,6 +27,9 @@ public sealed class RecoveryReport
     /// <summary>Events a repair removed from the log (0 unless the store was opened with <see cref="StoreOptions.Repair"/> and was damaged).</summary>
     public long EventsLostByRepair { get; init; }
 
+    /// <summary>Lifecycle changes (control records: DELETE, TRUNCATE, STREAMMETA, SNAPSHOT, FORGET) a repair removed from the log.</summary>
+    public long LifecycleChangesLostByRepair { get; init; }
+
     /// <summary>Where a repair put copies of the damaged files, or null.</summary>
     public string? DamagedFilesDirectory { get; init; }
 

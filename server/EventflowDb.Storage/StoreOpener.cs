@@ -153,6 +153,10 @@ internal static class StoreOpener
         {
             lostByRepair = Math.Max(0, repaired.PositionsThrough - state.EventCount);
             logger.Error("Repair: {Lost} events (positions {From} to {To}) were removed from the log; {Events} events remain", lostByRepair, state.EventCount, repaired.PositionsThrough - 1, state.EventCount);
+            if (repaired.LostControlRecords > 0)
+            {
+                logger.Error("Repair: {Changes} lifecycle changes (DELETE/TRUNCATE/STREAMMETA/SNAPSHOT/FORGET) lost with the cut part of the log", repaired.LostControlRecords);
+            }
         }
 
         long ignored = CutTornTail(recovered.Files, layout, outcome, logger);
@@ -186,6 +190,7 @@ internal static class StoreOpener
             MaxEpoch = outcome.MaxEpoch,
             MaxCommitNumber = outcome.MaxCommitNumber,
             EventsLostByRepair = lostByRepair,
+            LifecycleChangesLostByRepair = repair?.LostControlRecords ?? 0,
             DamagedFilesDirectory = repair?.DamagedDirectory,
         };
 

@@ -61,6 +61,149 @@ public sealed class LifecycleStoreTests
     }
 
     [Fact]
+    public async Task A_read_of_a_maxAge_stream_skips_the_expired_entries_without_reading_each()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, "m", 200);
+        await Task.Delay(1500);
+        await WriteAsync(t, "m", 3);
+        Done(await t.Store.SetStreamMetadataAsync("m", 0, 1000));
+
+        long before = t.Store.StreamEntryReads;
+        Assert.Equal([200L, 201L, 202L], (await t.ReadStreamAsync("m")).Select(e => e.GetProperty("version").GetInt64()));
+
+        // A binary search over the version index (about log2(203) entry headers) and the three entries read.
+        Assert.InRange(t.Store.StreamEntryReads - before, 3, 20);
+        Assert.Equal([201L, 202L], (await t.ReadStreamAsync("m", from: 201)).Select(e => e.GetProperty("version").GetInt64()));
+        Assert.Equal([200L], (await t.ReadStreamAsync("m", limit: 1)).Select(e => e.GetProperty("version").GetInt64()));
+    }
+
+    [Fact]
+    public async Task A_stream_written_after_DELETE_and_then_truncated_to_empty_is_truncated_not_deleted()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, "s", 5);
+        Done(await t.Store.DeleteStreamAsync("s", null));
+        await WriteAsync(t, "s", 1);
+        Done(await t.Store.TruncateStreamAsync("s", 6));
+        await WriteAsync(t, "never", 2);
+        Done(await t.Store.TruncateStreamAsync("never", 2));
+        await WriteAsync(t, "gone", 2);
+        Done(await t.Store.DeleteStreamAsync("gone", null));
+
+        List<string> Listed()
+        {
+            var page = new EventPage();
+            int n = t.Store.ListStreams(0, 100, page);
+            return Enumerable.Range(0, n).Select(i => System.Text.Json.JsonDocument.Parse(page[i].ToArray()).RootElement.GetProperty("stream").GetString()!).ToList();
+        }
+
+        void AssertState()
+        {
+            Assert.Equal(new StreamMetadata("s", 0, 0, 6, false, 0, 6), t.Store.GetStreamMetadata("s"));
+            Assert.False(t.Store.GetStreamMetadata("never")!.Deleted);
+            Assert.True(t.Store.GetStreamMetadata("gone")!.Deleted);
+            Assert.Equal(["s", "never"], Listed());
+            Assert.Equal(2, t.Store.StreamCount);
+            Assert.Equal(0, t.Store.EventCount);
+        }
+
+        AssertState();
+        await t.CrashAndReopenAsync();
+        AssertState();
+        await t.ReopenAsync();
+        AssertState();
+    }
+
+    [Fact]
+    public async Task EVENTCOUNT_never_goes_backwards_while_a_maxCount_stream_is_written()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, "capped", 1);
+        Done(await t.Store.SetStreamMetadataAsync("capped", 1, 0));
+        await WriteAsync(t, "other", 1);
+
+        // Every ADD to "capped" hides its previous event: the count of visible events only grows (by "other").
+        using var stop = new CancellationTokenSource();
+        long decreases = 0;
+        var reader = Task.Run(() =>
+        {
+            long last = t.Store.EventCount;
+            while (!stop.IsCancellationRequested)
+            {
+                long now = t.Store.EventCount;
+                if (now < last)
+                {
+                    decreases++;
+                }
+
+                last = now;
+            }
+        });
+
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (int i = 0; i < 1500; i++)
+            {
+                await t.AppendAsync(w == 0 && i % 100 == 0 ? "other" : "capped", ExpectedVersion.Any, TestStore.Event());
+            }
+        })).ToArray();
+        await Task.WhenAll(writers);
+        await stop.CancelAsync();
+        await reader;
+        Assert.Equal(0, decreases);
+        Assert.Equal(1 + 1 + 15, t.Store.EventCount);
+    }
+
+    [Fact]
+    public async Task Concurrent_STREAMMETA_changes_of_different_fields_merge_in_log_order()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteAsync(t, "s", 3);
+        Done(await t.Store.SetStreamMetadataAsync("s", 7, 9_000));
+
+        // Both submitted before either is applied: each names one field, neither undoes the other.
+        var count = t.Store.SetStreamMetadataAsync("s", 2, null);
+        var age = t.Store.SetStreamMetadataAsync("s", null, 60_000);
+        Done(await count);
+        Done(await age);
+        Assert.Equal(new StreamMetadata("s", 2, 60_000, 0, false, 0, 3), t.Store.GetStreamMetadata("s"));
+        Done(await t.Store.SetStreamMetadataAsync("s", null, 0));
+        Done(await t.Store.SetStreamMetadataAsync("s", null, null));
+        Assert.Equal(new StreamMetadata("s", 2, 0, 0, false, 0, 3), t.Store.GetStreamMetadata("s"));
+
+        await t.CrashAndReopenAsync();
+        Assert.Equal(new StreamMetadata("s", 2, 0, 0, false, 0, 3), t.Store.GetStreamMetadata("s"));
+    }
+
+    [Fact]
+    public async Task Repair_counts_and_logs_the_lifecycle_changes_it_cuts_off()
+    {
+        await using var t = await DamageTests.WriteAsync(10);
+        Done(await t.Store.TruncateStreamAsync("s-0", 1)); // before the damage: kept
+        string pad = new('d', 1000);
+        for (int i = 10; i < 300; i++)
+        {
+            Assert.Equal(AppendStatus.Appended, (await t.AppendAsync($"s-{i % 5}", ExpectedVersion.Any, TestStore.Event(data: $"{{\"pad\":\"{pad}\"}}"))).Status);
+        }
+
+        Done(await t.Store.DeleteStreamAsync("s-1", null));
+        Done(await t.Store.TruncateStreamAsync("s-2", 3));
+        Done(await t.Store.SetStreamMetadataAsync("s-3", 5, null));
+        await t.Store.DisposeAsync();
+
+        DamageTests.FlipByte(t.LogSegment(), (2 * DamageTests.PageSize) + 5000);
+        await Assert.ThrowsAsync<StoreDamagedException>(() => t.OpenAsync());
+        await t.OpenAsync(repair: true);
+        Assert.Equal(3, t.Store.LastRecovery.LifecycleChangesLostByRepair);
+        Assert.Contains(
+            t.Log.Messages(Serilog.Events.LogEventLevel.Error),
+            m => m.Contains("3 lifecycle changes (DELETE/TRUNCATE/STREAMMETA/SNAPSHOT/FORGET) lost", StringComparison.Ordinal));
+        Assert.Equal(1, t.Store.GetStreamMetadata("s-0")!.TruncatedBefore);
+        Assert.False(t.Store.GetStreamMetadata("s-1")!.Deleted);
+    }
+
+    [Fact]
     public async Task A_damaged_control_record_in_the_checkpointed_log_is_refused()
     {
         var t = await TestStore.CreateAsync();

@@ -4,7 +4,10 @@ using NUlid;
 
 namespace EventflowDb.Server.Groups;
 
-/// <summary>Reads one event by id with the log-order read (the first event after the id's predecessor).</summary>
+/// <summary>
+/// Reads one event by id with the log-order read (the first event after the id's predecessor). Only that event is examined
+/// (maxScanned 1): a hidden or missing target never turns into a scan of the rest of the log.
+/// </summary>
 internal static class EventLookup
 {
     public static async ValueTask<byte[]?> ReadAsync(IEventStore store, Ulid id, EventPage page)
@@ -15,8 +18,8 @@ internal static class EventLookup
             return null;
         }
 
-        int count = await store.ReadAllAsync(Predecessor(id), 1, page).ConfigureAwait(false);
-        return count == 1 && IdOf(page[0]) == id ? page[0].ToArray() : null;
+        var progress = await store.ReadAllAsync(Predecessor(id), 1, page, filter: null, maxScanned: 1).ConfigureAwait(false);
+        return progress.Count == 1 && IdOf(page[0]) == id ? page[0].ToArray() : null;
     }
 
     /// <summary>The ULID one below <paramref name="id"/> (ULIDs compare as 128-bit big-endian numbers).</summary>

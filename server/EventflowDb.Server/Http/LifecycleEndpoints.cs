@@ -81,8 +81,8 @@ internal sealed class LifecycleEndpoints(ServerHealth health, StreamEndpoints st
             }
         }
 
-        var current = caller.Server.Store.GetStreamMetadata(stream);
-        var change = caller.Server.Store.SetStreamMetadataAsync(stream, maxCount ?? current?.MaxCount ?? 0, maxAge ?? current?.MaxAgeMs ?? 0, CancellationToken.None);
+        // A field not named stays as it is when the change is applied (merged in log order, not read here).
+        var change = caller.Server.Store.SetStreamMetadataAsync(stream, maxCount, maxAge, CancellationToken.None);
         await ChangeAsync(context, change, "STREAMMETA", null).ConfigureAwait(false);
     }, AclCategory.Write);
 

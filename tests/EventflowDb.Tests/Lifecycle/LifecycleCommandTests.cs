@@ -22,6 +22,22 @@ public sealed class LifecycleCommandTests(ServerFixture fixture, ITestOutputHelp
     }
 
     [Fact]
+    public async Task Concurrent_STREAMMETA_SETs_of_different_fields_both_hold()
+    {
+        string s = Unique("metarace");
+        await using var a = await Server.OpenRawAsync();
+        await using var b = await Server.OpenRawAsync();
+        await a.AddAsync(s, 1);
+        for (int i = 1; i <= 20; i++)
+        {
+            string n = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Task.WhenAll(a.OkAsync("STREAMMETA", s, "SET", "maxCount", n), b.OkAsync("STREAMMETA", s, "SET", "maxAge", n + "000"));
+            var meta = await a.MetaAsync(s);
+            Assert.Equal((i, i * 1000L), (meta.GetProperty("maxCount").GetInt32(), meta.GetProperty("maxAge").GetInt64()));
+        }
+    }
+
+    [Fact]
     public async Task Every_refused_command_names_its_error_and_changes_nothing()
     {
         string s = Unique("err");
@@ -67,6 +83,11 @@ public sealed class LifecycleCommandTests(ServerFixture fixture, ITestOutputHelp
         }
 
         await RejectedAsync(s, "TOOLARGE", "SNAPSHOT", "SAVE", s, "0", new string('x', 5 * 1024 * 1024));
+
+        // Text escapes up to 6 times its size: 1 MiB of control characters is refused on its stored size, before the
+        // escaped copy is made (not by the writer's limit after it).
+        string escaped = await RejectedAsync(s, "TOOLARGE", "SNAPSHOT", "SAVE", s, "0", new string('\u0001', 1024 * 1024));
+        EventAssert.StartsWith("TOOLARGE snapshot data is over the", escaped);
         await RejectedAsync(missing, "INVALID stream does not exist", "SNAPSHOT", "SAVE", missing, "0", "{}");
 
         await RejectedAsync(s, "ERR", "FORGET");

@@ -130,6 +130,48 @@ internal static class AddRequestParser
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// The length <see cref="PositionalData"/> would give <paramref name="data"/>, found without allocating it: text is
+    /// escaped (up to 6 bytes per input byte) chunk by chunk into one small buffer, and the count stops once it passes
+    /// <paramref name="limit"/> (the result is then some length above the limit).
+    /// </summary>
+    internal static long PositionalDataLength(ReadOnlySpan<byte> data, long limit)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(data))
+        {
+            throw CommandException.Invalid("data must be UTF-8 text or JSON");
+        }
+
+        var trimmed = data.TrimStart(" \t\r\n"u8);
+        if (trimmed.Length > 0 && (trimmed[0] == (byte)'{' || trimmed[0] == (byte)'[') && IsJsonValue(data))
+        {
+            return data.Length;
+        }
+
+        const int Chunk = 1024;
+        var buffer = new ArrayBufferWriter<byte>((6 * Chunk) + 16);
+        using var writer = new Utf8JsonWriter(buffer, StringWriterOptions);
+        long total = 2; // the quotes
+        int start = 0;
+        while (start < data.Length && total <= limit)
+        {
+            int end = Math.Min(data.Length, start + Chunk);
+            while (end < data.Length && (data[end] & 0xC0) == 0x80)
+            {
+                end--; // never split a UTF-8 sequence: escaping is per character, so chunk lengths add up
+            }
+
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            writer.WriteStringValue(data[start..end]);
+            writer.Flush();
+            total += buffer.WrittenCount - 2;
+            start = end;
+        }
+
+        return total;
+    }
+
     private static bool IsJsonValue(ReadOnlySpan<byte> data)
     {
         try

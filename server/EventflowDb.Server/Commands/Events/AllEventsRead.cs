@@ -7,20 +7,21 @@ namespace EventflowDb.Server.Commands.Events;
 
 /// <summary>
 /// One read of the log in order (GETALL, <c>GET /all</c>): events of all streams, or of one channel, strictly after
-/// <see cref="Cursor"/>. With a filter, the cursor moves past non-matching events already examined, so a blocking read
-/// that wakes up scans only what was committed since, and the scan budget spans the request.
+/// <see cref="Cursor"/>. The cursor moves past events already examined that were not returned (non-matching, or hidden by
+/// DELETE, TRUNCATE, maxCount or maxAge), so a blocking read that wakes up scans only what was committed since, and the
+/// scan budget spans the request: a long hidden range never turns one request into a read of the whole log.
 /// </summary>
-internal sealed class AllEventsRead(IEventStore store, EventPage page, IEventFilter? filter, int limit)
+internal sealed class AllEventsRead(IEventStore store, EventPage page, IEventFilter? filter, int limit, int scanBudget = AllEventsRead.FilterScanBudget)
 {
     /// <summary>
-    /// Most events one filtered read examines: the scan skips non-matching events but must not turn one
-    /// request into a read of the whole log.
+    /// Most events one read examines, with or without a filter: the scan skips non-matching and hidden events but must not
+    /// turn one request into a read of the whole log.
     /// </summary>
     public const int FilterScanBudget = 100_000;
 
     private int _scanned;
 
-    /// <summary>Where the read starts; after a filtered read that found nothing, the last event it examined.</summary>
+    /// <summary>Where the read starts; after a read that found nothing, the last event it examined.</summary>
     public Ulid Cursor { get; set; }
 
     /// <summary>
@@ -43,12 +44,8 @@ internal sealed class AllEventsRead(IEventStore store, EventPage page, IEventFil
     /// <summary>Fills the page; returns how many events it found, or -1 when the scan budget is spent with none (stop looking).</summary>
     public async ValueTask<int> NextAsync(CancellationToken cancellationToken = default)
     {
-        if (filter is null)
-        {
-            return await store.ReadAllAsync(Cursor, limit, page, cancellationToken).ConfigureAwait(false);
-        }
-
-        var progress = await store.ReadAllAsync(Cursor, limit, page, filter, Math.Max(0, FilterScanBudget - _scanned), cancellationToken).ConfigureAwait(false);
+        // No filter takes the same bounded path: the events it passes over are the hidden ones.
+        var progress = await store.ReadAllAsync(Cursor, limit, page, filter, Math.Max(0, scanBudget - _scanned), cancellationToken).ConfigureAwait(false);
         _scanned += progress.Scanned;
         if (progress.Count == 0)
         {
@@ -56,6 +53,6 @@ internal sealed class AllEventsRead(IEventStore store, EventPage page, IEventFil
         }
 
         // Budget spent with nothing found: answer the empty page now instead of waiting.
-        return progress.Count == 0 && _scanned >= FilterScanBudget ? -1 : progress.Count;
+        return progress.Count == 0 && _scanned >= scanBudget ? -1 : progress.Count;
     }
 }

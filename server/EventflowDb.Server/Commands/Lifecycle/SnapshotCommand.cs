@@ -44,6 +44,9 @@ internal sealed class SnapshotCommand(int maxAppendBytes) : Command("SNAPSHOT", 
         Arguments.Exactly(request, 5, Usage);
         long version = Arguments.NonNegative(request, 3, "version");
         CheckSize(request[4].Length, maxAppendBytes);
+
+        // Text is stored escaped (up to 6 times its size): check the stored size before allocating it.
+        CheckSize(AddRequestParser.PositionalDataLength(request[4], maxAppendBytes), maxAppendBytes);
         var stream = LifecycleOutcome.WritableStream(session, request, 2);
         var data = AddRequestParser.PositionalData(request[4]);
         await LifecycleOutcome.RunAsync(session.Store.SaveSnapshotAsync(stream, version, data), Name, version).ConfigureAwait(false);

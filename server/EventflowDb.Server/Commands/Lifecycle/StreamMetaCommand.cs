@@ -58,8 +58,8 @@ internal sealed class StreamMetaCommand() : Command("STREAMMETA", -2)
         }
 
         var stream = LifecycleOutcome.WritableStream(session, request, 1);
-        var current = session.Store.GetStreamMetadata(stream);
-        var change = session.Store.SetStreamMetadataAsync(stream, maxCount ?? current?.MaxCount ?? 0, maxAge ?? current?.MaxAgeMs ?? 0);
+        // A field not named stays as it is when the change is applied (merged in log order, not read here).
+        var change = session.Store.SetStreamMetadataAsync(stream, maxCount, maxAge);
         await LifecycleOutcome.RunAsync(change, Name).ConfigureAwait(false);
         session.Writer.WriteOk();
     }
