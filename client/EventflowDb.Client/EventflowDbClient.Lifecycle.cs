@@ -26,7 +26,14 @@ public sealed partial class EventflowDbClient
     /// <exception cref="WrongExpectedVersionException">The stream did not pass the <paramref name="expectedVersion"/> check.</exception>
     /// <exception cref="InvalidEventException">The stream was never written (<c>INVALID stream does not exist</c>).</exception>
     /// <exception cref="EventflowDbException">Another server error (<see cref="EventflowDbException.ErrorCode"/> says which).</exception>
-    /// <exception cref="EventflowDbConnectionException">The connection failed (a DELETE with an expected version is not retried).</exception>
+    /// <exception cref="EventflowDbConnectionException">
+    /// The connection failed; the DELETE may or may not have been applied. It is never sent again by itself (whatever
+    /// <see cref="EventflowDbClientOptions.ConnectionFailureRetries"/> says): the server hides the versions below the
+    /// stream's count when it runs the command, so a repeat after a lost reply would also hide events other clients added
+    /// in between, and one with an expected version could fail a check that held. Read <see cref="GetStreamMetadataAsync"/>
+    /// (<see cref="StreamMetadata.Deleted"/>, <see cref="StreamMetadata.NextVersion"/>) before sending it again, with the
+    /// expected version you mean.
+    /// </exception>
     public async Task DeleteStreamAsync(string stream, ExpectedVersion? expectedVersion = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(stream);
@@ -39,8 +46,9 @@ public sealed partial class EventflowDbClient
         ThrowIfDisposed();
         object[] arguments = expected.Value is { } count ? [stream, Number(count)] : [stream];
 
-        // Without a check a DELETE is idempotent, so safe to send again; with one, a repeat could fail a check that held.
-        await ExecuteAsync("DELETE", arguments, !expected.IsExact, stream, cancellationToken).ConfigureAwait(false);
+        // Never retried: the server takes the stream's count when the DELETE runs, so a repeat after a lost reply could hide
+        // events appended in between (without a check), or fail a check that held (with one).
+        await ExecuteAsync("DELETE", arguments, false, stream, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -122,12 +130,19 @@ public sealed partial class EventflowDbClient
     /// <returns>A task that completes when the erasure is durable.</returns>
     /// <exception cref="InvalidEventException">The stream was never written (<c>INVALID stream does not exist</c>).</exception>
     /// <exception cref="EventflowDbException">A server error (<see cref="EventflowDbException.ErrorCode"/> says which).</exception>
-    /// <exception cref="EventflowDbConnectionException">The connection failed (after the retries allowed).</exception>
+    /// <exception cref="EventflowDbConnectionException">
+    /// The connection failed; the FORGET may or may not have been applied. It is never sent again by itself (whatever
+    /// <see cref="EventflowDbClientOptions.ConnectionFailureRetries"/> says): FORGET covers the events the stream holds when
+    /// the server runs it, so a repeat after a lost reply would also forget events other clients added in between. Read
+    /// <see cref="GetStreamMetadataAsync"/> (<see cref="StreamMetadata.ForgottenBefore"/>) to see how far it got before
+    /// sending it again.
+    /// </exception>
     public async Task ForgetStreamAsync(string stream, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(stream);
         ThrowIfDisposed();
-        await ExecuteAsync("FORGET", [stream], true, stream, cancellationToken).ConfigureAwait(false);
+        // Never retried: a repeat after a lost reply would forget events appended in between.
+        await ExecuteAsync("FORGET", [stream], false, stream, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -457,9 +457,12 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
                 return Task.FromResult(true);
             }
 
-            string outcome = command == "ADD" && !retryable
-                ? " The append may or may not have been stored; give every event a message id to make appends safe to retry."
-                : "";
+            string outcome = (command, retryable) switch
+            {
+                ("ADD", false) => " The append may or may not have been stored; give every event a message id to make appends safe to retry.",
+                ("DELETE" or "FORGET", _) => $" The {command} may or may not have been applied, and was not sent again (a repeat could reach events added since); check STREAMMETA before sending it again.",
+                _ => "",
+            };
             throw new EventflowDbConnectionException($"{command} failed after {attempt + 1} attempt(s): {e.Message}{outcome}", e);
         }, cancellationToken);
 

@@ -31,6 +31,7 @@ internal sealed class IndexCheckpoint : IDisposable
     private long _taken;
     private long _fullCounter;
     private Guid _indexToken;
+    private bool _controlRecordsMarked;
     private long _eventCountEstimate;
     private long _streamCountEstimate;
 
@@ -156,6 +157,15 @@ internal sealed class IndexCheckpoint : IDisposable
             }
 
             var indexToken = full ? logToken : _indexToken;
+            if (!_controlRecordsMarked && Array.Exists(capture.Lifecycles, l => l is not null))
+            {
+                // The log holds control records: store.meta says so before a snapshot of them exists, so that no older
+                // build replays the log (it would cut a control record as a torn tail). The open also marks it.
+                string metaPath = Path.Combine(Path.GetDirectoryName(_snapshotPath)!, StoreOpener.MetaFileName);
+                await Task.Run(() => StoreMetaFile.AddFeatures(metaPath, StoreFeatures.ControlRecords), cancellationToken).ConfigureAwait(false);
+                _controlRecordsMarked = true;
+            }
+
             try
             {
                 await Task.Run(() => StoreSnapshot.Write(_snapshotPath, capture, _state.Streams, _state.Sparse, indexToken, logToken, indexUpper), cancellationToken).ConfigureAwait(false);

@@ -18,7 +18,10 @@ public readonly ref struct OfflineEvent
         Position = position;
     }
 
-    /// <summary>The event's stored JSON, byte for byte as GET and GETALL return it.</summary>
+    /// <summary>
+    /// The event's JSON, byte for byte as GETALL returns it: as stored, or its forgotten rendering (FORGET: <c>"data":null,
+    /// "metadata":null</c> and <c>"forgotten":true</c>, <see cref="ForgottenEvent"/>) unless <see cref="OfflineScanOptions.IncludeHidden"/>.
+    /// </summary>
     public ReadOnlySpan<byte> Json { get; }
 
     /// <summary>The stream name (UTF-8).</summary>
@@ -48,6 +51,15 @@ public sealed class OfflineScanResult
 
     /// <summary>Streams holding those events.</summary>
     public long Streams { get; internal set; }
+
+    /// <summary>
+    /// Events after <see cref="OfflineScanOptions.After"/> not handed to the event handler because reads hide them
+    /// (DELETE, TRUNCATE, maxCount, and maxAge as of the scan); 0 without a handler or with <see cref="OfflineScanOptions.IncludeHidden"/>.
+    /// </summary>
+    public long HiddenEvents { get; internal set; }
+
+    /// <summary>Events handed to the event handler in their forgotten rendering (FORGET).</summary>
+    public long ForgottenEvents { get; internal set; }
 
     /// <summary>Log entries (one per ADD) scanned.</summary>
     public long Entries { get; internal set; }
@@ -95,7 +107,12 @@ public static class OfflineLog
 
     /// <summary>Scans the log of <paramref name="dataDirectory"/>.</summary>
     /// <param name="dataDirectory">A data directory (or a backup directory).</param>
-    /// <param name="onEvent">Called for each valid event whose id is greater than <see cref="OfflineScanOptions.After"/>, in log order; null: none.</param>
+    /// <param name="onEvent">
+    /// Called for each valid event whose id is greater than <see cref="OfflineScanOptions.After"/>, in log order, as a
+    /// server's GETALL returns it: the lifecycle (control records) is applied as the server applies it, so events hidden by
+    /// DELETE, TRUNCATE, maxCount and maxAge (as of now) are passed over and forgotten ones come in their forgotten
+    /// rendering (this takes a first pass over the log to learn each stream's final lifecycle state); null: none.
+    /// </param>
     /// <param name="options">Where to start handing out events, progress, the log's page size; null: defaults.</param>
     /// <param name="cancellationToken">Stops the scan.</param>
     /// <returns>What was found.</returns>
@@ -144,12 +161,28 @@ public static class OfflineLog
         }
 
         long total = segments.Count == 0 ? 0 : ((long)segments[^1] + 1) << segmentBits;
-        var walk = new Walk(layout, snapshot, meta is { } m ? m.Epoch + 1 : uint.MaxValue, onEvent, UlidCodec.FromUlid(options.After));
+        uint currentEpoch = meta is { } m ? m.Epoch + 1 : uint.MaxValue;
+        var after = UlidCodec.FromUlid(options.After);
+        Visibility? visibility = null;
+        if (onEvent is not null && !options.IncludeHidden)
+        {
+            // First pass: each stream's lifecycle and count where the log ends (what a server started on it would hold);
+            // hiding depends on them (maxCount counts from the end, FORGET covers versions below the count it took).
+            var outer = progress;
+            var first = new Walk(layout, snapshot, currentEpoch, null, after, null);
+            first.Run(files, total, outer is null ? null : (done, all) => outer(done / 2, all), cancellationToken);
+            visibility = first.HasLifecycle ? new Visibility([.. first.Lifecycles], [.. first.StreamCounts], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) : null;
+            progress = outer is null ? null : (done, all) => outer((all / 2) + (done / 2), all);
+        }
+
+        var walk = new Walk(layout, snapshot, currentEpoch, onEvent, after, visibility);
         walk.Run(files, total, progress, cancellationToken);
 
         result.Events = walk.Position;
         result.Streams = walk.StreamCounts.Count;
         result.Entries = walk.Entries;
+        result.HiddenEvents = walk.HiddenEvents;
+        result.ForgottenEvents = walk.ForgottenEvents;
         result.LastId = UlidCodec.ToUlid(walk.LastId);
         result.Checksum = walk.Hash;
         result.LogEnd = walk.Tail;
@@ -233,10 +266,25 @@ public static class OfflineLog
     private static OfflineLogProblem Problem(LogFileReader files, LogLayout layout, long address, string reason)
         => new(files.SegmentPath(layout.Segment(address)), layout.OffsetInSegment(address), address, reason);
 
+    /// <summary>What reads hide and rewrite: each stream's final lifecycle state and count (from a first pass), and the time of the scan.</summary>
+    private sealed record Visibility(StreamLifecycle?[] Lifecycles, long[] Counts, long NowMs);
+
     /// <summary>The walk over the log from its first record, with recovery's checks.</summary>
-    private sealed class Walk(LogLayout layout, StoreSnapshot? snapshot, uint currentEpoch, OfflineEventHandler? onEvent, UInt128 after)
+    private sealed class Walk(LogLayout layout, StoreSnapshot? snapshot, uint currentEpoch, OfflineEventHandler? onEvent, UInt128 after, Visibility? visibility)
     {
+        private byte[] _rendering = [];
+
         public List<long> StreamCounts { get; } = [];
+
+        /// <summary>Each stream's lifecycle state built from its control records so far (as recovery builds it).</summary>
+        public List<StreamLifecycle?> Lifecycles { get; } = [];
+
+        /// <summary>True once a control record was applied.</summary>
+        public bool HasLifecycle { get; private set; }
+
+        public long HiddenEvents { get; private set; }
+
+        public long ForgottenEvents { get; private set; }
 
         public long Tail { get; private set; } = LogLayout.FirstValidAddress;
 
@@ -316,7 +364,10 @@ public static class OfflineLog
                         return;
                     }
 
-                    uint epoch = new ControlView(scanner.Payload).Epoch;
+                    var control = new ControlView(scanner.Payload);
+                    uint epoch = control.Epoch;
+                    Lifecycles[(int)control.StreamNumber] = StreamLifecycle.Apply(Lifecycles[(int)control.StreamNumber], control.Change, scanner.RecordAddress);
+                    HasLifecycle = true;
                     LastEpoch = epoch;
                     MaxEpoch = Math.Max(MaxEpoch, epoch);
                     Tail = scanner.Address;
@@ -349,6 +400,7 @@ public static class OfflineLog
             if (view.StreamNumber == StreamCounts.Count)
             {
                 StreamCounts.Add(0);
+                Lifecycles.Add(null);
             }
 
             StreamCounts[(int)view.StreamNumber] += view.EventCount;
@@ -360,7 +412,7 @@ public static class OfflineLog
                 hash = XxHash64.HashToUInt64(record.Json, (long)hash);
                 if (onEvent is not null && record.Id > after)
                 {
-                    onEvent(new OfflineEvent(record.Json, view.StreamName, record.MessageId, record.Id, Position + i));
+                    Hand(view, record, i);
                 }
 
                 LastId = record.Id;
@@ -372,6 +424,35 @@ public static class OfflineLog
             Entries++;
             LastEpoch = view.Epoch;
             MaxEpoch = Math.Max(MaxEpoch, view.Epoch);
+        }
+
+        /// <summary>Hands one event to the handler as GETALL returns it: passed over when hidden, rendered when forgotten.</summary>
+        private void Hand(in EntryView view, in EventRecord record, int index)
+        {
+            var json = record.Json;
+            long streamNumber = view.StreamNumber;
+            if (visibility is not null && streamNumber < visibility.Lifecycles.Length && visibility.Lifecycles[streamNumber] is { } lifecycle)
+            {
+                long version = view.FirstVersion + index;
+                if (lifecycle.Hides(version, visibility.Counts[streamNumber], view.AddedAtMs, visibility.NowMs))
+                {
+                    HiddenEvents++;
+                    return;
+                }
+
+                if (version < lifecycle.ForgottenBelow)
+                {
+                    if (_rendering.Length < json.Length + ForgottenEvent.ExtraBytes)
+                    {
+                        _rendering = new byte[Math.Max(json.Length + ForgottenEvent.ExtraBytes, 2 * _rendering.Length)];
+                    }
+
+                    json = _rendering.AsSpan(0, ForgottenEvent.Render(json, _rendering));
+                    ForgottenEvents++;
+                }
+            }
+
+            onEvent!(new OfflineEvent(json, view.StreamName, record.MessageId, record.Id, Position + index));
         }
 
         /// <summary>At the address the checkpoint covers, the log must hold what the checkpoint counted; false on damage.</summary>
@@ -411,6 +492,12 @@ public sealed record OfflineScanOptions
 {
     /// <summary>Events up to this id are checked but not handed to the event handler (<see cref="Ulid.Empty"/>: all are).</summary>
     public Ulid After { get; init; } = Ulid.Empty;
+
+    /// <summary>
+    /// True: hand out every stored event as stored, hidden (DELETE, TRUNCATE, maxCount, maxAge) and forgotten ones
+    /// included, in one pass. False (the default): as a server's GETALL returns them.
+    /// </summary>
+    public bool IncludeHidden { get; init; }
 
     /// <summary>Called now and then with the log bytes scanned and the size of the segment files; null: none.</summary>
     public Action<long, long>? Progress { get; init; }

@@ -5,12 +5,34 @@ namespace EventflowDb.Storage;
 
 /// <summary>
 /// What store.meta records: the last epoch; the log's segment size (unknown in files written before it was
-/// recorded); and the lowest log address from which event index keys may be stale (<see cref="NoStaleKeys"/> when none).
+/// recorded); the lowest log address from which event index keys may be stale (<see cref="NoStaleKeys"/> when none);
+/// and the format features the store's files use (<see cref="StoreFeatures"/>).
 /// </summary>
-internal readonly record struct StoreMeta(uint Epoch, int? SegmentSizeBits, long StaleKeysFrom)
+internal readonly record struct StoreMeta(uint Epoch, int? SegmentSizeBits, long StaleKeysFrom, StoreFeatures Features = StoreFeatures.None)
 {
     /// <summary><see cref="StaleKeysFrom"/> of a store whose index never held keys of entries the log lost.</summary>
     public const long NoStaleKeys = long.MaxValue;
+}
+
+/// <summary>
+/// Format features a data directory uses that builds before them cannot read safely. store.meta records them in its
+/// version 4 ("MET4"), which those builds do not know and refuse (they call store.meta damaged and do not start);
+/// a store with none keeps version 3, which every build since the stale-key floor reads.
+/// </summary>
+[Flags]
+internal enum StoreFeatures : ulong
+{
+    /// <summary>Nothing beyond version 3.</summary>
+    None = 0,
+
+    /// <summary>
+    /// The log holds (or may hold) control records (<see cref="ControlRecordFormat"/>): a build before them would take a
+    /// trailing one for a torn tail and cut it, or call one followed by entries damage.
+    /// </summary>
+    ControlRecords = 1,
+
+    /// <summary>Every feature this build knows; a store.meta naming any other is from a newer build.</summary>
+    Known = ControlRecords,
 }
 
 /// <summary>
@@ -26,6 +48,7 @@ internal static class StoreMetaFile
     private const uint MagicV1 = 0x4154454D; // "META": epoch only
     private const uint MagicV2 = 0x3254454D; // "MET2": epoch and segment size bits
     private const uint MagicV3 = 0x3354454D; // "MET3": epoch, segment size bits, stale-key floor
+    private const uint MagicV4 = 0x3454454D; // "MET4": as MET3, then the features (u64) before the checksum
 
     public static StoreMeta? TryRead(string path)
     {
@@ -53,17 +76,45 @@ internal static class StoreMetaFile
                 BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(16)));
         }
 
+        if (bytes.Length == 40 && IsSealed(bytes, MagicV4))
+        {
+            return new StoreMeta(
+                BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4)),
+                BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)),
+                BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(16)),
+                (StoreFeatures)BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(24)));
+        }
+
         return null;
     }
 
+    /// <summary>
+    /// Adds <paramref name="features"/> to the store.meta at <paramref name="path"/> (rewritten atomically) unless it names
+    /// them already; nothing when the file is missing or unreadable (the next open decides then).
+    /// </summary>
+    public static void AddFeatures(string path, StoreFeatures features)
+    {
+        if (TryRead(path) is { SegmentSizeBits: not null } meta && (meta.Features & features) != features)
+        {
+            Write(path, meta with { Features = meta.Features | features });
+        }
+    }
+
+    /// <summary>Writes version 3 when the store uses no feature, else version 4 with the features.</summary>
     public static void Write(string path, StoreMeta meta)
     {
-        var bytes = new byte[32];
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes, MagicV3);
+        bool v4 = meta.Features != StoreFeatures.None;
+        var bytes = new byte[v4 ? 40 : 32];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, v4 ? MagicV4 : MagicV3);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), meta.Epoch);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), meta.SegmentSizeBits ?? throw new ArgumentException("The segment size must be known.", nameof(meta)));
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(16), meta.StaleKeysFrom);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), XxHash64.HashToUInt64(bytes.AsSpan(0, 24)));
+        if (v4)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), (ulong)meta.Features);
+        }
+
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(bytes.Length - 8), XxHash64.HashToUInt64(bytes.AsSpan(0, bytes.Length - 8)));
         AtomicFile.Write(path, s => s.Write(bytes));
     }
 

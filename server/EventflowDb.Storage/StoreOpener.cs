@@ -74,6 +74,13 @@ internal static class StoreOpener
         string logBase = Path.Combine(logDirectory, LogFileName);
         string metaPath = Path.Combine(directory, MetaFileName);
         var meta = StoreMetaFile.TryRead(metaPath);
+        if (meta is { } known && (known.Features & ~StoreFeatures.Known) != 0)
+        {
+            string reason = $"store.meta names format features this build does not know (0x{(ulong)known.Features:x}): the store was written by a newer EventflowDB";
+            logger.Error("Refusing to start on {File}: {Reason}", metaPath, reason);
+            throw new StoreDamagedException(metaPath, 0, 0, reason);
+        }
+
         if (meta is null && File.Exists(metaPath))
         {
             // It holds the segment size that maps addresses to files and the epoch that tells leftovers apart:
@@ -161,6 +168,17 @@ internal static class StoreOpener
 
         long ignored = CutTornTail(recovered.Files, layout, outcome, logger);
 
+        // Control records in the log (replayed, or in the snapshot's lifecycle state): store.meta says so, in a version
+        // that builds before them refuse, so none of them replays this log and cuts a control record as a torn tail.
+        var features = meta?.Features ?? StoreFeatures.None;
+        for (long i = 0; i < state.Streams.Count && (features & StoreFeatures.ControlRecords) == 0; i++)
+        {
+            if (state.Streams[i].Lifecycle is not null)
+            {
+                features |= StoreFeatures.ControlRecords;
+            }
+        }
+
         // Keys of the index checkpoint may point at entries the log no longer holds: reads check the entries they find
         // at or above this address instead of rebuilding the whole index.
         long staleKeysFrom = meta?.StaleKeysFrom ?? StoreMeta.NoStaleKeys;
@@ -175,7 +193,7 @@ internal static class StoreOpener
 
         // A new epoch, durable before anything is written, above every epoch that may be on disk.
         uint epoch = Math.Max(Math.Max(meta?.Epoch ?? 0, snapshot?.Epoch ?? 0), outcome.MaxEpoch) + 1;
-        StoreMetaFile.Write(metaPath, new StoreMeta(epoch, segmentBits, staleKeysFrom));
+        StoreMetaFile.Write(metaPath, new StoreMeta(epoch, segmentBits, staleKeysFrom, features));
 
         var report = new RecoveryReport
         {

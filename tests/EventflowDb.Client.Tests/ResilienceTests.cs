@@ -67,6 +67,31 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IntegrationTest(
         await client.PingAsync(); // the client is usable again
     }
 
+    [Theory]
+    [InlineData("DELETE")]
+    [InlineData("FORGET")]
+    public async Task Delete_and_forget_are_not_retried_after_the_connection_drops_as_a_repeat_could_reach_later_events(string command)
+    {
+        var server = await StartServerAsync();
+        await using var client = await Connect.ClientAsync(server);
+        string stream = $"{command.ToLowerInvariant()}-no-retry";
+        await client.AppendAsync(stream, ExpectedVersion.NoStream, EventData.FromJson("Personal", "{\"ssn\":1}"));
+
+        var change = await WhileTheConnectionDropsAsync(server, client, () => command == "DELETE"
+            ? client.DeleteStreamAsync(stream)
+            : client.ForgetStreamAsync(stream));
+
+        var failure = await Assert.ThrowsAsync<EventflowDbConnectionException>(() => change);
+        Assert.Contains($"The {command} may or may not have been applied", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("1 attempt(s)", failure.Message, StringComparison.Ordinal);
+
+        // The frozen server never read it and it was not sent again: an event added now stays visible and keeps its data.
+        await client.AppendAsync(stream, ExpectedVersion.Exact(1), EventData.FromJson("Later", "{\"n\":2}"));
+        var metadata = await client.GetStreamMetadataAsync(stream);
+        Assert.Equal((false, 0L, 0L, 2L), (metadata.Deleted, metadata.TruncatedBefore, metadata.ForgottenBefore, metadata.NextVersion));
+        Assert.All(await client.ReadStreamAsync(stream).CollectAsync(), e => Assert.False(e.Forgotten));
+    }
+
     [Fact]
     public async Task Retries_can_be_turned_off()
     {
@@ -79,6 +104,25 @@ public sealed class ResilienceTests(ITestOutputHelper output) : IntegrationTest(
         await Assert.ThrowsAsync<EventflowDbConnectionException>(() => append);
         Assert.Single(await client.AppendAsync("off-1", ExpectedVersion.Any, EventData.FromJson("A", "{}") with { MessageId = "a" }));
         Assert.Equal(1, await client.ReadStreamAsync("off-1").CountAllAsync());
+    }
+
+    /// <summary>Like <see cref="AppendWhileTheConnectionDropsAsync"/>, for any command.</summary>
+    private static async Task<Task> WhileTheConnectionDropsAsync(ServerProcess server, EventflowDbClient client, Func<Task> start)
+    {
+        Signals.Stop(server);
+        Task pending;
+        try
+        {
+            pending = start();
+            await Connect.UntilInFlightAsync(client);
+        }
+        finally
+        {
+            await server.KillAsync();
+        }
+
+        await server.RestartAsync();
+        return pending;
     }
 
     /// <summary>

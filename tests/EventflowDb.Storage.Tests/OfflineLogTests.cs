@@ -103,6 +103,62 @@ public sealed class OfflineLogTests
         Assert.Equal(checksum, t.Store.Checksum);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Events_are_handed_out_as_reads_return_them_hidden_ones_passed_over_and_forgotten_ones_rendered(bool crash)
+    {
+        await using var t = await TestStore.CreateAsync();
+        async Task AddAsync(string stream, string data, string? metadata = null) =>
+            Assert.Equal(AppendStatus.Appended, (await t.AppendAsync(stream, ExpectedVersion.Any, TestStore.Event(data: data, metadata: metadata))).Status);
+
+        await AddAsync("forgotten", "{\"ssn\":\"SECRET-FORGOTTEN-1\"}", "{\"ip\":\"SECRET-META-1\"}");
+        await AddAsync("deleted", "{\"ssn\":\"SECRET-DELETED-1\"}");
+        await AddAsync("truncated", "{\"ssn\":\"SECRET-TRUNCATED-1\"}");
+        await AddAsync("truncated", "{\"kept\":1}");
+        await AddAsync("capped", "{\"ssn\":\"SECRET-CAPPED-1\"}");
+        await AddAsync("capped", "{\"kept\":2}");
+        await AddAsync("aged", "{\"ssn\":\"SECRET-AGED-1\"}");
+        await AddAsync("plain", "{\"kept\":3}");
+        Assert.Equal(LifecycleStatus.Done, (await t.Store.ForgetStreamAsync("forgotten")).Status);
+        Assert.Equal(LifecycleStatus.Done, (await t.Store.DeleteStreamAsync("deleted", null)).Status);
+        Assert.Equal(LifecycleStatus.Done, (await t.Store.TruncateStreamAsync("truncated", 1)).Status);
+        Assert.Equal(LifecycleStatus.Done, (await t.Store.SetStreamMetadataAsync("capped", 1, 0)).Status);
+        Assert.Equal(LifecycleStatus.Done, (await t.Store.SetStreamMetadataAsync("aged", 0, 1)).Status);
+        await AddAsync("forgotten", "{\"after\":\"forget\"}");
+        await Task.Delay(20);
+        var checksum = t.Store.Checksum;
+        var expected = (await t.ReadAllAsync(Ulid.Empty)).Select(e => e.GetRawText()).ToList();
+        if (crash)
+        {
+            await t.CrashAsync(); // the control records only in the log, no checkpoint of them
+        }
+        else
+        {
+            await t.Store.DisposeAsync();
+        }
+
+        var seen = new List<string>();
+        var result = OfflineLog.Scan(t.Directory, e => seen.Add(Encoding.UTF8.GetString(e.Json)), Options);
+
+        Assert.Null(result.Damage);
+        Assert.Equal(checksum.Value, result.Checksum);
+        Assert.Equal(expected, seen);
+        Assert.Equal(4, result.HiddenEvents);
+        Assert.Equal(1, result.ForgottenEvents);
+        string all = string.Join('\n', seen);
+        Assert.DoesNotContain("SECRET", all, StringComparison.Ordinal);
+        var forgotten = System.Text.Json.JsonDocument.Parse(seen[0]).RootElement;
+        Assert.Equal(("forgotten", System.Text.Json.JsonValueKind.Null, System.Text.Json.JsonValueKind.Null, true), (forgotten.GetProperty("stream").GetString(), forgotten.GetProperty("data").ValueKind, forgotten.GetProperty("metadata").ValueKind, forgotten.GetProperty("forgotten").GetBoolean()));
+        Assert.Contains("{\"after\":\"forget\"}", all, StringComparison.Ordinal);
+
+        // Tools that check the log itself may still see every event as stored.
+        var raw = new List<string>();
+        OfflineLog.Scan(t.Directory, e => raw.Add(Encoding.UTF8.GetString(e.Json)), Options with { IncludeHidden = true });
+        Assert.Equal(9, raw.Count);
+        Assert.Contains("SECRET-FORGOTTEN-1", string.Join('\n', raw), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_directory_that_is_no_store_is_an_error()
     {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using EventflowDb.Tests.Harness;
+using EventflowDb.Tests.Lifecycle;
 using Xunit.Abstractions;
 
 namespace EventflowDb.Tests.Operations;
@@ -134,6 +135,59 @@ public sealed class CliTests(ITestOutputHelper output) : IntegrationTest(output)
         Assert.Equal(export.Lines, offline.Lines);
         var category = await RunAsync("export", "--data", source.DataDirectory, "--channel", "category:copy");
         Assert.Equal(original.Where(e => e.Stream.StartsWith("copy-", StringComparison.Ordinal)).Select(e => e.Raw), category.Lines);
+        ServerProcess.TryDeleteDirectory(Path.GetDirectoryName(file)!);
+    }
+
+    [Fact]
+    public async Task Export_leaves_out_deleted_and_truncated_events_writes_forgotten_ones_without_data_and_import_keeps_them_forgotten()
+    {
+        var source = await StartServerAsync();
+        await using var s = await source.OpenRawAsync();
+        string suffix = Guid.NewGuid().ToString("N");
+        var (f, d, t) = ($"forgotten-{suffix}", $"deleted-{suffix}", $"truncated-{suffix}");
+        await s.EventsAsync("ADD", f, "any", "Registered", "{\"ssn\":\"SECRET-SSN-F\"}");
+        await s.EventsAsync("ADD", $"{{\"stream\":\"{f}\",\"version\":\"any\",\"events\":[{{\"type\":\"Noted\",\"data\":{{\"ssn\":\"SECRET-SSN-G\"}},\"metadata\":{{\"ip\":\"SECRET-IP\"}},\"message_id\":\"note-{suffix}\"}}]}}");
+        await s.EventsAsync("ADD", d, "any", "Registered", "{\"ssn\":\"SECRET-SSN-D\"}");
+        await s.EventsAsync("ADD", t, "any", "Registered", "{\"ssn\":\"SECRET-SSN-T\"}", "Kept", "{\"k\":1}");
+        await s.OkAsync("FORGET", f);
+        await s.OkAsync("DELETE", d);
+        await s.OkAsync("TRUNCATE", t, "1");
+        await s.EventsAsync("ADD", f, "any", "Later", "{\"k\":2}");
+        var visible = await s.ReadWholeLogAsync();
+        Assert.Equal(4, visible.Count);
+
+        // Online (GETALL) and offline (the data directory, lifecycle applied as the server applies it): the same lines.
+        var online = await RunAsync("export", "--server", Address(source));
+        Assert.True(online.ExitCode == 0, Describe(online));
+        Assert.Equal(visible.Select(e => e.Raw), online.Lines);
+        Assert.Equal(0, await source.StopAsync());
+        var offline = await RunAsync("export", "--data", source.DataDirectory);
+        Assert.True(offline.ExitCode == 0, Describe(offline));
+        Assert.Equal(online.Lines, offline.Lines);
+        Assert.DoesNotContain("SECRET", offline.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, offline.Lines.Count(l => l.EndsWith(",\"forgotten\":true}", StringComparison.Ordinal) && l.Contains("\"data\":null,\"metadata\":null", StringComparison.Ordinal)));
+        Assert.Contains("2 hidden", offline.Stderr, StringComparison.Ordinal);
+        string file = Path.Combine(ServerProcess.NewTempDirectory(), "events.jsonl");
+        await File.WriteAllTextAsync(file, offline.Stdout);
+
+        // Import: the forgotten events arrive forgotten (FORGET after them), nothing of their data anywhere.
+        var target = await StartServerAsync();
+        var first = await RunAsync("import", file, "--server", Address(target));
+        Assert.True(first.ExitCode == 0, Describe(first));
+        Assert.Equal(("4", "0", "2"), (KeyValues(first.Stdout)["stored"], KeyValues(first.Stdout)["skipped"], KeyValues(first.Stdout)["forgotten"]));
+        await using var c = await target.OpenRawAsync();
+        var copied = await c.ReadWholeLogAsync();
+        Assert.Equal(
+            visible.Select(e => (e.Stream, e.Type, e.MessageId ?? e.Id, e.Data.GetRawText(), e.Root.TryGetProperty("forgotten", out _))),
+            copied.Select(e => (e.Stream, e.Type, e.MessageId!, e.Data.GetRawText(), e.Root.TryGetProperty("forgotten", out _))));
+        Assert.Equal([0L, 1L, 2L], copied.Where(e => e.Stream == f).Select(e => e.Version));
+        Assert.DoesNotContain("SECRET", string.Join('\n', copied.Select(e => e.Raw)), StringComparison.Ordinal);
+
+        // Again: nothing stored, still forgotten.
+        var second = await RunAsync("import", file, "--server", Address(target));
+        Assert.True(second.ExitCode == 0, Describe(second));
+        Assert.Equal(("0", "4", "2"), (KeyValues(second.Stdout)["stored"], KeyValues(second.Stdout)["skipped"], KeyValues(second.Stdout)["forgotten"]));
+        Assert.Equal(copied.Select(e => e.Raw), (await c.ReadWholeLogAsync()).Select(e => e.Raw));
         ServerProcess.TryDeleteDirectory(Path.GetDirectoryName(file)!);
     }
 

@@ -70,7 +70,7 @@ public sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
             }
         }, from, cancellationToken).ConfigureAwait(false);
         Terminal.FlushOutput();
-        Terminal.Info($"exported {exported} events (the store holds {result.Events}, last id {result.LastId}, checksum {result.ChecksumHex})");
+        Terminal.Info($"exported {exported} events (the store holds {result.Events}, last id {result.LastId}, checksum {result.ChecksumHex}; {result.HiddenEvents} hidden by DELETE, TRUNCATE, maxCount or maxAge left out, {result.ForgottenEvents} forgotten written without data and metadata)");
         return OfflineScan.Report(result);
     }
 

@@ -11,7 +11,9 @@ namespace EventflowDb.Cli.Commands;
 /// <summary>
 /// <c>efdb import [file|-]</c>: ADDs the events of JSON lines (as <c>efdb export</c> writes them) to a server, consecutive
 /// events of one stream in one ADD, keeping each event's message id (its original id when it had none): importing the
-/// same lines again stores nothing.
+/// same lines again stores nothing. A forgotten event (FORGET, exported with null data and metadata and
+/// <c>"forgotten":true</c>) is imported as forgotten: added with placeholder data, then the stream is FORGOTTEN up to it,
+/// when the target stream's versions line up with the export's (else it stays with the placeholder data and a warning).
 /// </summary>
 public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
 {
@@ -84,7 +86,7 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
                     return Terminal.Fail(string.Create(CultureInfo.InvariantCulture, $"line {lineNumber}: not an exported event ({e.Message}); nothing after it was imported"));
                 }
 
-                if (batch.Count > 0 && (batch[0].Stream != parsed.Stream || batch.Count >= settings.Batch || batchBytes + parsed.Bytes > MaxBatchBytes))
+                if (batch.Count > 0 && (batch[0].Stream != parsed.Stream || batch[0].Forgotten != parsed.Forgotten || batch.Count >= settings.Batch || batchBytes + parsed.Bytes > MaxBatchBytes))
                 {
                     await importer.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
                     batchBytes = 0;
@@ -103,6 +105,7 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
         Terminal.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read: {importer.Read}"));
         Terminal.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stored: {importer.Stored}"));
         Terminal.WriteLine(string.Create(CultureInfo.InvariantCulture, $"skipped: {importer.Skipped}"));
+        Terminal.WriteLine(string.Create(CultureInfo.InvariantCulture, $"forgotten: {importer.Forgotten}"));
         Terminal.FlushOutput();
         return code;
     }
@@ -116,6 +119,9 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
 
         public long Skipped { get; private set; }
 
+        /// <summary>Forgotten events read that the target holds as forgotten.</summary>
+        public long Forgotten { get; private set; }
+
         public async Task FlushAsync(List<ImportLine> batch, CancellationToken cancellationToken)
         {
             if (batch.Count == 0)
@@ -123,24 +129,54 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
                 return;
             }
 
+            RecordedEvent? last = null;
             try
             {
-                Count(await client.AppendAsync(batch[0].Stream, ExpectedVersion.Any, batch.Select(b => b.Event), cancellationToken).ConfigureAwait(false));
+                last = Count(await client.AppendAsync(batch[0].Stream, ExpectedVersion.Any, batch.Select(b => b.Event), cancellationToken).ConfigureAwait(false));
             }
             catch (WrongExpectedVersionException) when (batch.Count > 1)
             {
                 // Some of the batch is stored already (an earlier import cut short, batched differently): one by one.
                 foreach (var line in batch)
                 {
-                    Count(await client.AppendAsync(line.Stream, ExpectedVersion.Any, line.Event, cancellationToken).ConfigureAwait(false));
+                    last = Count(await client.AppendAsync(line.Stream, ExpectedVersion.Any, line.Event, cancellationToken).ConfigureAwait(false));
                 }
+            }
+
+            if (batch[0].Forgotten && last is not null)
+            {
+                await ForgetAsync(batch[^1], last, batch.Count, cancellationToken).ConfigureAwait(false);
             }
 
             batch.Clear();
         }
 
-        /// <summary>An event stored now has a position above every one seen before; a duplicate's is the old one.</summary>
-        private void Count(IReadOnlyList<RecordedEvent> events)
+        /// <summary>
+        /// After a batch of forgotten events (one stream): FORGET the target stream up to the last of them, when its versions
+        /// line up with the export's (the last one got the version it had, and nothing follows it), so that FORGET, which
+        /// covers every event the stream holds, erases only what the export had forgotten.
+        /// </summary>
+        private async Task ForgetAsync(ImportLine line, RecordedEvent stored, int events, CancellationToken cancellationToken)
+        {
+            var meta = await client.GetStreamMetadataAsync(line.Stream, cancellationToken).ConfigureAwait(false);
+            if (meta.ForgottenBefore > stored.Version)
+            {
+                Forgotten += events; // forgotten already (a re-run)
+                return;
+            }
+
+            if (stored.Version == line.Version && meta.NextVersion == stored.Version + 1)
+            {
+                await client.ForgetStreamAsync(line.Stream, cancellationToken).ConfigureAwait(false);
+                Forgotten += events;
+                return;
+            }
+
+            Terminal.Warn(string.Create(CultureInfo.InvariantCulture, $"stream {line.Stream}: {events} forgotten events were added with placeholder data {{}} but not FORGOTTEN, as the target stream's versions do not line up with the export's (version {stored.Version} for the exported {line.Version}, next version {meta.NextVersion}); FORGET it by hand if it should be"));
+        }
+
+        /// <summary>An event stored now has a position above every one seen before; a duplicate's is the old one. Returns the last event.</summary>
+        private RecordedEvent? Count(IReadOnlyList<RecordedEvent> events)
         {
             foreach (var e in events)
             {
@@ -154,6 +190,8 @@ public sealed class ImportCommand : AsyncCommand<ImportCommand.Settings>
                     Skipped++;
                 }
             }
+
+            return events.Count > 0 ? events[^1] : null;
         }
     }
 }
