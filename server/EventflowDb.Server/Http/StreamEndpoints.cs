@@ -88,7 +88,7 @@ internal sealed class StreamEndpoints(ServerHealth health, int maxAppendBytes)
         string? channel = ApiArguments.Text(context.Request, "channel");
         var filter = AllEventsRead.FilterFor(caller, channel);
         var page = NewPage(caller);
-        var read = new AllEventsRead(caller.Server.Store, page, filter, EventRules.PageSize(limit, caller.Server.Options)) { Cursor = after };
+        var read = new AllEventsRead(caller.Server.Store, page, filter, EventRules.PageSize(limit, caller.Server.Options), AllEventsRead.BudgetFor(filter)) { Cursor = after };
         await read.NextAsync(caller.Aborted).ConfigureAwait(false);
 
         // After a filtered scan that found nothing, the next page starts past what it examined.

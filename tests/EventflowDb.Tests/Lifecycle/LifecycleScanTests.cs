@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using EventflowDb.Server.Commands.Events;
 using EventflowDb.Server.Groups;
+using EventflowDb.Server.Subscriptions;
 using EventflowDb.Storage;
 using NUlid;
 
@@ -61,6 +62,33 @@ public sealed class LifecycleScanTests : IAsyncLifetime
     }
 
     private Ulid LastId() => _store.Checksum.LastId;
+
+    [Fact]
+    public async Task GETALL_without_a_channel_reads_past_a_deleted_range_longer_than_the_channel_budget_in_one_request()
+    {
+        // Clients page GETALL until an empty page: a read of every event must not answer one while events lie ahead.
+        var visible = await AddAsync("visible");
+        const int batch = 100;
+        int batches = (AllEventsRead.FilterScanBudget / batch) + 1;
+        for (int b = 0; b < batches; b++)
+        {
+            await _store.AppendAsync(new AppendRequest
+            {
+                Stream = "big",
+                Expected = ExpectedVersion.Any,
+                Events = Enumerable.Range(0, batch).Select(_ => new NewEvent { Type = "T", Data = "{}"u8.ToArray() }).ToArray(),
+            });
+        }
+
+        Assert.Equal(LifecycleStatus.Done, (await _store.DeleteStreamAsync("big", null)).Status);
+        var after = await AddAsync("after");
+
+        var page = new EventPage();
+        var read = new AllEventsRead(_store, page, filter: null, limit: 100, AllEventsRead.BudgetFor(null)) { Cursor = visible };
+        Assert.Equal(1, await read.NextAsync());
+        Assert.Equal(after, EventLookup.IdOf(page[0]));
+        Assert.Equal(AllEventsRead.FilterScanBudget, AllEventsRead.BudgetFor(EventChannels.Parse("stream:after")));
+    }
 
     [Fact]
     public async Task A_read_without_filter_over_a_deleted_range_stops_at_its_budget_and_moves_its_cursor()

@@ -8,8 +8,8 @@ namespace EventflowDb.Server.Commands.Events;
 /// <summary>
 /// One read of the log in order (GETALL, <c>GET /all</c>): events of all streams, or of one channel, strictly after
 /// <see cref="Cursor"/>. The cursor moves past events already examined that were not returned (non-matching, or hidden by
-/// DELETE, TRUNCATE, maxCount or maxAge), so a blocking read that wakes up scans only what was committed since, and the
-/// scan budget spans the request: a long hidden range never turns one request into a read of the whole log.
+/// DELETE, TRUNCATE, maxCount or maxAge), so a blocking read that wakes up scans only what was committed since. A
+/// channel read's scan budget spans the request; a read of every event has none (<see cref="BudgetFor"/>).
 /// </summary>
 internal sealed class AllEventsRead(IEventStore store, EventPage page, IEventFilter? filter, int limit, int scanBudget = AllEventsRead.FilterScanBudget)
 {
@@ -18,6 +18,13 @@ internal sealed class AllEventsRead(IEventStore store, EventPage page, IEventFil
     /// turn one request into a read of the whole log.
     /// </summary>
     public const int FilterScanBudget = 100_000;
+
+    /// <summary>
+    /// The scan budget of a read with <paramref name="filter"/>. A read of every event (no filter) has none: clients page
+    /// GETALL until an empty page, so it must never answer one while visible events lie ahead; it scans on past hidden
+    /// events (a deleted range costs a sequential read until compaction) and its cursor still moves past them.
+    /// </summary>
+    public static int BudgetFor(IEventFilter? filter) => filter is null ? int.MaxValue : FilterScanBudget;
 
     private int _scanned;
 
@@ -44,7 +51,6 @@ internal sealed class AllEventsRead(IEventStore store, EventPage page, IEventFil
     /// <summary>Fills the page; returns how many events it found, or -1 when the scan budget is spent with none (stop looking).</summary>
     public async ValueTask<int> NextAsync(CancellationToken cancellationToken = default)
     {
-        // No filter takes the same bounded path: the events it passes over are the hidden ones.
         var progress = await store.ReadAllAsync(Cursor, limit, page, filter, Math.Max(0, scanBudget - _scanned), cancellationToken).ConfigureAwait(false);
         _scanned += progress.Scanned;
         if (progress.Count == 0)

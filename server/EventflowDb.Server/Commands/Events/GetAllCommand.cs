@@ -55,7 +55,7 @@ internal sealed class GetAllCommand() : Command("GETALL", -1)
         }
 
         var filter = AllEventsRead.FilterFor(session, channel);
-        var read = new AllEventsRead(session.Store, session.Page, filter, EventRules.PageSize(limit, session.Server.Options)) { Cursor = after };
+        var read = new AllEventsRead(session.Store, session.Page, filter, EventRules.PageSize(limit, session.Server.Options), AllEventsRead.BudgetFor(filter)) { Cursor = after };
         await LongPoll.ReadAsync(session, block, read, static r => r.NextAsync()).ConfigureAwait(false);
         PageReply.Write(session.Writer, session.Page);
     }
