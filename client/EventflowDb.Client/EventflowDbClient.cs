@@ -46,7 +46,9 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
                 Volatile.Write(ref _authenticationFailure, e.Exception ?? new InvalidOperationException("The server refused the password."));
             }
         };
-        multiplexer.ConnectionRestored += (_, _) => Volatile.Write(ref _authenticationFailure, null);
+        // Cleared by the next command that succeeds, not by ConnectionRestored: StackExchange.Redis raises its events on the
+        // thread pool, so a "restored" for a socket whose AUTH then fails can arrive after the failure and hide it, and a
+        // command that times out in the backlog would then report a connection failure instead of the refused password.
     }
 
     /// <summary>The options this client was created with.</summary>
@@ -487,7 +489,13 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
             Exception failure;
             try
             {
-                return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var result = await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (database.Multiplexer == _multiplexer && Volatile.Read(ref _authenticationFailure) is not null)
+                {
+                    Volatile.Write(ref _authenticationFailure, null);
+                }
+
+                return result;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !pending.IsCompleted)
             {
