@@ -157,15 +157,8 @@ internal sealed class AppendWriter
         var request = operation.Request;
         try
         {
-            if (Volatile.Read(ref _closed))
+            if (Refused(operation))
             {
-                operation.TrySetException(new ObjectDisposedException(nameof(AppendWriter), "The store is closed."));
-                return;
-            }
-
-            if (ReadOnlyError() is { } readOnly)
-            {
-                operation.TrySetException(readOnly);
                 return;
             }
 
@@ -231,15 +224,8 @@ internal sealed class AppendWriter
         var request = operation.Request;
         try
         {
-            if (Volatile.Read(ref _closed))
+            if (Refused(operation))
             {
-                operation.TrySetException(new ObjectDisposedException(nameof(AppendWriter), "The store is closed."));
-                return;
-            }
-
-            if (ReadOnlyError() is { } readOnly)
-            {
-                operation.TrySetException(readOnly);
                 return;
             }
 
@@ -335,6 +321,19 @@ internal sealed class AppendWriter
     }
 
     /// <summary>Null while appends are accepted; else the error every append gets.</summary>
+    /// <summary>Fails <paramref name="operation"/> when the store is closed or read-only; true when it did.</summary>
+    private bool Refused<T>(TaskCompletionSource<T> operation)
+    {
+        Exception? refusal = Volatile.Read(ref _closed) ? new ObjectDisposedException(nameof(AppendWriter), "The store is closed.") : ReadOnlyError();
+        if (refusal is null)
+        {
+            return false;
+        }
+
+        operation.TrySetException(refusal);
+        return true;
+    }
+
     private StoreReadOnlyException? ReadOnlyError()
     {
         if (_monitor.ReadOnlyReason is { } reason)

@@ -47,7 +47,14 @@ public sealed class EventPage
     {
         Count = 0;
         _used = 0;
+        EntryReads = 0;
     }
+
+    /// <summary>
+    /// Log entries (or entry headers) the last stream read into this page looked at: what a GET cost (tests). Kept on the
+    /// reader's own page rather than the store, so the hot read path writes no shared counter.
+    /// </summary>
+    internal int EntryReads { get; set; }
 
     /// <summary>Appends a copy of <paramref name="json"/>.</summary>
     public void Add(ReadOnlySpan<byte> json)

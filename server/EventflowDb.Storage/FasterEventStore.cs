@@ -35,7 +35,6 @@ public sealed class FasterEventStore : IEventStore
     private Task _committerTask = Task.CompletedTask;
     private Task _checkpointTask = Task.CompletedTask;
     private long _sizeOnDisk;
-    private long _streamEntryReads;
     private long _sizeMeasuredAt = -1_000_000;
     private int _disposed;
 
@@ -119,9 +118,6 @@ public sealed class FasterEventStore : IEventStore
 
     /// <summary>End address of the last committed entry.</summary>
     internal long AppliedEnd => _state.AppliedEnd;
-
-    /// <summary>Entries (or entry headers) stream reads have looked at since open: what a GET costs.</summary>
-    internal long StreamEntryReads => Volatile.Read(ref _streamEntryReads);
 
     /// <summary>Index checkpoints taken since open.</summary>
     internal long CheckpointsTaken => _checkpoint.Taken;
@@ -285,14 +281,14 @@ public sealed class FasterEventStore : IEventStore
             rules = new StreamReadRules(expiredBefore, lifecycle.ForgottenBelow);
             if (expiredBefore != long.MinValue)
             {
-                from = FirstUnexpired(stream, from, count, expiredBefore);
+                from = FirstUnexpired(stream, from, count, expiredBefore, page);
             }
         }
 
         long version = from;
         while (version < count && page.Count < limit && !page.IsFull)
         {
-            Interlocked.Increment(ref _streamEntryReads);
+            page.EntryReads++;
             long end = Math.Min(count, version + (limit - page.Count));
             if (!TryFindEntry(stream.Number, version, out var location, out long keyed))
             {
@@ -318,13 +314,13 @@ public sealed class FasterEventStore : IEventStore
     /// clock in log order, so the expired versions of a stream are a prefix, and a GET reads O(log n) entry headers
     /// instead of every expired entry. (After the clock steps back, the reads that follow still check each entry.)
     /// </summary>
-    private long FirstUnexpired(StreamInfo stream, long from, long count, long expiredBefore)
+    private long FirstUnexpired(StreamInfo stream, long from, long count, long expiredBefore, EventPage page)
     {
         long low = from, high = count;
         while (low < high)
         {
             long middle = low + ((high - low) / 2);
-            Interlocked.Increment(ref _streamEntryReads);
+            page.EntryReads++;
             if (!TryFindEntry(stream.Number, middle, out var location, out _))
             {
                 return from; // let the read report the missing key

@@ -69,11 +69,11 @@ public sealed class LifecycleStoreTests
         await WriteAsync(t, "m", 3);
         Done(await t.Store.SetStreamMetadataAsync("m", 0, 1000));
 
-        long before = t.Store.StreamEntryReads;
+        long before = t.StreamEntryReads;
         Assert.Equal([200L, 201L, 202L], (await t.ReadStreamAsync("m")).Select(e => e.GetProperty("version").GetInt64()));
 
         // A binary search over the version index (about log2(203) entry headers) and the three entries read.
-        Assert.InRange(t.Store.StreamEntryReads - before, 3, 20);
+        Assert.InRange(t.StreamEntryReads - before, 3, 20);
         Assert.Equal([201L, 202L], (await t.ReadStreamAsync("m", from: 201)).Select(e => e.GetProperty("version").GetInt64()));
         Assert.Equal([200L], (await t.ReadStreamAsync("m", limit: 1)).Select(e => e.GetProperty("version").GetInt64()));
     }

@@ -158,8 +158,12 @@ internal sealed class TestStore : IAsyncDisposable
     {
         var page = new EventPage();
         int n = await Store.ReadStreamAsync(Encoding.UTF8.GetBytes(stream), from, limit, page);
+        StreamEntryReads += page.EntryReads;
         return Parse(page, n);
     }
+
+    /// <summary>Log entries (or entry headers) the stream reads of this helper have looked at.</summary>
+    public long StreamEntryReads { get; private set; }
 
     public async Task<List<JsonElement>> ReadAllAsync(NUlid.Ulid after, int limit = 100_000)
     {
