@@ -146,14 +146,15 @@ internal sealed class StreamEndpoints(ServerHealth health, int maxAppendBytes)
 
     /// <summary>
     /// The whole body, at most the ADD limit: a Content-Length over it is refused before anything is read, and a chunked
-    /// body is cut off as soon as it passes it (TOOLARGE, 413).
+    /// body is cut off as soon as it passes it (TOOLARGE, 413). Either way the rest of the body is unread, so the reply
+    /// says <c>Connection: close</c>: a client must not send its next request on a connection the server may close
+    /// instead of draining (seen as "response ended prematurely" on the next request).
     /// </summary>
-    /// <summary>The request body, refused (TOOLARGE) once over the append limit.</summary>
     internal async Task<byte[]> ReadBodyAsync(HttpContext context)
     {
         if (context.Request.ContentLength > maxAppendBytes)
         {
-            throw TooLarge();
+            throw TooLarge(context);
         }
 
         PipeReader reader = context.Request.BodyReader;
@@ -164,7 +165,7 @@ internal sealed class StreamEndpoints(ServerHealth health, int maxAppendBytes)
                 var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
                 if (read.Buffer.Length > maxAppendBytes)
                 {
-                    throw TooLarge();
+                    throw TooLarge(context);
                 }
 
                 if (read.IsCompleted)
@@ -179,9 +180,13 @@ internal sealed class StreamEndpoints(ServerHealth health, int maxAppendBytes)
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw TooLarge();
+            throw TooLarge(context);
         }
     }
 
-    private CommandException TooLarge() => CommandException.TooLarge($"ADD is over the {maxAppendBytes} byte limit");
+    private CommandException TooLarge(HttpContext context)
+    {
+        context.Response.Headers.Connection = "close";
+        return CommandException.TooLarge($"ADD is over the {maxAppendBytes} byte limit");
+    }
 }
