@@ -519,10 +519,48 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
                 failure = e;
             }
 
+            if (database.Multiplexer == _multiplexer && !_multiplexer.IsConnected && await RefusedCredentialsAsync().ConfigureAwait(false) is { } refusal)
+            {
+                throw AuthenticationFailure($"{command} failed: {connectionName} could not authenticate", refusal);
+            }
+
             if (!await retryAfter(attempt, failure).ConfigureAwait(false))
             {
                 throw new EventflowDbConnectionException($"{command} failed after {attempt + 1} attempt(s): {failure.Message}", failure);
             }
+        }
+    }
+
+    /// <summary>
+    /// After a command failed while not connected: one fresh connection attempt, to tell a refused password or certificate
+    /// from a server that is down. StackExchange.Redis reports the refusal through an event only for the socket it counts as
+    /// current, so under load a failure can come without it; a fresh connect reports the refusal as its own failure type.
+    /// Returns the refusal, or null when the probe connected or failed for another reason.
+    /// </summary>
+    private async Task<Exception?> RefusedCredentialsAsync()
+    {
+        if (_configuration.Password is null && _configuration.User is null && !_configuration.Ssl)
+        {
+            return null;
+        }
+
+        var probe = _configuration.Clone();
+        probe.AbortOnConnectFail = true;
+        probe.ConnectRetry = 1;
+        probe.ConnectTimeout = Math.Min(probe.ConnectTimeout, 5000);
+        try
+        {
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(probe).ConfigureAwait(false);
+            return null;
+        }
+        catch (RedisConnectionException e) when (e.FailureType == ConnectionFailureType.AuthenticationFailure)
+        {
+            Volatile.Write(ref _authenticationFailure, e);
+            return e;
+        }
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        {
+            return null;
         }
     }
 
