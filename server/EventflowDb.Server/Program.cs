@@ -145,9 +145,26 @@ internal static class Program
             return 1;
         }
 
+        // In a cluster the network layer sees the replicated store: reads from this member's store, writes through Raft.
+        IEventStore served = store;
+        if (options.Clustered)
+        {
+            try
+            {
+                var node = await Cluster.ClusterNode.StartAsync(options, store, logger, shutdown.Token).ConfigureAwait(false);
+                served = new Cluster.ReplicatedEventStore(store, node);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+            {
+                logger.Error("Cannot join the cluster on peer port {ClusterPort}: {Error}", options.ClusterPort, e.Message);
+                await store.DisposeAsync().ConfigureAwait(false);
+                return 1;
+            }
+        }
+
         try
         {
-            using var context = new ServerContext(options, store, commands, logger, access) { Tls = tls };
+            using var context = new ServerContext(options, served, commands, logger, access) { Tls = tls };
             using var metrics = new ServerMetrics(context);
             using var server = options.Port == 0 ? null : await ListenAsync(new RespServer(context), options.Port, "").ConfigureAwait(false);
             using var tlsServer = options.Tls.Enabled ? await ListenAsync(new RespServer(context, tls: true), options.Tls.Port, " with TLS").ConfigureAwait(false) : null;
@@ -183,8 +200,9 @@ internal static class Program
                 await http.StopAsync().ConfigureAwait(false);
             }
 
-            // Commits the log and checkpoints the index so that the next start replays nothing.
-            await store.DisposeAsync().ConfigureAwait(false);
+            // Commits the log and checkpoints the index so that the next start replays nothing (a cluster member first
+            // leaves the cluster, so its last applied entries reach the store).
+            await served.DisposeAsync().ConfigureAwait(false);
             logger.Information("Store closed");
         }
 

@@ -65,6 +65,13 @@ public sealed class NewEvent
 
     /// <summary>Optional idempotency key, at most 128 UTF-8 bytes.</summary>
     public string? MessageId { get; init; }
+
+    /// <summary>
+    /// The event's id when it was chosen before the append (a cluster leader stamps it, so every member stores the same);
+    /// null: the store assigns one. An id not above the store's last id is replaced by the next one after it, so ids
+    /// still increase in log order.
+    /// </summary>
+    public Ulid? Id { get; init; }
 }
 
 /// <summary>An atomic append to one stream.</summary>
@@ -78,6 +85,9 @@ public sealed class AppendRequest
 
     /// <summary>At least one event.</summary>
     public required IReadOnlyList<NewEvent> Events { get; init; }
+
+    /// <summary>The events' added_at in Unix milliseconds when chosen before the append (a cluster leader stamps it); null: now.</summary>
+    public long? AddedAt { get; init; }
 }
 
 /// <summary>Outcome of an append.</summary>

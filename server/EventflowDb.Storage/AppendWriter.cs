@@ -372,7 +372,7 @@ internal sealed class AppendWriter
     {
         var events = request.Events;
         long count = append.Count;
-        long addedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long addedAt = request.AddedAt ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         long firstPosition = _nextPosition;
 
         // Render every event's JSON once, into one scratch buffer.
@@ -387,7 +387,7 @@ internal sealed class AppendWriter
         for (int i = 0; i < events.Count; i++)
         {
             var evt = events[i];
-            var id = _ids.Next(addedAt);
+            var id = evt.Id is { } given ? _ids.Take(UlidCodec.FromUlid(given)) : _ids.Next(addedAt);
             int jsonStart = _json.Length;
             var causation = evt.CausationId is { } c ? UlidCodec.FromUlid(c) : id;
             var correlation = evt.CorrelationId is { } r ? UlidCodec.FromUlid(r) : causation;

@@ -66,4 +66,11 @@ internal sealed class UlidGenerator
 
         return _last;
     }
+
+    /// <summary>An id chosen elsewhere: <paramref name="id"/> when it is above the last one, else the next after the last.</summary>
+    public UInt128 Take(UInt128 id)
+    {
+        _last = id > _last ? id : _last + 1;
+        return _last;
+    }
 }

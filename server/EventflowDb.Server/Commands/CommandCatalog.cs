@@ -51,6 +51,7 @@ internal static class CommandCatalog
         new TimeCommand { Categories = Category.Connection },
         new CountCommand("DBSIZE", s => s.StreamCount) { Categories = Category.Read },
         new ClusterCommand { Categories = Category.Connection },
+        new RoleCommand { Categories = Category.Connection },
         new BackupCommand { Categories = Category.Admin },
         new SlowLogCommand { Categories = Category.Admin },
 

@@ -45,6 +45,10 @@ internal static class OptionsParser
         new("http-port", "HTTP_PORT", o => Number(o.HttpPort), "TCP port of the HTTP endpoint (GET /health, GET /metrics in Prometheus text format), on the same --bind; 0: none."),
         new("slowlog-log-slower-than", "SLOWLOG_LOG_SLOWER_THAN", o => Number(o.SlowlogLogSlowerThan), "As Redis: microseconds a command must run to enter SLOWLOG; 0: every command; negative: none. CONFIG SET changes it."),
         new("slowlog-max-len", "SLOWLOG_MAX_LEN", o => Number(o.SlowlogMaxLen), "As Redis: most entries SLOWLOG keeps (the oldest go first). CONFIG SET changes it."),
+        new("cluster-port", "CLUSTER_PORT", o => Number(o.ClusterPort), "TCP port for the Raft traffic between cluster members (on --bind); needed with --cluster-members."),
+        new("cluster-members", "CLUSTER_MEMBERS", o => string.Join(',', o.ClusterMembers), "Every member's peer address host:port (its --cluster-port), this one included, comma-separated, the same list on every member. None: standalone."),
+        new("announce", "ANNOUNCE", o => o.Announce ?? "", "The client address host:port other members give out for this one (in -READONLY ... leader=, ROLE, INFO). Default 127.0.0.1:<port>."),
+        new("replication", "REPLICATION", o => o.AsyncReplication ? "async" : "sync", "sync: a write is acknowledged once a majority of members hold it on disk. async: once the leader holds it (see docs/cluster.md for what that risks)."),
         new("log-level", "LOG_LEVEL", o => o.LogLevel.ToString().ToLowerInvariant(), "verbose, debug, information, warning, error or fatal."),
         new("log-format", "LOG_FORMAT", o => o.JsonLogs ? "json" : "text", "text: one readable line per log event. json: one JSON object per line (Serilog compact JSON: @t, @mt, @l, properties), for log shippers."),
     ];
@@ -138,8 +142,42 @@ internal static class OptionsParser
                 throw new FormatException($"tls-port: {port} is the plaintext port too; give them different ports");
             }
 
+            var members = Get("cluster-members").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            int clusterPort = ParseInt(Get("cluster-port"), "cluster-port", 0, 65535);
+            string announce = Get("announce");
+            foreach (string member in members)
+            {
+                _ = ParseHostPort(member, "cluster-members");
+            }
+
+            if (members.Length > 0 && clusterPort == 0)
+            {
+                throw new FormatException("cluster-port: a cluster member needs its peer port (--cluster-port), one of --cluster-members");
+            }
+
+            if (members.Length > 0 && !members.Any(m => ParseHostPort(m, "cluster-members").Port == clusterPort))
+            {
+                throw new FormatException($"cluster-members: no member has this member's --cluster-port {clusterPort}; list every member, this one included");
+            }
+
+            if (announce.Length > 0)
+            {
+                _ = ParseHostPort(announce, "announce");
+            }
+
+            bool asyncReplication = Get("replication").ToLowerInvariant() switch
+            {
+                "sync" => false,
+                "async" => true,
+                _ => throw new FormatException($"replication: '{Get("replication")}' must be sync or async"),
+            };
+
             return new ServerOptions
             {
+                ClusterPort = clusterPort,
+                ClusterMembers = members,
+                Announce = announce.Length == 0 ? null : announce,
+                AsyncReplication = asyncReplication,
                 Port = port,
                 DataDirectory = Get("data"),
                 Password = password.Length == 0 ? null : password,
@@ -290,6 +328,20 @@ internal static class OptionsParser
         return httpPort != 0 && (httpPort == port || httpPort == tlsPort)
             ? throw new FormatException($"http-port: {httpPort} is taken by the RESP port; give it a port of its own")
             : httpPort;
+    }
+
+    /// <summary>A host:port pair (host name, IPv4, or [IPv6]).</summary>
+    public static (string Host, int Port) ParseHostPort(string text, string name)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1)
+        {
+            throw new FormatException($"{name}: '{text}' is not host:port");
+        }
+
+        string host = text[..colon].Trim('[', ']');
+        int port = ParseInt(text[(colon + 1)..], name, 1, 65535);
+        return (host, port);
     }
 
     private static long ParseLong(string text, string name, long min, long max) =>

@@ -76,6 +76,24 @@ internal sealed class ServerOptions
     /// <summary>The TLS listener and its files; replaced as a whole when CONFIG SET loads new files.</summary>
     public TlsOptions Tls { get; set; } = new();
 
+    /// <summary>The Raft peer port (<c>--cluster-port</c>); 0: standalone.</summary>
+    public int ClusterPort { get; init; }
+
+    /// <summary>Every member's peer address, this one included (<c>--cluster-members</c>); empty: standalone.</summary>
+    public IReadOnlyList<string> ClusterMembers { get; init; } = [];
+
+    /// <summary>The client address other members give out for this one (<c>--announce</c>); null: 127.0.0.1:<see cref="Port"/>.</summary>
+    public string? Announce { get; init; }
+
+    /// <summary>--replication async: a write is acknowledged once the leader holds it, not a majority.</summary>
+    public bool AsyncReplication { get; init; }
+
+    /// <summary>True when the server runs as a member of a cluster.</summary>
+    public bool Clustered => ClusterMembers.Count > 0;
+
+    /// <summary>The client address given out for this member.</summary>
+    public string EffectiveAnnounce => Announce ?? $"127.0.0.1:{Port}";
+
     /// <summary>The address actually bound: loopback without a password or users, any with them, unless set.</summary>
     public IPAddress EffectiveBind => Bind ?? (Password is null && AclFile is null ? IPAddress.Loopback : IPAddress.Any);
 

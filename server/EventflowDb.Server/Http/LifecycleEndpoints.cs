@@ -156,6 +156,11 @@ internal sealed class LifecycleEndpoints(ServerHealth health, StreamEndpoints st
             await HttpErrors.WriteAsync(context, $"ERR {e.Message}", StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
             return;
         }
+        catch (Cluster.ClusterUnavailableException e)
+        {
+            await HttpErrors.WriteAsync(context, e.Message, StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+            return;
+        }
         catch (ArgumentException e)
         {
             throw CommandException.TooLarge(e.Message);

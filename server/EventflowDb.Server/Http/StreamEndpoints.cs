@@ -44,7 +44,7 @@ internal sealed class StreamEndpoints(ServerHealth health, int maxAppendBytes)
         catch (Exception e) when (AppendOutcome.Failure(e) is { } failure)
         {
             caller.Server.Logger.Debug("HTTP append to {Stream} refused: {Error}", append.Stream, e.Message);
-            await HttpErrors.WriteAsync(context, failure, e is StoreReadOnlyException ? StatusCodes.Status503ServiceUnavailable : null).ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, failure, e is StoreReadOnlyException or Cluster.ClusterUnavailableException ? StatusCodes.Status503ServiceUnavailable : null).ConfigureAwait(false);
             return;
         }
 

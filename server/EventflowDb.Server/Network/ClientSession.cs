@@ -690,6 +690,12 @@ internal sealed class ClientSession : IDisposable, IAclSubject
             {
                 result = await pending.Task.ConfigureAwait(false);
             }
+            catch (Cluster.ClusterUnavailableException e)
+            {
+                // A cluster member that is not the leader (READONLY leader=...) or no leader (TRYAGAIN).
+                Writer.WriteError(e.Message);
+                continue;
+            }
             catch (ArgumentException e)
             {
                 // The store's own check of the encoded entry size, behind the command's estimate.

@@ -24,6 +24,7 @@ internal static class AppendOutcome
     /// </summary>
     public static string? Failure(Exception e) => e switch
     {
+        Cluster.ClusterUnavailableException => e.Message,
         ArgumentException => $"TOOLARGE {e.Message}",
         StoreReadOnlyException => $"ERR {e.Message}",
         IOException => $"ERR {e.Message}",

@@ -43,6 +43,10 @@ internal static class LifecycleOutcome
         {
             throw new CommandException($"ERR {e.Message}");
         }
+        catch (Cluster.ClusterUnavailableException e)
+        {
+            throw new CommandException(e.Message);
+        }
 
         if (Error(result, command, version) is { } error)
         {

@@ -75,6 +75,62 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
         line("commit_latency_max_us", latency.MaxMicroseconds);
     }
 
+    /// <summary>Redis's replication fields as clients read them: the leader is the master, followers are its slaves.</summary>
+    private static void WriteReplication(Action<string, object> line, Cluster.ClusterNode node)
+    {
+        var members = node.Members();
+        if (node.IsLeader)
+        {
+            line("role", "master");
+            var replicas = members.Where(m => !m.IsSelf && m.Status == "available" && m.ClientAddress is not null).ToList();
+            line("connected_slaves", replicas.Count);
+            for (int i = 0; i < replicas.Count; i++)
+            {
+                var (host, port) = Configuration.OptionsParser.ParseHostPort(replicas[i].ClientAddress!, "announce");
+                line($"slave{i}", $"ip={host},port={port},state=online,offset=0,lag=0");
+            }
+        }
+        else
+        {
+            line("role", "slave");
+            string? leader = node.LeaderAnnounce;
+            var (host, port) = leader is null ? ("", 0) : Configuration.OptionsParser.ParseHostPort(leader, "announce");
+            line("master_host", host);
+            line("master_port", port);
+            line("master_link_status", leader is null ? "down" : "up");
+            line("slave_read_only", 1);
+            line("connected_slaves", 0);
+        }
+
+        line("master_repl_offset", node.DurableIndex);
+    }
+
+    /// <summary>The Raft view of this member: members, leader, term, and how far this member's store is.</summary>
+    private static void WriteCluster(Action<string, object> line, Cluster.ClusterNode node, Storage.IEventStore store)
+    {
+        var members = node.Members();
+        line("cluster_mode", "raft");
+        line("cluster_replication", node.AsyncReplication ? "async" : "sync");
+        line("cluster_members", members.Count);
+        line("cluster_leader", node.LeaderAnnounce ?? "");
+        line("cluster_role", node.IsLeader ? "leader" : "follower");
+        line("cluster_term", node.Term);
+        line("cluster_last_index", node.LastIndex);
+        line("cluster_commit_index", node.CommitIndex);
+        line("cluster_applied_index", node.AppliedIndex);
+        line("cluster_durable_index", node.DurableIndex);
+        line("cluster_lag_entries", Math.Max(0, node.CommitIndex - node.DurableIndex));
+        line("cluster_events", store.EventCount);
+        line("cluster_last_position", store.EventCount - 1);
+        line("cluster_last_id", store.Checksum.LastId == NUlid.Ulid.Empty ? "" : store.Checksum.LastId.ToString());
+        for (int i = 0; i < members.Count; i++)
+        {
+            var m = members[i];
+            string index = m.MatchIndex is { } match ? match.ToString(CultureInfo.InvariantCulture) : "";
+            line($"member{i}", $"peer={m.PeerAddress},client={m.ClientAddress ?? ""},role={(m.IsLeader ? "leader" : "follower")},status={m.Status},self={(m.IsSelf ? 1 : 0)},durable_index={index}");
+        }
+    }
+
     private static void WriteSection(StringBuilder text, string section, ServerContext server)
     {
         var store = server.Store;
@@ -125,9 +181,17 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
                 Line("tls_certificate_loads", server.Tls.Loads);
                 Line("tls_certificate_not_after", server.Tls.Certificate is { } certificate ? certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) : "");
                 break;
+            case "replication" when store is Cluster.ReplicatedEventStore { Node: var node }:
+                WriteReplication(Line, node);
+                break;
             case "replication":
                 Line("role", "master");
                 Line("connected_slaves", 0);
+                break;
+            case "cluster" when store is Cluster.ReplicatedEventStore { Node: var node }:
+                // Not a Redis Cluster (clients would ask CLUSTER SLOTS): cluster_enabled stays 0, the Raft state follows.
+                Line("cluster_enabled", 0);
+                WriteCluster(Line, node, store);
                 break;
             case "cluster":
                 Line("cluster_enabled", 0);

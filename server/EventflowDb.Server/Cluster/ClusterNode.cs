@@ -1,0 +1,439 @@
+using System.Net;
+using System.Net.Sockets;
+using DotNext.Net.Cluster;
+using DotNext.Net.Cluster.Consensus.Raft;
+using DotNext.Net.Cluster.Consensus.Raft.Membership;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using EventflowDb.Server.Configuration;
+using EventflowDb.Storage;
+using NUlid;
+
+namespace EventflowDb.Server.Cluster;
+
+/// <summary>One member's view of a member, for ROLE and INFO.</summary>
+internal sealed record ClusterMemberInfo(string PeerAddress, string? ClientAddress, bool IsSelf, bool IsLeader, string Status, long? MatchIndex);
+
+/// <summary>
+/// This member of the Raft cluster (DotNext.Net.Cluster over TCP): the write-ahead log in <c>&lt;data&gt;/raft/wal</c>,
+/// the <see cref="StoreStateMachine"/> that applies it to the store, leader tracking and proposals. The network layer
+/// sees it only through <see cref="ReplicatedEventStore"/> and the plain records above.
+/// </summary>
+internal sealed class ClusterNode : IAsyncDisposable
+{
+    private const string AnnounceKey = "announce";
+
+    private readonly ServerOptions _options;
+    private readonly Serilog.ILogger _logger;
+    private readonly RaftCluster _cluster;
+    private readonly WriteAheadLog _wal;
+    private readonly StoreStateMachine _machine;
+    private readonly SemaphoreSlim _proposeLock = new(1, 1);
+    private readonly Dictionary<EndPoint, string> _announces = [];
+    private readonly IPEndPoint _self;
+    private UlidGenerator? _stamps;
+    private Task<bool> _writable = Task.FromResult(false);
+    private CancellationToken _leadership = new(canceled: true);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _leadershipLoop = Task.CompletedTask;
+
+    private ClusterNode(ServerOptions options, Serilog.ILogger logger, RaftCluster cluster, WriteAheadLog wal, StoreStateMachine machine, IPEndPoint self)
+    {
+        _options = options;
+        _logger = logger;
+        _cluster = cluster;
+        _wal = wal;
+        _machine = machine;
+        _self = self;
+        _cluster.LeaderChanged += OnLeaderChanged;
+    }
+
+    /// <summary>The announce (client) address of this member.</summary>
+    public string Announce => _options.EffectiveAnnounce;
+
+    public bool IsLeader => !_cluster.LeadershipToken.IsCancellationRequested && _cluster.Leader is { IsRemote: false };
+
+    public long Term => _cluster.Term;
+
+    public long CommitIndex => _wal.LastCommittedEntryIndex;
+
+    public long LastIndex => _wal.LastEntryIndex;
+
+    public long AppliedIndex => _machine.LastApplied;
+
+    public long DurableIndex => _machine.DurableIndex;
+
+    public bool AsyncReplication => _options.AsyncReplication;
+
+    /// <summary>The leader's client address, when a leader is known and its address was learned.</summary>
+    public string? LeaderAnnounce
+    {
+        get
+        {
+            var leader = _cluster.Leader;
+            if (leader is null)
+            {
+                return null;
+            }
+
+            if (!leader.IsRemote)
+            {
+                return Announce;
+            }
+
+            lock (_announces)
+            {
+                return _announces.TryGetValue(leader.EndPoint, out var a) ? a : null;
+            }
+        }
+    }
+
+    /// <summary>Opens the WAL over the store (replaying committed entries it lacks) and joins the cluster.</summary>
+    public static async Task<ClusterNode> StartAsync(ServerOptions options, IEventStore store, Serilog.ILogger logger, CancellationToken token)
+    {
+        var members = new List<IPEndPoint>();
+        IPEndPoint? self = null;
+        foreach (string member in options.ClusterMembers)
+        {
+            var (host, port) = OptionsParser.ParseHostPort(member, "cluster-members");
+            var endpoint = new IPEndPoint(await ResolveAsync(host, logger, token).ConfigureAwait(false), port);
+            members.Add(endpoint);
+            if (port == options.ClusterPort && (self is null || IPAddress.IsLoopback(endpoint.Address) || endpoint.Address.Equals(options.Bind)))
+            {
+                self = endpoint;
+            }
+        }
+
+        self ??= members[0];
+        var listen = new IPEndPoint(options.EffectiveBind.Equals(IPAddress.Any) || IPAddress.IsLoopback(self.Address) ? self.Address : options.EffectiveBind, options.ClusterPort);
+        if (!IPAddress.IsLoopback(self.Address))
+        {
+            listen = new IPEndPoint(IPAddress.Any, options.ClusterPort);
+        }
+
+        var configuration = new RaftCluster.TcpConfiguration(listen)
+        {
+            ConfigurationStorage = null,
+            LowerElectionTimeout = 150,
+            UpperElectionTimeout = 300,
+            RequestTimeout = TimeSpan.FromSeconds(1),
+            ConnectTimeout = TimeSpan.FromMilliseconds(500),
+            ColdStart = false,
+            PublicEndPoint = self,
+        };
+        configuration.Metadata[AnnounceKey] = options.EffectiveAnnounce;
+        var builder = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage!).CreateInitialConfigurationBuilder();
+        foreach (var member in members)
+        {
+            builder.Add(member);
+        }
+
+        builder.Build();
+
+        string raftDirectory = Path.Combine(options.DataDirectory, "raft");
+        Directory.CreateDirectory(raftDirectory);
+        var machine = new StoreStateMachine(store, Path.Combine(raftDirectory, "applied"), logger);
+        var wal = new WriteAheadLog(
+            new WriteAheadLog.Options { Location = Path.Combine(raftDirectory, "wal"), ChunkSize = 1 << 20 },
+            machine);
+        var cluster = new RaftCluster(configuration) { AuditTrail = wal };
+        var node = new ClusterNode(options, logger, cluster, wal, machine, self);
+        await cluster.StartAsync(token).ConfigureAwait(false);
+        node._leadershipLoop = Task.Run(node.FollowLeadershipAsync, CancellationToken.None);
+        logger.Information(
+            "Cluster member {Self} of {Members} (peer port {ClusterPort}, client address {Announce}, replication {Replication}); Raft log through index {LastIndex}, committed {CommitIndex}",
+            self, string.Join(",", members), options.ClusterPort, options.EffectiveAnnounce, options.AsyncReplication ? "async" : "sync", wal.LastEntryIndex, wal.LastCommittedEntryIndex);
+        return node;
+    }
+
+    private static async Task<IPAddress> ResolveAsync(string host, Serilog.ILogger logger, CancellationToken token)
+    {
+        if (IPAddress.TryParse(host, out var ip))
+        {
+            return ip;
+        }
+
+        // In containers a peer's name resolves only once it runs: retry for a while.
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var addresses = await Dns.GetHostAddressesAsync(host, token).ConfigureAwait(false);
+                var v4 = Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork);
+                if (v4 is not null || addresses.Length > 0)
+                {
+                    return v4 ?? addresses[0];
+                }
+            }
+            catch (SocketException) when (attempt < 60)
+            {
+                if (attempt == 0)
+                {
+                    logger.Information("Cluster member {Host} does not resolve yet; retrying", host);
+                }
+            }
+
+            await Task.Delay(1000, token).ConfigureAwait(false);
+        }
+    }
+
+    private void OnLeaderChanged(ICluster sender, IClusterMember? leader)
+    {
+        if (leader is null)
+        {
+            _logger.Information("Cluster: no leader (election running), term {Term}", _cluster.Term);
+            return;
+        }
+
+        if (!leader.IsRemote)
+        {
+            _logger.Information("Cluster: this member {Self} is the leader, term {Term}", _self, _cluster.Term);
+            return;
+        }
+
+        _logger.Information("Cluster: leader is {Leader}, term {Term}", leader.EndPoint, _cluster.Term);
+        _ = LearnAnnounceAsync(leader);
+    }
+
+    private async Task LearnAnnounceAsync(IClusterMember member)
+    {
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            try
+            {
+                var metadata = await member.GetMetadataAsync(refresh: attempt > 0, CancellationToken.None).ConfigureAwait(false);
+                if (metadata.TryGetValue(AnnounceKey, out var announce))
+                {
+                    lock (_announces)
+                    {
+                        _announces[member.EndPoint] = announce;
+                    }
+
+                    return;
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _logger.Debug(e, "Cluster: cannot read the metadata of {Member} yet", member.EndPoint);
+            }
+
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Each time this member becomes the leader, prepares it for writes; runs until the member stops.</summary>
+    private async Task FollowLeadershipAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            CancellationToken leadership;
+            try
+            {
+                leadership = await _cluster.WaitForLeadershipAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            _leadership = leadership;
+            var writable = BecomeWritableAsync(leadership);
+            _writable = writable;
+            await writable.ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, leadership).WaitAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            if (!_stopping.IsCancellationRequested)
+            {
+                _logger.Information("Cluster: this member is no longer the leader");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A new leader first waits until every entry of earlier terms is applied here, then stamps above the highest mark
+    /// seen, so marks and event ids keep increasing along the log.
+    /// </summary>
+    private async Task<bool> BecomeWritableAsync(CancellationToken leadership)
+    {
+        try
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await _cluster.ApplyReadBarrierAsync(leadership).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e) when (e is OperationCanceledException or QuorumUnreachableException && !leadership.IsCancellationRequested && attempt < 50)
+                {
+                    _logger.Debug("Cluster: read barrier of the new leader failed ({Error}); retrying", e.Message);
+                    await Task.Delay(20, leadership).ConfigureAwait(false);
+                }
+            }
+
+            await _proposeLock.WaitAsync(leadership).ConfigureAwait(false);
+            try
+            {
+                _stamps = new UlidGenerator(UlidCodec.FromUlid(_machine.LastMark));
+            }
+            finally
+            {
+                _proposeLock.Release();
+            }
+
+            _logger.Information("Cluster: leader ready for writes at index {Index}, term {Term}", _wal.LastCommittedEntryIndex, _cluster.Term);
+            return true;
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or QuorumUnreachableException)
+        {
+            _logger.Information("Cluster: leadership lost before writes could start ({Error})", e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Throws the reply a write gets when this member cannot take it.</summary>
+    private async Task<CancellationToken> EnsureWritableAsync(CancellationToken token)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var leader = _cluster.Leader;
+            if (leader is { IsRemote: false } && !_cluster.LeadershipToken.IsCancellationRequested)
+            {
+                var leadership = _leadership;
+                var ready = _writable;
+                if (await ready.WaitAsync(TimeSpan.FromSeconds(5), token).ConfigureAwait(false) && !leadership.IsCancellationRequested)
+                {
+                    return leadership;
+                }
+            }
+            else if (leader is not null)
+            {
+                if (LeaderAnnounce is { } announce)
+                {
+                    throw ClusterUnavailableException.Follower(announce);
+                }
+            }
+
+            if (attempt >= 10)
+            {
+                throw leader is null
+                    ? ClusterUnavailableException.NoLeader("an election is running or no majority is reachable")
+                    : ClusterUnavailableException.NoLeader("the leader's client address is not known yet");
+            }
+
+            await Task.Delay(50, token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Proposes a write (leader only) and returns this member's result of applying it: after a majority holds the entry
+    /// (sync), or once this leader's own log holds it durably (async: see docs/cluster.md).
+    /// </summary>
+    public async Task<object> ProposeAsync(Func<UlidGenerator, long, ReplicatedCommand> build, CancellationToken token)
+    {
+        var leadership = await EnsureWritableAsync(token).ConfigureAwait(false);
+        var pending = new StoreStateMachine.Pending();
+        long index;
+        await _proposeLock.WaitAsync(token).ConfigureAwait(false);
+        try
+        {
+            if (leadership.IsCancellationRequested || _stamps is null)
+            {
+                throw ClusterUnavailableException.NoLeader("leadership changed");
+            }
+
+            // Stamped and appended under one lock, so marks and ids increase in log order.
+            var command = build(_stamps, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            index = await _wal.AppendAsync(command.Encode(), pending, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _proposeLock.Release();
+        }
+
+        try
+        {
+            await _cluster.ForceReplicationAsync(token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NotLeaderException or InvalidOperationException)
+        {
+            // Lost leadership: the entry may still commit under the next leader; the wait below tells.
+        }
+
+        using var lost = CancellationTokenSource.CreateLinkedTokenSource(token, leadership);
+        try
+        {
+            return await pending.Outcome.WaitAsync(TimeSpan.FromSeconds(10), lost.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException && !token.IsCancellationRequested)
+        {
+            // Committed or not is unknown: the client retries (with message ids an ADD is stored once).
+            if (pending.Outcome.IsCompletedSuccessfully)
+            {
+                return pending.Outcome.Result;
+            }
+
+            _logger.Debug("Cluster: the outcome of Raft entry {Index} is unknown ({Error})", index, e.Message);
+            throw ClusterUnavailableException.NoLeader("leadership was lost before the write was committed; its outcome is unknown, retry it (with message ids it is stored once)");
+        }
+    }
+
+    /// <summary>Every member with its status; the Raft index its store holds durably only for this member (the others' come from their own INFO cluster).</summary>
+    public IReadOnlyList<ClusterMemberInfo> Members()
+    {
+        var list = new List<ClusterMemberInfo>();
+        foreach (var member in _cluster.Members)
+        {
+            string? announce;
+            if (!member.IsRemote)
+            {
+                announce = Announce;
+            }
+            else
+            {
+                lock (_announces)
+                {
+                    _announces.TryGetValue(member.EndPoint, out announce);
+                }
+
+                if (announce is null)
+                {
+                    _ = LearnAnnounceAsync(member);
+                }
+            }
+
+            long? match = member.IsRemote ? null : _machine.DurableIndex;
+            list.Add(new ClusterMemberInfo(member.EndPoint.ToString() ?? "", announce, !member.IsRemote, member.IsLeader, member.Status.ToString().ToLowerInvariant(), match));
+        }
+
+        return list;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _cluster.LeaderChanged -= OnLeaderChanged;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _leadershipLoop.ConfigureAwait(false);
+        try
+        {
+            await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.Debug(e, "Cluster: stop failed");
+        }
+
+        await _wal.DisposeAsync().ConfigureAwait(false);
+        _cluster.Dispose();
+        await _machine.CompleteAsync().ConfigureAwait(false);
+        _machine.Dispose();
+        _proposeLock.Dispose();
+        _stopping.Dispose();
+        _logger.Information("Cluster member stopped; store durable through Raft index {Index}", _machine.DurableIndex);
+    }
+}
