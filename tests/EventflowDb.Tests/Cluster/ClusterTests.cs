@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using EventflowDb.Tests.Harness;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EventflowDb.Tests.Cluster;
+
+/// <summary>Issue 16: three real server processes on Raft: replication, READONLY, failover, catch-up.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ClusterTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+
+    private static string Add(string stream, string messageId) =>
+        JsonSerializer.Serialize(new { stream, version = "any", events = new[] { new { type = "T", data = new { m = messageId }, message_id = messageId } } });
+
+    [Fact]
+    public async Task A_leader_is_elected_its_writes_reach_every_member_identically_and_followers_refuse_writes()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        int leader = await cluster.WaitForLeaderAsync(Generous);
+        var leaderProcess = cluster.Members[leader];
+
+        // A single event and a batch, on the leader.
+        var one = await TestCluster.CommandAsync(leaderProcess, "ADD", "orders", "any", "Placed", "{\"n\":1}");
+        Assert.False(one.IsError(), RespText.Describe(one) + cluster.Output);
+        var batch = await TestCluster.CommandAsync(leaderProcess, "ADD", "orders", "1", "Paid", "{\"n\":2}", "Shipped", "{\"n\":3}");
+        Assert.Equal(2, batch.Arr().Count);
+        var lifecycle = await TestCluster.CommandAsync(leaderProcess, "STREAMMETA", "orders", "SET", "maxCount", "0", "maxAge", "0");
+        Assert.False(lifecycle.IsError(), RespText.Describe(lifecycle));
+
+        await cluster.WaitForConvergenceAsync(Generous);
+        var expected = await TestCluster.AllEventsAsync(leaderProcess);
+        Assert.Equal(3, expected.Count);
+        for (int i = 0; i < cluster.Members.Count; i++)
+        {
+            // Same id, position, version and added_at: the same bytes.
+            Assert.Equal(expected, await TestCluster.AllEventsAsync(cluster.Members[i]));
+        }
+
+        // A write on a follower names the leader's client address.
+        int follower = (leader + 1) % 3;
+        var refused = await TestCluster.CommandAsync(cluster.Members[follower], "ADD", "orders", "any", "Placed", "{}");
+        Assert.True(refused.IsError());
+        Assert.Equal($"READONLY You can't write against a read only replica. leader=127.0.0.1:{leaderProcess.Port}", refused.Text);
+        var refusedDelete = await TestCluster.CommandAsync(cluster.Members[follower], "DELETE", "orders");
+        Assert.StartsWith("READONLY", refusedDelete.Text);
+
+        // Discovery as Redis clients do it.
+        var role = (await TestCluster.CommandAsync(cluster.Members[follower], "ROLE")).Arr();
+        Assert.Equal("slave", role[0].Str());
+        Assert.Equal("127.0.0.1", role[1].Str());
+        Assert.Equal(leaderProcess.Port, role[2].Int());
+        string info = (await TestCluster.CommandAsync(cluster.Members[follower], "INFO", "replication")).Str();
+        Assert.Contains("role:slave", info);
+        Assert.Contains($"master_port:{leaderProcess.Port}", info);
+        string leaderInfo = (await TestCluster.CommandAsync(leaderProcess, "INFO", "replication")).Str();
+        Assert.Contains("role:master", leaderInfo);
+        Assert.Contains("connected_slaves:2", leaderInfo);
+        string clusterInfo = (await TestCluster.CommandAsync(leaderProcess, "INFO", "cluster")).Str();
+        Assert.Contains("cluster_enabled:0", clusterInfo);
+        Assert.Contains($"cluster_leader:127.0.0.1:{leaderProcess.Port}", clusterInfo);
+        Assert.Contains("cluster_members:3", clusterInfo);
+
+        // A member whose data directory is emptied catches up by itself.
+        int wiped = (leader + 2) % 3;
+        await cluster.Members[wiped].KillAsync();
+        foreach (string entry in Directory.EnumerateFileSystemEntries(cluster.Members[wiped].DataDirectory))
+        {
+            if (Directory.Exists(entry))
+            {
+                Directory.Delete(entry, recursive: true);
+            }
+            else
+            {
+                File.Delete(entry);
+            }
+        }
+
+        var more = await TestCluster.CommandAsync(leaderProcess, "ADD", "orders", "any", "Closed", "{\"n\":4}");
+        Assert.False(more.IsError(), RespText.Describe(more));
+        Assert.Null(await cluster.Members[wiped].RestartOrExitAsync());
+        await cluster.WaitForConvergenceAsync(Generous);
+        Assert.Equal(await TestCluster.AllEventsAsync(leaderProcess), await TestCluster.AllEventsAsync(cluster.Members[wiped]));
+    }
+
+    [Fact]
+    public async Task Killing_the_leader_under_load_loses_no_acknowledged_event_and_a_restarted_member_catches_up()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        int leader = await cluster.WaitForLeaderAsync(Generous);
+        var acknowledged = new ConcurrentBag<string>();
+        int currentLeader = leader;
+        using var stop = new CancellationTokenSource();
+
+        async Task WriterAsync(int writer)
+        {
+            for (int k = 0; !stop.IsCancellationRequested; k++)
+            {
+                string id = $"w{writer}-{k}";
+                var deadline = Stopwatch.StartNew();
+                while (true)
+                {
+                    try
+                    {
+                        var reply = await TestCluster.CommandAsync(cluster.Members[Volatile.Read(ref currentLeader)], "ADD", Add($"load-{writer}", id));
+                        if (!reply.IsError())
+                        {
+                            acknowledged.Add(id);
+                            break;
+                        }
+                    }
+                    catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException)
+                    {
+                    }
+
+                    Assert.True(deadline.Elapsed < Generous, $"write {id} never acknowledged\n{cluster.Output}");
+                    await Task.Delay(20);
+                }
+            }
+        }
+
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() => WriterAsync(w))).ToArray();
+        await WaitUntilAsync(() => acknowledged.Count >= 40, Generous, cluster);
+
+        cluster.Members[leader].SignalKill();
+        var failover = Stopwatch.StartNew();
+        int next = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(5), except: leader);
+        output.WriteLine($"new leader after {failover.ElapsedMilliseconds} ms");
+        await cluster.Members[leader].KillAsync();
+        Volatile.Write(ref currentLeader, next);
+
+        int before = acknowledged.Count;
+        await WaitUntilAsync(() => acknowledged.Count >= before + 40, Generous, cluster);
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        var survivors = Enumerable.Range(0, 3).Where(i => i != leader).ToList();
+        await cluster.WaitForConvergenceAsync(Generous, survivors);
+        foreach (int i in survivors)
+        {
+            AssertComplete(await TestCluster.AllEventsAsync(cluster.Members[i]), acknowledged, cluster);
+        }
+
+        // The killed member, restarted with its data, catches up without duplicates.
+        Assert.Null(await cluster.Members[leader].RestartOrExitAsync());
+        await cluster.WaitForConvergenceAsync(Generous);
+        AssertComplete(await TestCluster.AllEventsAsync(cluster.Members[leader]), acknowledged, cluster);
+        Assert.Contains("Cluster recovery", cluster.Members[leader].Output);
+    }
+
+    /// <summary>Every acknowledged write present exactly once; positions without gaps; no event twice.</summary>
+    private static void AssertComplete(List<string> events, IEnumerable<string> acknowledged, TestCluster cluster)
+    {
+        var ids = new List<string>();
+        for (int i = 0; i < events.Count; i++)
+        {
+            using var doc = JsonDocument.Parse(events[i]);
+            Assert.Equal(i, doc.RootElement.GetProperty("position").GetInt64());
+            ids.Add(doc.RootElement.GetProperty("data").GetProperty("m").GetString()!);
+        }
+
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        var missing = acknowledged.Except(ids).ToList();
+        Assert.True(missing.Count == 0, $"acknowledged but missing: {string.Join(",", missing.Take(20))}\n{cluster.Output}");
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, TestCluster cluster)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < timeout, $"condition not met within {timeout}\n{cluster.Output}");
+            await Task.Delay(20);
+        }
+    }
+}

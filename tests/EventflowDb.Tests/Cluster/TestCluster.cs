@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using EventflowDb.Protocol;
+using EventflowDb.Tests.Harness;
+using Xunit;
+
+namespace EventflowDb.Tests.Cluster;
+
+/// <summary>Cluster tests start several server processes each: they run alone, not beside other tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterCollection
+{
+    public const string Name = "Cluster";
+}
+
+/// <summary>Three real server processes on loopback ports forming one Raft cluster, each with its own temp data directory.</summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    private TestCluster(IReadOnlyList<ServerProcess> members, IReadOnlyList<int> peerPorts)
+    {
+        Members = members;
+        PeerPorts = peerPorts;
+    }
+
+    public IReadOnlyList<ServerProcess> Members { get; }
+
+    public IReadOnlyList<int> PeerPorts { get; }
+
+    /// <summary>Every member's output, for failure messages.</summary>
+    public string Output => string.Join("\n", Members.Select((m, i) => $"===== member {i} (port {m.Port}) =====\n{m.Output}"));
+
+    public static async Task<TestCluster> StartAsync(int size = 3, params string[] extraArgs)
+    {
+        var peerPorts = Enumerable.Range(0, size).Select(_ => ServerProcess.FreePort()).ToArray();
+        string list = string.Join(",", peerPorts.Select(p => $"127.0.0.1:{p}"));
+        var starts = peerPorts.Select(p => ServerProcess.StartAsync(new ServerSettings
+        {
+            ExtraArgs = ["--cluster-port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", list, .. extraArgs],
+        })).ToArray();
+        var members = await Task.WhenAll(starts);
+        foreach (var member in members)
+        {
+            member.KeepDataDirectory = false;
+        }
+
+        return new TestCluster(members, peerPorts);
+    }
+
+    /// <summary>Sends one command to a member on a fresh connection.</summary>
+    public static async Task<RespValue> CommandAsync(ServerProcess member, params string[] args)
+    {
+        await using var c = await RespConnection.OpenAsync(member.Port, TimeSpan.FromSeconds(10));
+        return await c.CommandAsync(args);
+    }
+
+    /// <summary>The index of the member whose ROLE says master, polled among the running members until the deadline.</summary>
+    public async Task<int> WaitForLeaderAsync(TimeSpan timeout, int? except = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            for (int i = 0; i < Members.Count; i++)
+            {
+                if (i == except || !Members[i].IsRunning)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var role = await CommandAsync(Members[i], "ROLE");
+                    if (role.Arr()[0].Str() == "master")
+                    {
+                        // A leader that can write: INFO cluster says leader once it is ready.
+                        return i;
+                    }
+                }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException)
+                {
+                }
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"no leader within {timeout}\n{Output}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Polls until every running member (or those given) reports the same CHECKSUM and event count as <paramref name="reference"/>.</summary>
+    public async Task WaitForConvergenceAsync(TimeSpan timeout, IEnumerable<int>? which = null)
+    {
+        var indices = (which ?? Enumerable.Range(0, Members.Count)).Where(i => Members[i].IsRunning).ToList();
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (true)
+        {
+            var states = new List<string>();
+            foreach (int i in indices)
+            {
+                try
+                {
+                    var sum = await CommandAsync(Members[i], "CHECKSUM");
+                    var count = await CommandAsync(Members[i], "EVENTCOUNT");
+                    states.Add($"{sum.Arr()[0].Str()}/{sum.Arr()[1].Str()}/{count.Int()}");
+                }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException)
+                {
+                    states.Add("unreachable");
+                }
+            }
+
+            last = string.Join(" | ", states);
+            if (states.Distinct().Count() == 1 && states[0] != "unreachable")
+            {
+                return;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"members did not converge within {timeout}: {last}\n{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Every event in log order as raw JSON (GETALL pages).</summary>
+    public static async Task<List<string>> AllEventsAsync(ServerProcess member)
+    {
+        var all = new List<string>();
+        string after = "00000000000000000000000000";
+        await using var c = await RespConnection.OpenAsync(member.Port, TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var page = (await c.CommandAsync("GETALL", after, "1000")).Arr();
+            if (page.Count == 0)
+            {
+                return all;
+            }
+
+            foreach (var e in page)
+            {
+                all.Add(e.Str());
+            }
+
+            using var last = System.Text.Json.JsonDocument.Parse(all[^1]);
+            after = last.RootElement.GetProperty("id").GetString()!;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var member in Members)
+        {
+            await member.DisposeAsync();
+        }
+    }
+}
