@@ -151,7 +151,7 @@ public sealed partial class EventflowDbClient
     private Task<RedisResult> PollAsync(IDatabase database, string command, object[] arguments, CancellationToken cancellationToken)
     {
         var delay = TimeSpan.FromMilliseconds(50);
-        return SendAsync(database, command, arguments, null, "the subscription's connection", async (_, _) =>
+        return SendAsync(database, command, arguments, null, "the subscription's connection", false, async (_, _) =>
         {
             // The multiplexer reconnects in the background; ask again shortly.
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);

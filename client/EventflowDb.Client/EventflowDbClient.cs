@@ -452,7 +452,7 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     /// become <see cref="EventflowDbConnectionException"/>.
     /// </summary>
     private Task<RedisResult> ExecuteAsync(string command, object[] arguments, bool retryable, string? stream, CancellationToken cancellationToken) =>
-        SendAsync(_database, command, arguments, stream, "the connection", (attempt, e) =>
+        SendAsync(_database, command, arguments, stream, "the connection", retryable, (attempt, e) =>
         {
             if (retryable && attempt < Options.ConnectionFailureRetries)
             {
@@ -473,8 +473,9 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
     /// failure or time-out, <paramref name="retryAfter"/> (given the attempt number) decides whether to send it again:
     /// it returns true to retry, or throws.
     /// </summary>
-    private async Task<RedisResult> SendAsync(IDatabase database, string command, object[] arguments, string? stream, string connectionName, Func<int, Exception, Task<bool>> retryAfter, CancellationToken cancellationToken)
+    private async Task<RedisResult> SendAsync(IDatabase database, string command, object[] arguments, string? stream, string connectionName, bool retryable, Func<int, Exception, Task<bool>> retryAfter, CancellationToken cancellationToken)
     {
+        var redirectStarted = 0L;
         for (int attempt = 0; ; attempt++)
         {
             ThrowIfDisposed();
@@ -502,6 +503,25 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
                 Observe(pending);
                 throw;
             }
+            catch (RedisServerException e) when (ClusterRedirect(e.Message, retryable) && database.Multiplexer.GetEndPoints().Length > 1)
+            {
+                // A cluster: this member is a follower (READONLY: nothing was written, so any write may go again) or there
+                // is no leader yet (TRYAGAIN: sent again only when safe to repeat). Find the leader again and resend, for
+                // as long as a failover takes.
+                if (redirectStarted == 0)
+                {
+                    redirectStarted = Environment.TickCount64;
+                }
+                else if (Environment.TickCount64 - redirectStarted > Options.ClusterFailoverTimeout.TotalMilliseconds)
+                {
+                    throw ServerErrors.FromReply(e.Message, stream, e);
+                }
+
+                await database.Multiplexer.ConfigureAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+                attempt--;
+                continue;
+            }
             catch (RedisServerException e)
             {
                 throw ServerErrors.FromReply(e.Message, stream, e);
@@ -524,12 +544,38 @@ public sealed partial class EventflowDbClient : IAsyncDisposable
                 throw AuthenticationFailure($"{command} failed: {connectionName} could not authenticate", refusal);
             }
 
+            if (retryable && database.Multiplexer.GetEndPoints().Length > 1)
+            {
+                // A cluster member went away (the leader, in a failover): resend to whichever member leads now, for as long
+                // as a failover takes.
+                if (redirectStarted == 0)
+                {
+                    redirectStarted = Environment.TickCount64;
+                }
+
+                if (Environment.TickCount64 - redirectStarted <= Options.ClusterFailoverTimeout.TotalMilliseconds)
+                {
+                    await database.Multiplexer.ConfigureAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+                    attempt--;
+                    continue;
+                }
+            }
+
             if (!await retryAfter(attempt, failure).ConfigureAwait(false))
             {
                 throw new EventflowDbConnectionException($"{command} failed after {attempt + 1} attempt(s): {failure.Message}", failure);
             }
         }
     }
+
+    /// <summary>True for the error replies of a cluster member that is not the leader and did not apply the command.</summary>
+    private static bool ClusterRedirect(string reply, bool retryable) => ServerErrors.CodeOf(reply) switch
+    {
+        EventflowDbErrorCodes.ReadOnly => true,
+        EventflowDbErrorCodes.TryAgain => retryable,
+        _ => false,
+    };
 
     /// <summary>
     /// After a command failed while not connected: one fresh connection attempt, to tell a refused password or certificate

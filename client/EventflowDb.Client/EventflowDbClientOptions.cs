@@ -23,6 +23,13 @@ public sealed class EventflowDbClientOptions
     } = 1;
 
     /// <summary>
+    /// With a cluster (a connection string naming every member), how long a command refused by a follower
+    /// (<c>READONLY</c>: nothing was written) or during an election (<c>TRYAGAIN</c>, resent only when safe to repeat) is
+    /// sent again while the client looks for the leader. Default 10 seconds.
+    /// </summary>
+    public TimeSpan ClusterFailoverTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// The user to authenticate as (<c>AUTH &lt;user&gt; &lt;password&gt;</c>); null (the default) keeps what the connection
     /// string or <c>ConfigurationOptions.User</c> says, which is the user <c>default</c> when nothing is given.
     /// </summary>

@@ -23,6 +23,12 @@ public static class EventflowDbErrorCodes
 
     /// <summary>The user may not run the command, or not on that stream or channel (ACL).</summary>
     public const string NoPermission = "NOPERM";
+
+    /// <summary>A cluster follower refused a write (<c>READONLY … leader=host:port</c>); nothing was changed.</summary>
+    public const string ReadOnly = "READONLY";
+
+    /// <summary>A cluster has no leader now (an election), or lost it while the write was in flight.</summary>
+    public const string TryAgain = "TRYAGAIN";
 }
 
 /// <summary>

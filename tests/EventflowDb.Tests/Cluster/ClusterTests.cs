@@ -64,6 +64,28 @@ public sealed class ClusterTests(ITestOutputHelper output)
         Assert.Contains($"cluster_leader:127.0.0.1:{leaderProcess.Port}", clusterInfo);
         Assert.Contains("cluster_members:3", clusterInfo);
 
+        // StackExchange.Redis given every member's address finds the leader and sends writes there.
+        var options = new StackExchange.Redis.ConfigurationOptions { AbortOnConnectFail = false, ConnectTimeout = 15_000, AsyncTimeout = 30_000, SyncTimeout = 30_000 };
+        foreach (var member in cluster.Members)
+        {
+            options.EndPoints.Add(System.Net.IPAddress.Loopback, member.Port);
+        }
+
+        await using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options))
+        {
+            for (int i = 0; i < cluster.Members.Count; i++)
+            {
+                var server = redis.GetServer(System.Net.IPAddress.Loopback, cluster.Members[i].Port);
+                Assert.Equal(i != leader, server.IsReplica);
+            }
+
+            for (int i = 0; i < 5; i++)
+            {
+                var added = await redis.GetDatabase().ExecuteAsync("ADD", "redis-client", "any", "Seen", "{}");
+                Assert.False(added.IsNull);
+            }
+        }
+
         // A member whose data directory is emptied catches up by itself.
         int wiped = (leader + 2) % 3;
         await cluster.Members[wiped].KillAsync();
