@@ -603,6 +603,13 @@ public sealed class FasterEventStore : IEventStore
             }
 
             var compactor = new LogCompactor(_directory, Path.Combine(_directory, "log", StoreOpener.LogFileName), _layout, _files, _state, _logger) { Fault = CompactionFault };
+            if (compactor.StreamToSeal() is { } stream)
+            {
+                // Forgotten bytes in the tail's page: a padding record fills it, so this compaction reaches them too.
+                StoreMetaFile.AddFeatures(Path.Combine(_directory, StoreOpener.MetaFileName), StoreFeatures.ScrubbedEvents);
+                await SubmitControl(new ControlRequest { Kind = ControlKind.Padding, Stream = stream }, cancellationToken).ConfigureAwait(false);
+            }
+
             var result = await Task.Run(() => compactor.Run(cancellationToken), cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _sizeMeasuredAt, -1_000_000); // SIZE measures again
             return result;

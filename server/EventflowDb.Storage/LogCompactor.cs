@@ -124,6 +124,52 @@ internal sealed class LogCompactor
         return result;
     }
 
+    /// <summary>
+    /// A forgotten stream with bytes still to scrub in the page the committed tail is in (which a compaction leaves alone:
+    /// FasterLog may write it again), or null. A padding record on it seals that page (<see cref="ControlKind.Padding"/>).
+    /// </summary>
+    public string? StreamToSeal()
+    {
+        long end;
+        lock (_state.ApplyLock)
+        {
+            end = _state.AppliedEnd;
+        }
+
+        var scanner = new LogRecordScanner(_files, _layout, 1 << 20);
+        scanner.Address = Math.Max(LogLayout.FirstValidAddress, _layout.PageStart(end));
+        while (true)
+        {
+            var kind = scanner.Next(end);
+            if (kind is RecordKind.End or RecordKind.Zero or RecordKind.Invalid)
+            {
+                return null;
+            }
+
+            if (kind != RecordKind.Entry)
+            {
+                continue;
+            }
+
+            var payload = scanner.Payload;
+            long streamNumber = new EntryView(payload).StreamNumber;
+            if (streamNumber < 0 || streamNumber >= _state.Streams.Count || _state.Streams[streamNumber].Lifecycle is not { ForgottenBelow: > 0 } lifecycle)
+            {
+                continue;
+            }
+
+            long count = 0;
+            ulong chain = 0; // only whether something is left to scrub matters here, not the chain values
+            bool holds = ControlRecordFormat.IsControl(payload)
+                ? ScrubSnapshot(payload, scanner.RecordAddress, ref count) is not null
+                : new EntryView(payload).FirstVersion < lifecycle.ForgottenBelow && ScrubEntry(payload, scanner.RecordAddress, ref chain, ref count) is not null;
+            if (holds)
+            {
+                return _state.Streams[streamNumber].Name;
+            }
+        }
+    }
+
     /// <summary>The entry with its forgotten events scrubbed, or null when it has none left; advances the checksum chain.</summary>
     private byte[]? ScrubEntry(ReadOnlySpan<byte> payload, long address, ref ulong hash, ref long scrubbed)
     {

@@ -15,8 +15,8 @@ public sealed class CompactionTests
 
     private static void Done(LifecycleResult result) => Assert.Equal(LifecycleStatus.Done, result.Status);
 
-    /// <summary>A forgotten stream whose data, metadata and snapshots carry <see cref="Marker"/>, among other streams; then enough
-    /// other events that the forgotten ones lie in sealed log pages.</summary>
+    /// <summary>A forgotten stream whose data, metadata and snapshots carry <see cref="Marker"/>, among other streams. The last
+    /// of them lie in the log's tail page, which a compaction seals with a padding record first.</summary>
     private static async Task WriteForgottenAsync(TestStore t)
     {
         for (int i = 0; i < 20; i++)
@@ -33,7 +33,6 @@ public sealed class CompactionTests
         Done(await t.Store.SaveSnapshotAsync("person-1", 10, Encoding.UTF8.GetBytes($"{{\"state\":\"{Marker}\"}}")));
         Done(await t.Store.SaveSnapshotAsync("person-1", 20, Encoding.UTF8.GetBytes($"{{\"state\":\"{Marker}2\"}}")));
         Done(await t.Store.ForgetStreamAsync("person-1"));
-        await FillAsync(t, 2);
     }
 
     /// <summary>Appends about <paramref name="pages"/> log pages of unrelated events.</summary>
@@ -81,8 +80,11 @@ public sealed class CompactionTests
         await t.Store.CheckpointAsync();
         Assert.NotEmpty(FilesHolding(t.Directory, Marker));
 
+        long end = t.Store.AppliedEnd;
+        Assert.True(end < DamageTests.PageSize, "the forgotten events should lie in the tail page");
         var result = await t.Store.CompactAsync();
 
+        Assert.Equal(DamageTests.PageSize, t.Store.AppliedEnd); // sealed by a padding record to the end of the page
         Assert.Equal(60, result.ScrubbedEvents);
         Assert.Equal(2, result.ScrubbedSnapshots);
         Assert.True(result.BytesBefore > 0 && result.BytesAfter > 0);
@@ -119,9 +121,12 @@ public sealed class CompactionTests
     {
         await using var t = await TestStore.CreateAsync();
         await WriteForgottenAsync(t);
+        await FillAsync(t, 2); // the forgotten events in sealed pages: no padding needed
         var checksum = t.Store.Checksum;
         var reads = await ReadEverythingAsync(t);
-        await t.Store.CompactAsync();
+        long end = t.Store.AppliedEnd;
+        Assert.Equal(60, (await t.Store.CompactAsync()).ScrubbedEvents);
+        Assert.Equal(end, t.Store.AppliedEnd);
         await t.Store.DisposeAsync();
 
         // No snapshot.bin: the whole log is replayed, the chain taken over the scrubbed events' kept values.
