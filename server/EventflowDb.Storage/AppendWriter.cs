@@ -242,14 +242,28 @@ internal sealed class AppendWriter
             long a = request.Kind is ControlKind.Delete or ControlKind.Forget ? count : request.A;
             long addedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var name = Encoding.UTF8.GetBytes(request.Stream);
-            int size = ControlRecordFormat.Size(name.Length, request.Data.Length);
-            if (size + LogLayout.RecordHeaderSize > _maxEntryBytes)
+            var data = request.Data;
+            if (request.Kind == ControlKind.Padding)
+            {
+                // To the end of the tail's page: the record fills it (or, when too little is left, starts the next one).
+                int left = _layout.PageSize - _layout.OffsetInPage(_log.TailAddress);
+                if (left == _layout.PageSize)
+                {
+                    operation.TrySetResult(new LifecycleResult(LifecycleStatus.Done, count));
+                    return;
+                }
+
+                data = new byte[Math.Max(0, left - LogLayout.RecordHeaderSize - ControlRecordFormat.Size(name.Length, 0))];
+            }
+
+            int size = ControlRecordFormat.Size(name.Length, data.Length);
+            if (size + LogLayout.RecordHeaderSize > _maxEntryBytes && request.Kind != ControlKind.Padding)
             {
                 throw new ArgumentException($"The snapshot encodes to {size} bytes, over the {_maxEntryBytes}-byte limit.", nameof(operation));
             }
 
             var bytes = new byte[size];
-            ControlRecordFormat.Write(bytes, _epoch, request.Kind, _nextPosition, stream!.Number, a, request.B, addedAt, name, request.Data.Span);
+            ControlRecordFormat.Write(bytes, _epoch, request.Kind, _nextPosition, stream!.Number, a, request.B, addedAt, name, data.Span);
             if (!_log.TryEnqueue(bytes, out long address))
             {
                 _committer.Signal();

@@ -207,7 +207,7 @@ internal readonly record struct EntrySummary(UInt128 FirstId, UInt128 LastId, in
                 first = last;
             }
 
-            hash = System.IO.Hashing.XxHash64.HashToUInt64(record.Json, (long)hash);
+            hash = LogEntryFormat.Chain(record, hash);
             offset += record.Size;
         }
 

@@ -22,6 +22,12 @@ internal enum ControlKind
 
     /// <summary>FORGET: A = the stream's count (events below it render without data and metadata).</summary>
     Forget = 5,
+
+    /// <summary>
+    /// Padding that fills the rest of the log page (zeros after the stream name), written by a compaction on a forgotten
+    /// stream so that the page holding its last events is sealed and can be scrubbed; changes nothing.
+    /// </summary>
+    Padding = 6,
 }
 
 /// <summary>
@@ -106,12 +112,12 @@ internal static class ControlRecordFormat
         }
 
         var view = new ControlView(record);
-        if (view.Kind is < ControlKind.Delete or > ControlKind.Forget || HeaderSize + view.NameLength > record.Length)
+        if (view.Kind is < ControlKind.Delete or > ControlKind.Padding || HeaderSize + view.NameLength > record.Length)
         {
             return "impossible control kind or stream name length";
         }
 
-        return view.Kind != ControlKind.Snapshot && view.Data.Length != 0 ? "trailing bytes after the stream name" : null;
+        return view.Kind is not (ControlKind.Snapshot or ControlKind.Padding) && view.Data.Length != 0 ? "trailing bytes after the stream name" : null;
     }
 }
 

@@ -5,7 +5,8 @@ namespace EventflowDb.Storage;
 /// <summary>
 /// Renders a forgotten event (FORGET): the stored JSON with <c>"data":null,"metadata":null</c> in place of its data and
 /// metadata and <c>"forgotten":true</c> at the end; every other field (id, position, stream, version, type, ids,
-/// message id, time) as stored. The stored JSON is the server's own rendering (<see cref="EventJsonWriter"/>).
+/// message id, time) as stored. The stored JSON is the server's own rendering (<see cref="EventJsonWriter"/>), or the
+/// skeleton a compaction left of it (no data or metadata member: <see cref="LogEntryFormat.Scrub"/>), which renders the same.
 /// </summary>
 internal static class ForgottenEvent
 {
@@ -27,11 +28,20 @@ internal static class ForgottenEvent
         int length = 0;
         Append(target, ref length, "{"u8);
         bool first = true;
+        bool afterType = false; // the member before was "type": data follows it, unless the JSON is a scrubbed skeleton
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             int nameStart = (int)reader.TokenStartIndex;
             bool isData = reader.ValueTextEquals("data"u8);
             bool isMetadata = reader.ValueTextEquals("metadata"u8);
+            bool isType = reader.ValueTextEquals("type"u8);
+            if (afterType && !isData)
+            {
+                // A skeleton (LogEntryFormat.Scrub) has no data member: the rendering has it where it stood.
+                Append(target, ref length, ",\"data\":null,\"metadata\":null"u8);
+            }
+
+            afterType = isType;
             reader.Read();
             int valueStart = (int)reader.TokenStartIndex;
             reader.Skip();
@@ -57,6 +67,11 @@ internal static class ForgottenEvent
                 Append(target, ref length, json[nameStart..valueStart]);
                 Append(target, ref length, json[valueStart..valueEnd]);
             }
+        }
+
+        if (afterType)
+        {
+            Append(target, ref length, ",\"data\":null,\"metadata\":null"u8);
         }
 
         Append(target, ref length, ",\"forgotten\":true}"u8);

@@ -101,6 +101,13 @@ public interface IEventStore : IAsyncDisposable
 
     /// <summary>Forces an index checkpoint now (tests, shutdown).</summary>
     Task CheckpointAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Runs one compaction now (COMPACT): removes the data and metadata of forgotten events (FORGET) and the superseded
+    /// snapshots of forgotten streams from the log files, in place; positions, ids and CHECKSUM stay. Reads, appends and
+    /// subscriptions go on meanwhile. Throws <see cref="StoreReadOnlyException"/> while the store is read-only.
+    /// </summary>
+    Task<CompactionResult> CompactAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>Last event id and chained checksum.</summary>

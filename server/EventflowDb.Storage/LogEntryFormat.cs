@@ -20,6 +20,12 @@ namespace EventflowDb.Storage;
 /// 60 stream name (UTF-8), then per event:
 ///    16 bytes id (ULID, big-endian) | i32 jsonLength | u16 messageIdLength | message id (UTF-8) | event JSON
 /// </code>
+/// A <b>scrubbed</b> event (FORGET, then compaction: <see cref="LogCompactor"/>) keeps its record's size and place, so
+/// every index location stays valid: the top bit of jsonLength is set, the JSON area (the low 31 bits give its size)
+/// holds the event's skeleton (its JSON without the <c>data</c> and <c>metadata</c> members, which always saves at least
+/// 9 bytes), spaces up to 8 bytes before its end, and there the u64 checksum chain as it stood after this event
+/// (<see cref="Chain"/>). CHECKSUM and every verification take that value instead of hashing the JSON, so the chain
+/// stays what it was while the forgotten bytes are gone. The entry's own checksum is recomputed over the new bytes.
 /// </summary>
 internal static class LogEntryFormat
 {
@@ -69,6 +75,78 @@ internal static class LogEntryFormat
 
     public static int EventSize(int messageIdLength, int jsonLength) => EventFixedSize + messageIdLength + jsonLength;
 
+    /// <summary>The top bit of an event record's jsonLength field: the event is scrubbed.</summary>
+    public const uint ScrubbedFlag = 0x8000_0000;
+
+    /// <summary>Bytes of the chain value at the end of a scrubbed event's JSON area.</summary>
+    public const int ChainValueSize = 8;
+
+    /// <summary>The checksum chain after <paramref name="record"/>, given the chain before it (CHECKSUM's definition).</summary>
+    public static ulong Chain(in EventRecord record, ulong before)
+        => record.IsScrubbed ? record.ChainAfter : XxHash64.HashToUInt64(record.Json, (long)before);
+
+    /// <summary>
+    /// Scrubs the event record at <paramref name="offset"/> of <paramref name="entry"/> in place: its JSON area becomes the
+    /// skeleton (<see cref="Skeleton"/>), spaces and <paramref name="chainAfter"/>. The caller reseals the entry
+    /// (<see cref="Seal"/>) once all its events are done. Returns false when the event is scrubbed already.
+    /// </summary>
+    public static bool Scrub(Span<byte> entry, int offset, ulong chainAfter)
+    {
+        var record = new EventRecord(entry, offset);
+        if (record.IsScrubbed)
+        {
+            return false;
+        }
+
+        int area = record.AreaLength;
+        int jsonStart = offset + EventFixedSize + record.MessageIdLength;
+        byte[] skeleton = Skeleton(record.Json);
+        if (skeleton.Length + ChainValueSize > area)
+        {
+            throw new InvalidDataException($"Event record at offset {offset}: its skeleton of {skeleton.Length} bytes does not fit its {area}-byte JSON area.");
+        }
+
+        var target = entry.Slice(jsonStart, area);
+        skeleton.CopyTo(target);
+        target[skeleton.Length..^ChainValueSize].Fill((byte)' ');
+        BinaryPrimitives.WriteUInt64LittleEndian(target[^ChainValueSize..], chainAfter);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry[(offset + 16)..], (uint)area | ScrubbedFlag);
+        return true;
+    }
+
+    /// <summary>A stored event's JSON without its <c>data</c> and <c>metadata</c> members (every other member byte for byte).</summary>
+    public static byte[] Skeleton(ReadOnlySpan<byte> json)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(json);
+        reader.Read(); // {
+        var output = new byte[json.Length];
+        int length = 0;
+        output[length++] = (byte)'{';
+        while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+        {
+            int nameStart = (int)reader.TokenStartIndex;
+            bool drop = reader.ValueTextEquals("data"u8) || reader.ValueTextEquals("metadata"u8);
+            reader.Read();
+            reader.Skip();
+            int valueEnd = (int)reader.BytesConsumed;
+            if (drop)
+            {
+                continue;
+            }
+
+            if (length > 1)
+            {
+                output[length++] = (byte)',';
+            }
+
+            json[nameStart..valueEnd].CopyTo(output.AsSpan(length));
+            length += valueEnd - nameStart;
+        }
+
+        output[length++] = (byte)'}';
+        return output.AsSpan(0, length).ToArray();
+    }
+
     /// <summary>
     /// Full structural check of an entry: checksum, magic, length, and that every event record lies
     /// inside it. Returns null when valid, else the reason.
@@ -115,6 +193,11 @@ internal static class LogEntryFormat
                 return "event record past the end of the entry";
             }
 
+            if (record.IsScrubbed && record.AreaLength <= ChainValueSize)
+            {
+                return "scrubbed event record too short for its chain value";
+            }
+
             offset += record.Size;
         }
 
@@ -159,13 +242,24 @@ internal readonly ref struct EventRecord
 
     public UInt128 Id => UlidCodec.ReadBytes(_bytes);
 
-    public int JsonLength => BinaryPrimitives.ReadInt32LittleEndian(_bytes[16..]);
+    /// <summary>True when the event was scrubbed (<see cref="LogEntryFormat.Scrub"/>): its data and metadata are gone.</summary>
+    public bool IsScrubbed => (BinaryPrimitives.ReadUInt32LittleEndian(_bytes[16..]) & LogEntryFormat.ScrubbedFlag) != 0;
+
+    /// <summary>Bytes of the JSON area (the JSON as written; for a scrubbed event skeleton, spaces and chain value).</summary>
+    public int AreaLength => (int)(BinaryPrimitives.ReadUInt32LittleEndian(_bytes[16..]) & ~LogEntryFormat.ScrubbedFlag);
+
+    /// <summary>Bytes of <see cref="Json"/>: the area, less the chain value of a scrubbed event.</summary>
+    public int JsonLength => IsScrubbed ? AreaLength - LogEntryFormat.ChainValueSize : AreaLength;
 
     public int MessageIdLength => BinaryPrimitives.ReadUInt16LittleEndian(_bytes[20..]);
 
     public ReadOnlySpan<byte> MessageId => _bytes.Slice(LogEntryFormat.EventFixedSize, MessageIdLength);
 
+    /// <summary>The event's JSON as stored; for a scrubbed event its skeleton, padded with spaces (still one JSON value).</summary>
     public ReadOnlySpan<byte> Json => _bytes.Slice(LogEntryFormat.EventFixedSize + MessageIdLength, JsonLength);
 
-    public int Size => LogEntryFormat.EventFixedSize + MessageIdLength + JsonLength;
+    /// <summary>The checksum chain after a scrubbed event (meaningless for others).</summary>
+    public ulong ChainAfter => BinaryPrimitives.ReadUInt64LittleEndian(_bytes[(LogEntryFormat.EventFixedSize + MessageIdLength + AreaLength - LogEntryFormat.ChainValueSize)..]);
+
+    public int Size => LogEntryFormat.EventFixedSize + MessageIdLength + AreaLength;
 }

@@ -14,6 +14,7 @@ internal sealed class LogFileReader : IDisposable
     private readonly string _basePath;
     private readonly LogLayout _layout;
     private readonly ConcurrentDictionary<int, SafeFileHandle> _handles = new();
+    private long _patchSequence; // odd while a compaction rewrites committed records (LogCompactor)
 
     public LogFileReader(string basePath, LogLayout layout)
     {
@@ -43,8 +44,41 @@ internal sealed class LogFileReader : IDisposable
         return numbers;
     }
 
+    /// <summary>
+    /// Marks the start of in-place rewrites of committed records (a compaction scrubbing forgotten events). Until
+    /// <see cref="EndPatch"/>, reads wait; a read that overlapped a rewrite is done again, so every read sees each record
+    /// either wholly before or wholly after it (a seqlock: readers never block the writer, and pay two volatile reads).
+    /// </summary>
+    public void BeginPatch() => Interlocked.Increment(ref _patchSequence);
+
+    /// <summary>Ends what <see cref="BeginPatch"/> began: the rewritten bytes are in the files (page cache).</summary>
+    public void EndPatch() => Interlocked.Increment(ref _patchSequence);
+
     /// <summary>Fills <paramref name="destination"/> from <paramref name="address"/>; bytes past the end of a file read as zero.</summary>
     public void Read(long address, Span<byte> destination)
+    {
+        var spin = default(SpinWait);
+        while (true)
+        {
+            long sequence = Volatile.Read(ref _patchSequence);
+            if ((sequence & 1) != 0)
+            {
+                spin.SpinOnce();
+                continue;
+            }
+
+            ReadCore(address, destination);
+            if (Volatile.Read(ref _patchSequence) == sequence)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>A read that ignores <see cref="BeginPatch"/> (for the patch writer itself).</summary>
+    public void ReadUnchecked(long address, Span<byte> destination) => ReadCore(address, destination);
+
+    private void ReadCore(long address, Span<byte> destination)
     {
         while (!destination.IsEmpty)
         {

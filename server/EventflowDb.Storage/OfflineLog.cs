@@ -409,7 +409,7 @@ public static class OfflineLog
             for (int i = 0; i < view.EventCount; i++)
             {
                 var record = new EventRecord(payload, offset);
-                hash = XxHash64.HashToUInt64(record.Json, (long)hash);
+                hash = LogEntryFormat.Chain(record, hash);
                 if (onEvent is not null && record.Id > after)
                 {
                     Hand(view, record, i);
@@ -431,6 +431,7 @@ public static class OfflineLog
         {
             var json = record.Json;
             long streamNumber = view.StreamNumber;
+            bool forgotten = record.IsScrubbed; // scrubbed by a compaction: only its forgotten rendering exists, hidden or not
             if (visibility is not null && streamNumber < visibility.Lifecycles.Length && visibility.Lifecycles[streamNumber] is { } lifecycle)
             {
                 long version = view.FirstVersion + index;
@@ -440,16 +441,18 @@ public static class OfflineLog
                     return;
                 }
 
-                if (version < lifecycle.ForgottenBelow)
-                {
-                    if (_rendering.Length < json.Length + ForgottenEvent.ExtraBytes)
-                    {
-                        _rendering = new byte[Math.Max(json.Length + ForgottenEvent.ExtraBytes, 2 * _rendering.Length)];
-                    }
+                forgotten |= version < lifecycle.ForgottenBelow;
+            }
 
-                    json = _rendering.AsSpan(0, ForgottenEvent.Render(json, _rendering));
-                    ForgottenEvents++;
+            if (forgotten)
+            {
+                if (_rendering.Length < json.Length + ForgottenEvent.ExtraBytes)
+                {
+                    _rendering = new byte[Math.Max(json.Length + ForgottenEvent.ExtraBytes, 2 * _rendering.Length)];
                 }
+
+                json = _rendering.AsSpan(0, ForgottenEvent.Render(json, _rendering));
+                ForgottenEvents++;
             }
 
             onEvent!(new OfflineEvent(json, view.StreamName, record.MessageId, record.Id, Position + index));

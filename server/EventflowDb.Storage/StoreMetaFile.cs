@@ -31,8 +31,14 @@ internal enum StoreFeatures : ulong
     /// </summary>
     ControlRecords = 1,
 
+    /// <summary>
+    /// The log holds (or may hold) scrubbed events (<see cref="LogEntryFormat.Scrub"/>, written by a compaction after FORGET):
+    /// a build before them would take their records for damage.
+    /// </summary>
+    ScrubbedEvents = 2,
+
     /// <summary>Every feature this build knows; a store.meta naming any other is from a newer build.</summary>
-    Known = ControlRecords,
+    Known = ControlRecords | ScrubbedEvents,
 }
 
 /// <summary>

@@ -107,6 +107,9 @@ internal static class StoreOpener
         }
 
         var layout = new LogLayout(options.LogPageSizeBits, segmentBits);
+
+        // A compaction a crash interrupted: its journal is applied again before anything reads the log.
+        CompactionJournal.Redo(directory, logBase, layout, logger);
         uint validationEpoch = meta is { } m ? m.Epoch + 1 : uint.MaxValue;
         Recovered recovered;
         RepairResult? repair = null;

@@ -32,6 +32,11 @@ internal sealed record StreamLifecycle
     /// <summary>The state after <paramref name="change"/>, whose control record is at <paramref name="address"/>.</summary>
     public static StreamLifecycle Apply(StreamLifecycle? before, in ControlChange change, long address)
     {
+        if (change.Kind == ControlKind.Padding && before is not null)
+        {
+            return before;
+        }
+
         var state = before ?? new StreamLifecycle();
         return change.Kind switch
         {

@@ -28,12 +28,13 @@ internal static class CommandCatalog
         new UptimeCommand { Categories = Category.Connection },
         new VersionCommand { Categories = Category.Connection },
 
-        // Stream lifecycle (a control record each; COMPACT is not built yet)
+        // Stream lifecycle (a control record each) and compaction
         new DeleteCommand { Categories = Category.Write },
         new TruncateCommand { Categories = Category.Write },
         new StreamMetaCommand { Categories = Category.Write | Category.Read },
         new SnapshotCommand(maxAppendBytes) { Categories = Category.Write | Category.Read },
         new ForgetCommand { Categories = Category.Write },
+        new CompactCommand { Categories = Category.Write },
 
         // Connection
         new PingCommand { Categories = Category.Connection },

@@ -94,8 +94,8 @@ public sealed class LifecycleCommandTests(ServerFixture fixture, ITestOutputHelp
         await RejectedAsync(s, "ERR", "FORGET", s, "extra");
         await RejectedAsync(missing, "INVALID stream does not exist", "FORGET", missing);
 
-        // COMPACT is not built: an unknown command, not a stub.
-        await RejectedAsync(s, "ERR unknown command", "COMPACT");
+        // COMPACT takes no argument.
+        await RejectedAsync(s, "ERR", "COMPACT", "now");
 
         await using var d = await Server.OpenRawAsync();
         Assert.Equal([0L, 1L, 2L], await d.VersionsAsync(s));

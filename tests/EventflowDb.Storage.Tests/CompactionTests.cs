@@ -1,0 +1,222 @@
+using System.Text;
+using EventflowDb.Storage;
+using NUlid;
+
+namespace EventflowDb.Storage.Tests;
+
+/// <summary>
+/// Compaction (COMPACT): after FORGET it removes every byte of the forgotten data and metadata from the data directory
+/// while CHECKSUM, reads, ids, message ids and the offline verification stay what they were; it is crash-safe (its journal
+/// is applied again at open) and idempotent.
+/// </summary>
+public sealed class CompactionTests
+{
+    private const string Marker = "Zq7MARKERx9Personal";
+
+    private static void Done(LifecycleResult result) => Assert.Equal(LifecycleStatus.Done, result.Status);
+
+    /// <summary>A forgotten stream whose data, metadata and snapshots carry <see cref="Marker"/>, among other streams. The last
+    /// of them lie in the log's tail page, which a compaction seals with a padding record first.</summary>
+    private static async Task WriteForgottenAsync(TestStore t)
+    {
+        for (int i = 0; i < 20; i++)
+        {
+            await t.AppendAsync("other-" + (i % 3), ExpectedVersion.Any, TestStore.Event(data: $"{{\"n\":{i}}}"));
+            await t.AppendAsync(
+                "person-1",
+                ExpectedVersion.Any,
+                TestStore.Event(type: "Named", data: $"{{\"name\":\"{Marker}-{i}\"}}", messageId: "m-" + i, metadata: $"{{\"ip\":\"{Marker}\"}}"),
+                TestStore.Event(type: "Tiny", data: "1"),
+                TestStore.Event(type: "Text", data: $"\"{Marker}\""));
+        }
+
+        Done(await t.Store.SaveSnapshotAsync("person-1", 10, Encoding.UTF8.GetBytes($"{{\"state\":\"{Marker}\"}}")));
+        Done(await t.Store.SaveSnapshotAsync("person-1", 20, Encoding.UTF8.GetBytes($"{{\"state\":\"{Marker}2\"}}")));
+        Done(await t.Store.ForgetStreamAsync("person-1"));
+    }
+
+    /// <summary>Appends about <paramref name="pages"/> log pages of unrelated events.</summary>
+    private static async Task FillAsync(TestStore t, int pages)
+    {
+        string data = "\"" + new string('f', 2000) + "\"";
+        for (int i = 0; i < pages * DamageTests.PageSize / 2000; i++)
+        {
+            await t.AppendAsync("filler", ExpectedVersion.Any, TestStore.Event(data: data));
+        }
+    }
+
+    private static List<string> FilesHolding(string directory, string text)
+    {
+        var needle = Encoding.UTF8.GetBytes(text);
+        return Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Where(f => File.ReadAllBytes(f).AsSpan().IndexOf(needle) >= 0)
+            .ToList();
+    }
+
+    private static async Task<Reads> ReadEverythingAsync(TestStore t)
+    {
+        var all = (await t.ReadAllAsync(Ulid.Empty)).Select(e => e.GetRawText()).ToList();
+        var stream = (await t.ReadStreamAsync("person-1")).Select(e => e.GetRawText()).ToList();
+        return new Reads(all, stream);
+    }
+
+    private static void SameReads(Reads expected, Reads actual)
+    {
+        Assert.Equal(expected.All, actual.All);
+        Assert.Equal(expected.Stream, actual.Stream);
+    }
+
+    private sealed record Reads(List<string> All, List<string> Stream);
+
+    [Fact]
+    public async Task Forget_then_compact_leaves_no_byte_of_the_forgotten_data_and_keeps_checksum_reads_and_verification()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteForgottenAsync(t);
+        var checksum = t.Store.Checksum;
+        var reads = await ReadEverythingAsync(t);
+        Assert.Equal(60, reads.Stream.Count);
+        Assert.All(reads.Stream, e => Assert.Contains("\"forgotten\":true", e, StringComparison.Ordinal));
+        await t.Store.CheckpointAsync();
+        Assert.NotEmpty(FilesHolding(t.Directory, Marker));
+
+        long end = t.Store.AppliedEnd;
+        Assert.True(end < DamageTests.PageSize, "the forgotten events should lie in the tail page");
+        var result = await t.Store.CompactAsync();
+
+        Assert.Equal(DamageTests.PageSize, t.Store.AppliedEnd); // sealed by a padding record to the end of the page
+        Assert.Equal(60, result.ScrubbedEvents);
+        Assert.Equal(2, result.ScrubbedSnapshots);
+        Assert.True(result.BytesBefore > 0 && result.BytesAfter > 0);
+        Assert.Equal(checksum, t.Store.Checksum);
+        SameReads(reads, await ReadEverythingAsync(t));
+        Assert.Empty(FilesHolding(t.Directory, Marker));
+
+        // Still a duplicate: the message ids of forgotten events stay in their records.
+        var again = await t.AppendAsync("person-1", ExpectedVersion.Any, TestStore.Event(type: "Named", data: "{}", messageId: "m-3"));
+        Assert.Equal(AppendStatus.Duplicate, again.Status);
+
+        // A second compaction finds nothing left to scrub.
+        Assert.Equal(0, (await t.Store.CompactAsync()).ScrubbedEvents);
+
+        await t.Store.DisposeAsync();
+        Assert.Empty(FilesHolding(t.Directory, Marker));
+        var offline = OfflineLog.Scan(t.Directory, null, new OfflineScanOptions { LogPageSizeBits = 16 });
+        Assert.Null(offline.Damage);
+        Assert.Null(offline.TornTail);
+        Assert.Equal(checksum.Value, offline.Checksum);
+        Assert.Equal(checksum.LastId, offline.LastId);
+
+        var exported = new List<string>();
+        OfflineLog.Scan(t.Directory, e => exported.Add(Encoding.UTF8.GetString(e.Json)), new OfflineScanOptions { LogPageSizeBits = 16 });
+        Assert.Equal(reads.All, exported);
+
+        await t.OpenAsync();
+        Assert.Equal(checksum, t.Store.Checksum);
+        SameReads(reads, await ReadEverythingAsync(t));
+    }
+
+    [Fact]
+    public async Task A_store_replayed_from_the_start_after_compaction_has_the_same_checksum()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteForgottenAsync(t);
+        await FillAsync(t, 2); // the forgotten events in sealed pages: no padding needed
+        var checksum = t.Store.Checksum;
+        var reads = await ReadEverythingAsync(t);
+        long end = t.Store.AppliedEnd;
+        Assert.Equal(60, (await t.Store.CompactAsync()).ScrubbedEvents);
+        Assert.Equal(end, t.Store.AppliedEnd);
+        await t.Store.DisposeAsync();
+
+        // No snapshot.bin: the whole log is replayed, the chain taken over the scrubbed events' kept values.
+        File.Delete(Path.Combine(t.Directory, "snapshot.bin"));
+        await t.OpenAsync();
+        Assert.False(t.Store.LastRecovery.FromSnapshot);
+        Assert.Equal(checksum, t.Store.Checksum);
+        SameReads(reads, await ReadEverythingAsync(t));
+    }
+
+    [Fact]
+    public async Task A_compaction_stopped_after_its_journal_is_finished_at_the_next_open()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteForgottenAsync(t);
+        var checksum = t.Store.Checksum;
+        var reads = await ReadEverythingAsync(t);
+
+        // As a crash in the middle of rewriting: half of the first record written, the rest not at all.
+        t.Store.CompactionFault = patches =>
+        {
+            var first = patches[0];
+            using (var file = new FileStream(t.LogSegment(0), FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+            {
+                RandomAccess.Write(file.SafeFileHandle, first.Bytes.AsSpan(0, first.Bytes.Length / 2), first.Address);
+            }
+
+            throw new IOException("simulated crash");
+        };
+        await Assert.ThrowsAsync<IOException>(() => t.Store.CompactAsync());
+        t.Store.CompactionFault = null;
+        Assert.True(File.Exists(Path.Combine(t.Directory, "compaction.journal")));
+        await t.CrashAsync();
+
+        await t.OpenAsync();
+        Assert.False(File.Exists(Path.Combine(t.Directory, "compaction.journal")));
+        Assert.Contains(t.Log.Messages(Serilog.Events.LogEventLevel.Warning), m => m.Contains("applied again", StringComparison.Ordinal));
+        Assert.Equal(checksum, t.Store.Checksum);
+        SameReads(reads, await ReadEverythingAsync(t));
+
+        // The journal's batch is done; the next compaction finishes what the batch did not hold.
+        await t.Store.CompactAsync();
+        await t.Store.DisposeAsync();
+        Assert.Empty(FilesHolding(t.Directory, Marker));
+        Assert.Null(OfflineLog.Scan(t.Directory, null, new OfflineScanOptions { LogPageSizeBits = 16 }).Damage);
+        await t.OpenAsync();
+        Assert.Equal(checksum, t.Store.Checksum);
+    }
+
+    [Fact]
+    public async Task Reads_and_appends_go_on_while_compactions_run()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteForgottenAsync(t);
+        var reads = await ReadEverythingAsync(t);
+        using var stop = new CancellationTokenSource();
+        var rounds = new int[2];
+        var readers = Enumerable.Range(0, 2).Select(r => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var stream = (await t.ReadStreamAsync("person-1")).Select(e => e.GetRawText()).ToList();
+                Assert.Equal(reads.Stream, stream);
+                var all = (await t.ReadAllAsync(Ulid.Empty)).Select(e => e.GetRawText()).Take(reads.All.Count).ToList();
+                Assert.Equal(reads.All, all);
+                Interlocked.Increment(ref rounds[r]);
+            }
+        })).ToList();
+        var writer = Task.Run(async () =>
+        {
+            int written = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                await t.AppendAsync("live", ExpectedVersion.Any, TestStore.Event(data: $"{{\"w\":{written}}}"));
+                written++;
+            }
+
+            return written;
+        });
+
+        for (int i = 0; i < 3 || Volatile.Read(ref rounds[0]) < 5 || Volatile.Read(ref rounds[1]) < 5; i++)
+        {
+            await t.Store.CompactAsync();
+            Assert.DoesNotContain(readers, r => r.IsFaulted);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+        int live = await writer;
+        Assert.Equal(live, (await t.ReadStreamAsync("live", 0, 100_000)).Count);
+        Assert.Empty(FilesHolding(Path.Combine(t.Directory, "log"), Marker));
+    }
+}
