@@ -109,6 +109,12 @@ internal sealed class ReplicatedEventStore(IEventStore store, ClusterNode node) 
 
     public Task CheckpointAsync(CancellationToken cancellationToken = default) => store.CheckpointAsync(cancellationToken);
 
+    /// <summary>
+    /// Compaction is each member's own business: it rewrites only what committed entries (DELETE, TRUNCATE, FORGET, …)
+    /// made dead, so it is not a Raft entry; positions, ids and CHECKSUM stay equal on every member.
+    /// </summary>
+    public Task<CompactionResult> CompactAsync(CancellationToken cancellationToken = default) => store.CompactAsync(cancellationToken);
+
     /// <summary>The cluster member stops first (its last applies reach the store), then the store closes.</summary>
     public async ValueTask DisposeAsync()
     {
