@@ -475,7 +475,7 @@ public sealed class FasterEventStore : IEventStore
 
                         scanned++;
                         lastScanned = record.Id;
-                        if (matches && lifecycle is not null && lifecycle.ForgottenBelow > version)
+                        if (matches && ((lifecycle is not null && lifecycle.ForgottenBelow > version) || record.IsScrubbed))
                         {
                             ForgottenEvent.AddTo(page, record.Json);
                         }
