@@ -67,6 +67,13 @@ internal static class CompactionJournal
         File.Delete(path);
     }
 
+    /// <summary>The patches of a journal left by a crash, or null when there is none (or it is damaged).</summary>
+    public static List<LogPatch>? TryLoad(string directory)
+    {
+        string path = PathIn(directory);
+        return File.Exists(path) ? TryRead(File.ReadAllBytes(path)) : null;
+    }
+
     /// <summary>Applies a journal left by a crash (no-op without one); returns how many patches it held.</summary>
     public static int Redo(string directory, string logBase, LogLayout layout, ILogger logger)
     {

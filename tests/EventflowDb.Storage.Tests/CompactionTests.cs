@@ -161,6 +161,12 @@ public sealed class CompactionTests
         Assert.True(File.Exists(Path.Combine(t.Directory, "compaction.journal")));
         await t.CrashAsync();
 
+        // efdb verify reads the journal as the next open applies it: the torn record is not damage.
+        var offline = OfflineLog.Scan(t.Directory, null, new OfflineScanOptions { LogPageSizeBits = 16 });
+        Assert.Null(offline.Damage);
+        Assert.Equal(checksum.Value, offline.Checksum);
+        Assert.True(File.Exists(Path.Combine(t.Directory, "compaction.journal")));
+
         await t.OpenAsync();
         Assert.False(File.Exists(Path.Combine(t.Directory, "compaction.journal")));
         Assert.Contains(t.Log.Messages(Serilog.Events.LogEventLevel.Warning), m => m.Contains("applied again", StringComparison.Ordinal));
