@@ -127,7 +127,7 @@ internal sealed class LogCompactor
         }
 
         long after = DiskUsage.Allocated(_directory);
-        var result = new CompactionResult(before, after, limit - LogLayout.FirstValidAddress, scrubbedEvents, scrubbedSnapshots, _reclaimedEvents, watch.Elapsed);
+        var result = new CompactionResult(before, after, Math.Max(0, limit - LogLayout.FirstValidAddress), scrubbedEvents, scrubbedSnapshots, _reclaimedEvents, watch.Elapsed);
         _logger.Information(
             "Compaction ended: {ScannedBytes} log bytes walked, {ScrubbedEvents} forgotten events and {ScrubbedSnapshots} snapshots scrubbed, {ReclaimedEvents} deleted/truncated/expired events emptied, {Reclaimed} bytes reclaimed ({Before} -> {After} on disk) in {Ms} ms",
             result.ScannedBytes, scrubbedEvents, scrubbedSnapshots, _reclaimedEvents, before - after, before, after, watch.ElapsedMilliseconds);

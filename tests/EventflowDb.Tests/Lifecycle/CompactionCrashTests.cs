@@ -31,6 +31,10 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : Integration
             catch (FileNotFoundException)
             {
             }
+            catch (IOException)
+            {
+                found.Add(file); // held open exclusively right now (a journal being written): look again later
+            }
         }
 
         return found;
@@ -123,6 +127,6 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : Integration
 
         Assert.Empty(FilesHolding(server.DataDirectory, Marker));
         Assert.Equal(before, await ViewAsync(server, streams));
-        Assert.Contains("Compaction ended", server.Output, StringComparison.Ordinal);
+        Assert.Contains("forgotten events and", server.Output, StringComparison.Ordinal);
     }
 }
