@@ -123,7 +123,8 @@ public sealed partial class EventflowDbClient
     /// <summary>
     /// FORGET (erasure, e.g. under the GDPR): every event of the stream keeps its id, position, stream, version and type, but
     /// its data and metadata are never returned again (<see cref="RecordedEvent.Forgotten"/> is then true). CHECKSUM does not
-    /// change. The bytes stay in the log files until compaction, which is not built yet.
+    /// change. The bytes leave the data directory's files at the next compaction (<see cref="CompactAsync"/>, or the server's
+    /// background compaction).
     /// </summary>
     /// <param name="stream">The stream.</param>
     /// <param name="cancellationToken">Stops waiting for the reply.</param>
@@ -143,6 +144,23 @@ public sealed partial class EventflowDbClient
         ThrowIfDisposed();
         // Never retried: a repeat after a lost reply would forget events appended in between.
         await ExecuteAsync("FORGET", [stream], false, stream, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// COMPACT: runs a compaction on the server now and waits for it. Afterwards no byte of the data or metadata of a
+    /// forgotten stream remains in the server's data directory, and the space of deleted, truncated and expired events is
+    /// given back where whole disk blocks of it can be. A compaction of a large store takes a while: the reply waits for it
+    /// (the client's command time-out applies).
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting for the reply (the compaction goes on).</param>
+    /// <returns>The bytes the data directory occupied on disk before and after.</returns>
+    /// <exception cref="EventflowDbException">A server error (<see cref="EventflowDbException.ErrorCode"/> says which).</exception>
+    /// <exception cref="EventflowDbConnectionException">The connection failed (after the retries allowed; COMPACT is safe to repeat).</exception>
+    public async Task<CompactionSize> CompactAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var items = Array(await ExecuteAsync("COMPACT", NoArguments, true, null, cancellationToken).ConfigureAwait(false), "COMPACT", 2);
+        return new CompactionSize(Integer(items[0], "COMPACT"), Integer(items[1], "COMPACT"));
     }
 
     /// <summary>

@@ -17,6 +17,11 @@ public readonly record struct StoreChecksum(Ulid LastEventId, ulong Value)
 /// <param name="Text">The same, human-readable (for example <c>1.2 MB</c>).</param>
 public readonly record struct StoreSize(long Bytes, string Text);
 
+/// <summary>What COMPACT reports: the bytes the server's data directory occupied on disk before and after the compaction.</summary>
+/// <param name="BytesBefore">Allocated bytes when it started.</param>
+/// <param name="BytesAfter">Allocated bytes when it ended.</param>
+public readonly record struct CompactionSize(long BytesBefore, long BytesAfter);
+
 /// <summary>The reply of UPTIME: how long the server has been running.</summary>
 /// <param name="Uptime">The time since the server started.</param>
 /// <param name="Text">The same, human-readable (for example <c>3m 12s</c>).</param>

@@ -17,6 +17,7 @@ internal sealed class CommittedState
     private ChecksumBox? _checksum;
     private UInt128 _lastId;
     private ulong _hash;
+    private long _lifecycleChanges;
 
     public CommittedState(StreamTable streams, SparseIdIndex sparse)
     {
@@ -59,6 +60,9 @@ internal sealed class CommittedState
     public UInt128 LastId => _lastId;
 
     public ulong Hash => _hash;
+
+    /// <summary>Lifecycle changes applied since open (what a background compaction looks at).</summary>
+    public long LifecycleChanges => Volatile.Read(ref _lifecycleChanges);
 
     public StoreChecksum Checksum => Volatile.Read(ref _checksum)?.Value ?? new StoreChecksum(NUlid.Ulid.Empty, 0);
 
@@ -122,6 +126,11 @@ internal sealed class CommittedState
     /// <summary>Applies one committed control record: the stream's lifecycle state changes; counters, ids and the checksum chain do not.</summary>
     public void ApplyControl(in ControlChange change, long address, long end, StreamInfo stream)
     {
+        if (change.Kind != ControlKind.Padding)
+        {
+            Volatile.Write(ref _lifecycleChanges, _lifecycleChanges + 1);
+        }
+
         var before = stream.Lifecycle;
         long count = stream.Count;
         long hidden = StreamLifecycle.Hidden(before, count);

@@ -29,6 +29,33 @@ internal static class CompactionJournal
 
     public static string PathIn(string directory) => Path.Combine(directory, FileName);
 
+    /// <summary>Punches the whole blocks inside each run of zeros of <paramref name="bytes"/>, which lie at <paramref name="offset"/> of the file.</summary>
+    public static long PunchZeroRuns(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, ReadOnlySpan<byte> bytes)
+    {
+        long punched = 0;
+        int i = 0;
+        while (i < bytes.Length)
+        {
+            int zero = bytes[i..].IndexOf((byte)0);
+            if (zero < 0)
+            {
+                break;
+            }
+
+            int start = i + zero;
+            int run = bytes[start..].IndexOfAnyExcept((byte)0);
+            int end = run < 0 ? bytes.Length : start + run;
+            if (end - start >= 4096)
+            {
+                punched += LinuxFile.PunchZeros(file, offset + start, end - start);
+            }
+
+            i = end;
+        }
+
+        return punched;
+    }
+
     /// <summary>Writes the journal for <paramref name="patches"/>, applies them to the segment files, syncs them, deletes the journal.</summary>
     /// <param name="fault">Tests only: runs after the journal is durable and before the segment files are touched (it may throw, as a crash there would stop the rest).</param>
     public static void Apply(string directory, string logBase, LogLayout layout, LogFileReader files, IReadOnlyList<LogPatch> patches, Action<IReadOnlyList<LogPatch>>? fault = null)
@@ -38,6 +65,13 @@ internal static class CompactionJournal
         fault?.Invoke(patches);
         Write(logBase, layout, files, patches);
         File.Delete(path);
+    }
+
+    /// <summary>The patches of a journal left by a crash, or null when there is none (or it is damaged).</summary>
+    public static List<LogPatch>? TryLoad(string directory)
+    {
+        string path = PathIn(directory);
+        return File.Exists(path) ? TryRead(File.ReadAllBytes(path)) : null;
     }
 
     /// <summary>Applies a journal left by a crash (no-op without one); returns how many patches it held.</summary>
@@ -149,6 +183,15 @@ internal static class CompactionJournal
             foreach (var file in streams.Values)
             {
                 file.Flush(flushToDisk: true);
+            }
+
+            // Durable now: the runs of zeros the rewrites left (where data was) go back to the file system.
+            foreach (var patch in patches)
+            {
+                if (streams.TryGetValue(layout.Segment(patch.Address), out var file))
+                {
+                    PunchZeroRuns(file.SafeFileHandle, layout.OffsetInSegment(patch.Address), patch.Bytes);
+                }
             }
         }
         finally

@@ -34,6 +34,8 @@ public sealed class FasterEventStore : IEventStore
     private readonly SemaphoreSlim _backupGate = new(1, 1);
     private Task _committerTask = Task.CompletedTask;
     private Task _checkpointTask = Task.CompletedTask;
+    private Task _compactionTask = Task.CompletedTask;
+    private long _compactedChanges = -1; // lifecycle changes applied when the last compaction started; -1: none since open
     private long _sizeOnDisk;
     private long _sizeMeasuredAt = -1_000_000;
     private int _disposed;
@@ -475,7 +477,7 @@ public sealed class FasterEventStore : IEventStore
 
                         scanned++;
                         lastScanned = record.Id;
-                        if (matches && lifecycle is not null && lifecycle.ForgottenBelow > version)
+                        if (matches && ((lifecycle is not null && lifecycle.ForgottenBelow > version) || record.IsScrubbed))
                         {
                             ForgottenEvent.AddTo(page, record.Json);
                         }
@@ -602,6 +604,7 @@ public sealed class FasterEventStore : IEventStore
                 throw new StoreReadOnlyException(reason);
             }
 
+            long changes = _state.LifecycleChanges;
             var compactor = new LogCompactor(_directory, Path.Combine(_directory, "log", StoreOpener.LogFileName), _layout, _files, _state, _logger) { Fault = CompactionFault };
             if (compactor.StreamToSeal() is { } stream)
             {
@@ -612,6 +615,7 @@ public sealed class FasterEventStore : IEventStore
 
             var result = await Task.Run(() => compactor.Run(cancellationToken), cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _sizeMeasuredAt, -1_000_000); // SIZE measures again
+            Volatile.Write(ref _compactedChanges, changes);
             return result;
         }
         finally
@@ -641,6 +645,7 @@ public sealed class FasterEventStore : IEventStore
         await _committerTask.ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _checkpointTask.ConfigureAwait(false);
+        await _compactionTask.ConfigureAwait(false);
         if (_committer.Fault is null)
         {
             try
@@ -671,10 +676,63 @@ public sealed class FasterEventStore : IEventStore
     {
         _committerTask = Task.Run(_committer.RunAsync);
         _checkpointTask = Task.Run(() => _checkpoint.RunPeriodicAsync(_stopping.Token));
+        if (_options.CompactionInterval > TimeSpan.Zero)
+        {
+            _compactionTask = Task.Run(() => RunCompactionsAsync(_stopping.Token));
+        }
         if (_options.PrefillLogSegments)
         {
             _prefiller.EnsureAhead(_log.TailAddress);
         }
+    }
+
+    /// <summary>The background compaction: every <see cref="StoreOptions.CompactionInterval"/>, when there may be something to do.</summary>
+    private async Task RunCompactionsAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.CompactionInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (_state.LifecycleChanges == Volatile.Read(ref _compactedChanges) && !AnyStreamHasLimits())
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await CompactAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (StoreReadOnlyException)
+                {
+                    // Logged when the store went read-only; no compaction until restart.
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _logger.Error(ex, "Background compaction failed; the next one starts over");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>True when some stream has maxCount or maxAge (its events expire without a lifecycle change).</summary>
+    private bool AnyStreamHasLimits()
+    {
+        for (long i = 0; i < _state.Streams.Count; i++)
+        {
+            if (_state.Streams[i].Lifecycle is { } lifecycle && (lifecycle.MaxCount > 0 || lifecycle.MaxAgeMs > 0))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static long MeasureSize(string directory, long previous)

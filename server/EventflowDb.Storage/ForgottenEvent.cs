@@ -35,6 +35,7 @@ internal static class ForgottenEvent
             bool isData = reader.ValueTextEquals("data"u8);
             bool isMetadata = reader.ValueTextEquals("metadata"u8);
             bool isType = reader.ValueTextEquals("type"u8);
+            bool isForgotten = reader.ValueTextEquals("forgotten"u8);
             if (afterType && !isData)
             {
                 // A skeleton (LogEntryFormat.Scrub) has no data member: the rendering has it where it stood.
@@ -46,9 +47,9 @@ internal static class ForgottenEvent
             int valueStart = (int)reader.TokenStartIndex;
             reader.Skip();
             int valueEnd = (int)reader.BytesConsumed;
-            if (isMetadata)
+            if (isMetadata || isForgotten)
             {
-                continue;
+                continue; // "forgotten" of a JSON rendered already: it comes again at the end
             }
 
             if (!first)

@@ -114,6 +114,43 @@ internal static unsafe partial class LinuxFile
         return *(long*)(buffer + 64) * 512;
     }
 
+    /// <summary>
+    /// Gives the file system back the whole 4 KiB blocks inside [offset, offset + length) of a file whose bytes there are all
+    /// zero (fallocate PUNCH_HOLE | KEEP_SIZE: they read as zeros still, the size stays). Returns the bytes punched; 0 off
+    /// Linux or where the file system cannot punch holes (the bytes then stay allocated, which is only a lost saving).
+    /// </summary>
+    public static long PunchZeros(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, long length)
+    {
+        const long Block = 4096;
+        long start = (offset + Block - 1) & ~(Block - 1);
+        long end = (offset + length) & ~(Block - 1);
+        if (!OperatingSystem.IsLinux() || end <= start)
+        {
+            return 0;
+        }
+
+        bool added = false;
+        try
+        {
+            file.DangerousAddRef(ref added);
+            return Fallocate((int)file.DangerousGetHandle(), 0x1 | 0x2, start, end - start) == 0 ? end - start : 0;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return 0;
+        }
+        finally
+        {
+            if (added)
+            {
+                file.DangerousRelease();
+            }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int Fallocate(int fd, int mode, long offset, long length);
+
     [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Stat(string path, byte* buffer);
 

@@ -9,8 +9,9 @@ namespace EventflowDb.Storage;
 /// <param name="ScannedBytes">Log bytes the compaction walked.</param>
 /// <param name="ScrubbedEvents">Forgotten events whose data and metadata it removed (0 when they were gone already).</param>
 /// <param name="ScrubbedSnapshots">Snapshots of forgotten streams whose data it removed.</param>
+/// <param name="ReclaimedEvents">Deleted, truncated and expired events (by maxCount or maxAge) whose data and metadata it removed.</param>
 /// <param name="Duration">How long it took.</param>
-public sealed record CompactionResult(long BytesBefore, long BytesAfter, long ScannedBytes, long ScrubbedEvents, long ScrubbedSnapshots, TimeSpan Duration);
+public sealed record CompactionResult(long BytesBefore, long BytesAfter, long ScannedBytes, long ScrubbedEvents, long ScrubbedSnapshots, long ReclaimedEvents, TimeSpan Duration);
 
 /// <summary>
 /// Compaction, in place and address-stable (docs/architecture.md, "Compaction"): walks the sealed part of the log (every
@@ -31,6 +32,8 @@ internal sealed class LogCompactor
     private readonly LogFileReader _files;
     private readonly CommittedState _state;
     private readonly ILogger _logger;
+    private readonly long _nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long _reclaimedEvents;
 
     public LogCompactor(string directory, string logBase, LogLayout layout, LogFileReader files, CommittedState state, ILogger logger)
     {
@@ -48,6 +51,7 @@ internal sealed class LogCompactor
     public CompactionResult Run(CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
+        _reclaimedEvents = 0;
         long before = DiskUsage.Allocated(_directory);
         long limit;
         lock (_state.ApplyLock)
@@ -86,6 +90,12 @@ internal sealed class LogCompactor
 
             var payload = scanner.Payload;
             long payloadAddress = scanner.RecordAddress + LogLayout.RecordHeaderSize;
+            if (ControlRecordFormat.IsControl(payload) && new ControlView(payload).Kind == ControlKind.Padding && payload.Length - ControlRecordFormat.HeaderSize >= 8192)
+            {
+                PunchPadding(payloadAddress, payload.Length);
+                continue;
+            }
+
             byte[]? patched = ControlRecordFormat.IsControl(payload)
                 ? ScrubSnapshot(payload, scanner.RecordAddress, ref scrubbedSnapshots)
                 : ScrubEntry(payload, scanner.RecordAddress, ref hash, ref scrubbedEvents);
@@ -117,10 +127,10 @@ internal sealed class LogCompactor
         }
 
         long after = DiskUsage.Allocated(_directory);
-        var result = new CompactionResult(before, after, limit - LogLayout.FirstValidAddress, scrubbedEvents, scrubbedSnapshots, watch.Elapsed);
+        var result = new CompactionResult(before, after, Math.Max(0, limit - LogLayout.FirstValidAddress), scrubbedEvents, scrubbedSnapshots, _reclaimedEvents, watch.Elapsed);
         _logger.Information(
-            "Compaction ended: {ScannedBytes} log bytes walked, {ScrubbedEvents} forgotten events and {ScrubbedSnapshots} snapshots scrubbed, {Reclaimed} bytes reclaimed ({Before} -> {After} on disk) in {Ms} ms",
-            result.ScannedBytes, scrubbedEvents, scrubbedSnapshots, before - after, before, after, watch.ElapsedMilliseconds);
+            "Compaction ended: {ScannedBytes} log bytes walked, {ScrubbedEvents} forgotten events and {ScrubbedSnapshots} snapshots scrubbed, {ReclaimedEvents} deleted/truncated/expired events emptied, {Reclaimed} bytes reclaimed ({Before} -> {After} on disk) in {Ms} ms",
+            result.ScannedBytes, scrubbedEvents, scrubbedSnapshots, _reclaimedEvents, before - after, before, after, watch.ElapsedMilliseconds);
         return result;
     }
 
@@ -179,18 +189,31 @@ internal sealed class LogCompactor
         }
 
         var view = new EntryView(payload);
-        long forgottenBelow = view.StreamNumber < _state.Streams.Count ? _state.Streams[view.StreamNumber].Lifecycle?.ForgottenBelow ?? 0 : 0;
+        var stream = view.StreamNumber < _state.Streams.Count ? _state.Streams[view.StreamNumber] : null;
+        var lifecycle = stream?.Lifecycle;
+        long count = stream?.Count ?? 0;
         byte[]? copy = null;
         int offset = view.FirstEventOffset;
         for (int i = 0; i < view.EventCount; i++)
         {
             var record = new EventRecord(payload, offset);
             ulong after = LogEntryFormat.Chain(record, hash);
-            if (view.FirstVersion + i < forgottenBelow && !record.IsScrubbed)
+            long version = view.FirstVersion + i;
+
+            // Forgotten (FORGET), or hidden for good (DELETE, TRUNCATE) or by the stream's limits now (maxCount, maxAge).
+            if (lifecycle is not null && !record.IsScrubbed
+                && (version < lifecycle.ForgottenBelow || lifecycle.Hides(version, count, view.AddedAtMs, _nowMs)))
             {
                 copy ??= payload.ToArray();
                 LogEntryFormat.Scrub(copy, offset, after);
-                scrubbed++;
+                if (version < lifecycle.ForgottenBelow)
+                {
+                    scrubbed++;
+                }
+                else
+                {
+                    _reclaimedEvents++;
+                }
             }
 
             hash = after;
@@ -203,6 +226,14 @@ internal sealed class LogCompactor
         }
 
         return copy;
+    }
+
+    /// <summary>Gives the zeros of a padding record (in a sealed page) back to the file system; idempotent.</summary>
+    private void PunchPadding(long payloadAddress, int length)
+    {
+        using var file = new FileStream(LogFileReader.SegmentPath(_logBase, _layout.Segment(payloadAddress)), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1);
+        long offset = _layout.OffsetInSegment(payloadAddress) + ControlRecordFormat.HeaderSize;
+        LinuxFile.PunchZeros(file.SafeFileHandle, offset, length - ControlRecordFormat.HeaderSize);
     }
 
     /// <summary>A superseded snapshot of a forgotten stream with its data blanked, or null when there is nothing to blank.</summary>

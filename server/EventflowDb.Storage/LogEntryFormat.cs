@@ -23,7 +23,7 @@ namespace EventflowDb.Storage;
 /// A <b>scrubbed</b> event (FORGET, then compaction: <see cref="LogCompactor"/>) keeps its record's size and place, so
 /// every index location stays valid: the top bit of jsonLength is set, the JSON area (the low 31 bits give its size)
 /// holds the event's skeleton (its JSON without the <c>data</c> and <c>metadata</c> members, which always saves at least
-/// 9 bytes), spaces up to 8 bytes before its end, and there the u64 checksum chain as it stood after this event
+/// 9 bytes), zeros up to 8 bytes before its end, and there the u64 checksum chain as it stood after this event
 /// (<see cref="Chain"/>). CHECKSUM and every verification take that value instead of hashing the JSON, so the chain
 /// stays what it was while the forgotten bytes are gone. The entry's own checksum is recomputed over the new bytes.
 /// </summary>
@@ -87,7 +87,7 @@ internal static class LogEntryFormat
 
     /// <summary>
     /// Scrubs the event record at <paramref name="offset"/> of <paramref name="entry"/> in place: its JSON area becomes the
-    /// skeleton (<see cref="Skeleton"/>), spaces and <paramref name="chainAfter"/>. The caller reseals the entry
+    /// skeleton (<see cref="Skeleton"/>), zeros and <paramref name="chainAfter"/>. The caller reseals the entry
     /// (<see cref="Seal"/>) once all its events are done. Returns false when the event is scrubbed already.
     /// </summary>
     public static bool Scrub(Span<byte> entry, int offset, ulong chainAfter)
@@ -108,7 +108,7 @@ internal static class LogEntryFormat
 
         var target = entry.Slice(jsonStart, area);
         skeleton.CopyTo(target);
-        target[skeleton.Length..^ChainValueSize].Fill((byte)' ');
+        target[skeleton.Length..^ChainValueSize].Clear(); // zeros: whole blocks of them can be punched out of the file (LogCompactor)
         BinaryPrimitives.WriteUInt64LittleEndian(target[^ChainValueSize..], chainAfter);
         BinaryPrimitives.WriteUInt32LittleEndian(entry[(offset + 16)..], (uint)area | ScrubbedFlag);
         return true;
@@ -248,15 +248,17 @@ internal readonly ref struct EventRecord
     /// <summary>Bytes of the JSON area (the JSON as written; for a scrubbed event skeleton, spaces and chain value).</summary>
     public int AreaLength => (int)(BinaryPrimitives.ReadUInt32LittleEndian(_bytes[16..]) & ~LogEntryFormat.ScrubbedFlag);
 
-    /// <summary>Bytes of <see cref="Json"/>: the area, less the chain value of a scrubbed event.</summary>
-    public int JsonLength => IsScrubbed ? AreaLength - LogEntryFormat.ChainValueSize : AreaLength;
+    /// <summary>Bytes of <see cref="Json"/>.</summary>
+    public int JsonLength => IsScrubbed ? Json.Length : AreaLength;
 
     public int MessageIdLength => BinaryPrimitives.ReadUInt16LittleEndian(_bytes[20..]);
 
     public ReadOnlySpan<byte> MessageId => _bytes.Slice(LogEntryFormat.EventFixedSize, MessageIdLength);
 
-    /// <summary>The event's JSON as stored; for a scrubbed event its skeleton, padded with spaces (still one JSON value).</summary>
-    public ReadOnlySpan<byte> Json => _bytes.Slice(LogEntryFormat.EventFixedSize + MessageIdLength, JsonLength);
+    /// <summary>The event's JSON as stored; for a scrubbed event its skeleton (the zeros after it left out).</summary>
+    public ReadOnlySpan<byte> Json => IsScrubbed
+        ? _bytes.Slice(LogEntryFormat.EventFixedSize + MessageIdLength, AreaLength - LogEntryFormat.ChainValueSize).TrimEnd((byte)0)
+        : _bytes.Slice(LogEntryFormat.EventFixedSize + MessageIdLength, AreaLength);
 
     /// <summary>The checksum chain after a scrubbed event (meaningless for others).</summary>
     public ulong ChainAfter => BinaryPrimitives.ReadUInt64LittleEndian(_bytes[(LogEntryFormat.EventFixedSize + MessageIdLength + AreaLength - LogEntryFormat.ChainValueSize)..]);

@@ -25,26 +25,45 @@ internal sealed class LogEventReader
     /// Copies the JSON of the event at <paramref name="location"/> into <paramref name="page"/>; false (nothing
     /// copied) when it does not fit the page's byte limit.
     /// </summary>
-    public bool ReadEventInto(IndexValue location, EventPage page)
+    public bool ReadEventInto(IndexValue location, EventPage page) => ReadEventInto(location, page, forgotten: false);
+
+    /// <param name="forgotten">Render the event as forgotten (<see cref="ForgottenEvent"/>); a scrubbed event always is.</param>
+    private bool ReadEventInto(IndexValue location, EventPage page, bool forgotten)
     {
         long recordAddress = location.Address + LogLayout.RecordHeaderSize + location.Offset;
         Span<byte> head = stackalloc byte[512];
         _files.Read(recordAddress, head);
         var record = new EventRecord(head, 0);
-        int jsonLength = record.JsonLength;
+        int area = record.AreaLength;
         int messageIdLength = record.MessageIdLength;
-        if (jsonLength <= 0 || jsonLength > _maxRecord)
+        if (area <= 0 || area > _maxRecord)
         {
-            throw new InvalidDataException($"Event record at {location.Address}+{location.Offset} has an impossible length {jsonLength}.");
+            throw new InvalidDataException($"Event record at {location.Address}+{location.Offset} has an impossible length {area}.");
         }
 
+        int jsonStart = LogEntryFormat.EventFixedSize + messageIdLength;
+        if (forgotten || record.IsScrubbed)
+        {
+            // The whole JSON area, then the rendering (a scrubbed event's skeleton ends before the area does).
+            var raw = new byte[LogEntryFormat.EventFixedSize + messageIdLength + area];
+            _files.Read(recordAddress, raw);
+            var json = new EventRecord(raw, 0).Json;
+            if (!page.Fits(json.Length + ForgottenEvent.ExtraBytes))
+            {
+                return false;
+            }
+
+            ForgottenEvent.AddTo(page, json);
+            return true;
+        }
+
+        int jsonLength = area;
         if (!page.Fits(jsonLength))
         {
             return false;
         }
 
         var target = page.Reserve(jsonLength);
-        int jsonStart = LogEntryFormat.EventFixedSize + messageIdLength;
         if (jsonStart + jsonLength <= head.Length)
         {
             head.Slice(jsonStart, jsonLength).CopyTo(target);
@@ -128,7 +147,7 @@ internal sealed class LogEventReader
                     break;
                 }
 
-                if (rules.IsForgotten(v))
+                if (rules.IsForgotten(v) || record.IsScrubbed)
                 {
                     ForgottenEvent.AddTo(page, record.Json);
                 }
@@ -147,17 +166,7 @@ internal sealed class LogEventReader
     }
 
     /// <summary>Like <see cref="ReadEventInto"/>, rendering the event as forgotten (<see cref="ForgottenEvent"/>).</summary>
-    private bool ReadForgottenEventInto(IndexValue location, EventPage page)
-    {
-        var scratch = new EventPage();
-        if (!ReadEventInto(location, scratch) || !page.Fits(scratch[0].Length))
-        {
-            return false;
-        }
-
-        ForgottenEvent.AddTo(page, scratch[0]);
-        return true;
-    }
+    private bool ReadForgottenEventInto(IndexValue location, EventPage page) => ReadEventInto(location, page, forgotten: true);
 
     /// <summary>When the entry at the location's address was added (unix ms; its header only is read).</summary>
     public long EntryAddedAtMs(IndexValue location)

@@ -54,8 +54,31 @@ internal sealed class LogFileReader : IDisposable
     /// <summary>Ends what <see cref="BeginPatch"/> began: the rewritten bytes are in the files (page cache).</summary>
     public void EndPatch() => Interlocked.Increment(ref _patchSequence);
 
+    /// <summary>
+    /// Record rewrites laid over what the files hold (the journal of a compaction a crash interrupted, for offline scans
+    /// that change no file: <see cref="OfflineLog"/>); null for none.
+    /// </summary>
+    public IReadOnlyList<LogPatch>? Overlay { get; init; }
+
     /// <summary>Fills <paramref name="destination"/> from <paramref name="address"/>; bytes past the end of a file read as zero.</summary>
     public void Read(long address, Span<byte> destination)
+    {
+        ReadStable(address, destination);
+        if (Overlay is { } overlay)
+        {
+            foreach (var patch in overlay)
+            {
+                long from = Math.Max(address, patch.Address);
+                long to = Math.Min(address + destination.Length, patch.Address + patch.Bytes.Length);
+                if (from < to)
+                {
+                    patch.Bytes.AsSpan((int)(from - patch.Address), (int)(to - from)).CopyTo(destination[(int)(from - address)..]);
+                }
+            }
+        }
+    }
+
+    private void ReadStable(long address, Span<byte> destination)
     {
         var spin = default(SpinWait);
         while (true)

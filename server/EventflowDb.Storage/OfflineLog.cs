@@ -148,7 +148,8 @@ public static class OfflineLog
         string logBase = Path.Combine(logDirectory, StoreOpener.LogFileName);
         int segmentBits = meta?.SegmentSizeBits ?? StoreOpener.InferSegmentBits(logBase, defaults.LogSegmentSizeBits);
         var layout = new LogLayout(options.LogPageSizeBits ?? defaults.LogPageSizeBits, segmentBits);
-        using var files = new LogFileReader(logBase, layout);
+        // A compaction a crash interrupted: its journal is read as the next open applies it (no file changes).
+        using var files = new LogFileReader(logBase, layout) { Overlay = CompactionJournal.TryLoad(directory) };
         IReadOnlyList<int> segments = Directory.Exists(logDirectory) ? files.ExistingSegments() : [];
         result.SegmentFiles = segments.Count;
 

@@ -9,6 +9,12 @@ public sealed record StoreOptions
     /// <summary>How often the index is checkpointed while writes go on.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often a background compaction runs (<see cref="FasterEventStore.CompactAsync"/>); a run is skipped when no
+    /// lifecycle change was applied since the last compaction and no stream has maxCount or maxAge. Zero: never.
+    /// </summary>
+    public TimeSpan CompactionInterval { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>FasterLog page size as a power of two (bytes). An ADD's record must fit in one page.</summary>
     public int LogPageSizeBits { get; init; } = 22;
 

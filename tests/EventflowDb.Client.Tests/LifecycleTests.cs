@@ -155,6 +155,24 @@ public sealed class LifecycleTests(ClientFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task CompactAsync_runs_a_compaction_and_forgotten_events_read_the_same_afterwards()
+    {
+        string forgotten = Unique("compact");
+        await Client.AppendAsync(forgotten, ExpectedVersion.NoStream, Numbered(3));
+        await Client.ForgetStreamAsync(forgotten);
+        var before = await Client.ReadStreamAsync(forgotten).CollectAsync();
+        var checksum = await Client.GetChecksumAsync();
+
+        var size = await Client.CompactAsync();
+
+        Assert.True(size.BytesBefore > 0 && size.BytesAfter > 0);
+        var after = await Client.ReadStreamAsync(forgotten).CollectAsync();
+        Assert.Equal(before.Select(e => (e.Id, e.Version, e.Forgotten)), after.Select(e => (e.Id, e.Version, e.Forgotten)));
+        Assert.All(after, e => Assert.True(e.Forgotten));
+        Assert.Equal(checksum, await Client.GetChecksumAsync());
+    }
+
+    [Fact]
     public async Task A_typed_snapshot_round_trips_and_the_latest_one_wins()
     {
         string stream = Unique("snap");

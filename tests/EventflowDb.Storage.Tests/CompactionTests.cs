@@ -161,6 +161,12 @@ public sealed class CompactionTests
         Assert.True(File.Exists(Path.Combine(t.Directory, "compaction.journal")));
         await t.CrashAsync();
 
+        // efdb verify reads the journal as the next open applies it: the torn record is not damage.
+        var offline = OfflineLog.Scan(t.Directory, null, new OfflineScanOptions { LogPageSizeBits = 16 });
+        Assert.Null(offline.Damage);
+        Assert.Equal(checksum.Value, offline.Checksum);
+        Assert.True(File.Exists(Path.Combine(t.Directory, "compaction.journal")));
+
         await t.OpenAsync();
         Assert.False(File.Exists(Path.Combine(t.Directory, "compaction.journal")));
         Assert.Contains(t.Log.Messages(Serilog.Events.LogEventLevel.Warning), m => m.Contains("applied again", StringComparison.Ordinal));
@@ -218,5 +224,62 @@ public sealed class CompactionTests
         int live = await writer;
         Assert.Equal(live, (await t.ReadStreamAsync("live", 0, 100_000)).Count);
         Assert.Empty(FilesHolding(Path.Combine(t.Directory, "log"), Marker));
+    }
+
+    [Fact]
+    public async Task Deleted_truncated_and_expired_events_give_their_blocks_back_and_reads_message_ids_and_checksum_stay()
+    {
+        await using var t = await TestStore.CreateAsync();
+        string big = "\"" + new string('d', 20_000) + "\"";
+        for (int i = 0; i < 12; i++)
+        {
+            await t.AppendAsync("trunc", ExpectedVersion.Any, TestStore.Event(data: big, messageId: "t-" + i));
+            await t.AppendAsync("gone", ExpectedVersion.Any, TestStore.Event(data: big));
+            await t.AppendAsync("capped", ExpectedVersion.Any, TestStore.Event(data: big));
+            await t.AppendAsync("kept", ExpectedVersion.Any, TestStore.Event(data: big));
+        }
+
+        Done(await t.Store.TruncateStreamAsync("trunc", 10));
+        Done(await t.Store.DeleteStreamAsync("gone", null));
+        Done(await t.Store.SetStreamMetadataAsync("capped", 2, null));
+        await FillAsync(t, 2); // everything above in sealed pages
+        var checksum = t.Store.Checksum;
+        var all = (await t.ReadAllAsync(Ulid.Empty)).Select(e => e.GetRawText()).ToList();
+        var streams = new Dictionary<string, List<string>>();
+        foreach (string s in new[] { "trunc", "gone", "capped", "kept" })
+        {
+            streams[s] = (await t.ReadStreamAsync(s)).Select(e => e.GetRawText()).ToList();
+        }
+
+        long before = DiskUsage.Allocated(t.Directory);
+        var result = await t.Store.CompactAsync();
+
+        Assert.Equal(10 + 12 + 10, result.ReclaimedEvents);
+        long reclaimed = before - DiskUsage.Allocated(t.Directory);
+        // Each 20,000-byte data area becomes zeros, of which the whole 4 KiB blocks (about 3 each) are punched out.
+        Assert.True(reclaimed is >= 80 * 4096 and <= 32 * 20_000, $"{reclaimed} bytes reclaimed for 32 events of 20,000 bytes");
+        Assert.Equal(reclaimed, result.BytesBefore - result.BytesAfter);
+        Assert.Equal(checksum, t.Store.Checksum);
+        Assert.Equal(all, (await t.ReadAllAsync(Ulid.Empty)).Select(e => e.GetRawText()).ToList());
+        foreach (var (s, events) in streams)
+        {
+            Assert.Equal(events, (await t.ReadStreamAsync(s)).Select(e => e.GetRawText()).ToList());
+        }
+
+        // A truncated and compacted event's message id is still known: the retry is a duplicate, answered without its data.
+        var again = await t.AppendAsync("trunc", ExpectedVersion.Any, TestStore.Event(data: "{}", messageId: "t-4"));
+        Assert.Equal(AppendStatus.Duplicate, again.Status);
+        Assert.Contains("\"data\":null", Encoding.UTF8.GetString(again.Events[0].Span), StringComparison.Ordinal);
+
+        // Written again, the deleted stream continues its versions.
+        var next = await t.AppendAsync("gone", ExpectedVersion.Any, TestStore.Event());
+        Assert.Equal(AppendStatus.Appended, next.Status);
+        Assert.Equal(12, Assert.Single(await t.ReadStreamAsync("gone")).GetProperty("version").GetInt64());
+
+        await t.Store.DisposeAsync();
+        var offline = OfflineLog.Scan(t.Directory, null, new OfflineScanOptions { LogPageSizeBits = 16 });
+        Assert.Null(offline.Damage);
+        await t.OpenAsync();
+        Assert.Equal(streams["kept"], (await t.ReadStreamAsync("kept")).Select(e => e.GetRawText()).ToList());
     }
 }

@@ -23,6 +23,7 @@ internal static class ConfigValues
         ("maxmemory", "0"),
         ("cluster-enabled", "no"),
         ("checkpoint-interval", Number((long)options.CheckpointInterval.TotalSeconds)),
+        ("compact-interval", Number((long)options.CompactionInterval.TotalSeconds)),
         ("aclfile", options.AclFile is null ? "" : Path.GetFullPath(options.AclFile)),
         ("http-port", Number(options.HttpPort)),
         ("slowlog-log-slower-than", Number(slowLog.SlowerThanMicroseconds)),

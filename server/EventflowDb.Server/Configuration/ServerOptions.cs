@@ -26,6 +26,9 @@ internal sealed class ServerOptions
 
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Time between background compactions (0: none; COMPACT still runs one).</summary>
+    public TimeSpan CompactionInterval { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>Null: acknowledge an ADD once it is fsynced. Set: acknowledge at once, fsync at least this often.</summary>
     public TimeSpan? FlushInterval { get; init; }
 

@@ -123,6 +123,11 @@ internal static class ApiSchemas
         [property: JsonPropertyName("version")] long Version,
         [property: JsonPropertyName("data")] JsonElement Data);
 
+    /// <summary>What a compaction (COMPACT) found and left: the data directory's bytes on disk before and after it.</summary>
+    internal sealed record CompactReply(
+        [property: JsonPropertyName("bytes_before")] long BytesBefore,
+        [property: JsonPropertyName("bytes_after")] long BytesAfter);
+
     /// <summary>A stream's latest snapshot (SNAPSHOT GET).</summary>
     internal sealed record SnapshotReply(
         [property: JsonPropertyName("stream")] string Stream,

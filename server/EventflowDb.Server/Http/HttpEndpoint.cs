@@ -276,6 +276,11 @@ internal sealed class HttpEndpoint : IAsyncDisposable
             .WithName("ForgetStream").WithTags("Stream lifecycle").WithSummary("Forget the stream's data and metadata (FORGET): its events read with null data and \"forgotten\": true")
             .Produces(StatusCodes.Status204NoContent)
             .WithErrorReplies(StatusCodes.Status400BadRequest);
+
+        app.MapPost("/compact", (Delegate)((HttpContext context) => lifecycle.CompactAsync(context)))
+            .WithName("Compact").WithTags("Stream lifecycle").WithSummary("Run a compaction now (COMPACT): no byte of forgotten data remains on disk once it answers")
+            .Produces<ApiSchemas.CompactReply>()
+            .WithErrorReplies(StatusCodes.Status503ServiceUnavailable);
     }
 
     private static IResult Health(HttpContext context, ServerHealth health)

@@ -129,6 +129,23 @@ internal sealed class LifecycleEndpoints(ServerHealth health, StreamEndpoints st
         await ChangeAsync(context, caller.Server.Store.ForgetStreamAsync(stream, CancellationToken.None), "FORGET", null).ConfigureAwait(false);
     });
 
+    /// <summary>POST /compact: runs a compaction (COMPACT) and answers 200 with the bytes before and after once it is done.</summary>
+    public Task CompactAsync(HttpContext context) => ApiCall.RunAsync(context, health, ["COMPACT"], async caller =>
+    {
+        Storage.CompactionResult result;
+        try
+        {
+            result = await caller.Server.Store.CompactAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StoreReadOnlyException e)
+        {
+            await HttpErrors.WriteAsync(context, $"ERR {e.Message}", StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+            return;
+        }
+
+        await Results.Json(new ApiSchemas.CompactReply(result.BytesBefore, result.BytesAfter)).ExecuteAsync(context).ConfigureAwait(false);
+    });
+
     private static string WritableStream(HttpContext context, HttpCaller caller, string suffix)
     {
         string stream = Encoding.UTF8.GetString(ApiArguments.StreamFromPath(context, StreamEndpoints.StreamsPrefix, suffix));

@@ -195,4 +195,24 @@ public sealed class LifecycleEndpointTests(HttpServerFixture fixture, ITestOutpu
         var pushed = await sse.NextAsync(timeout.Token);
         Assert.Equal(e.GetRawText(), pushed!.Data);
     }
+
+    [Fact]
+    public async Task POST_compact_runs_a_compaction_and_answers_the_bytes_before_and_after()
+    {
+        using var api = new HttpApi(Server);
+        string stream = Unique("httpcompact");
+        await api.AppendAsync(stream, """{"secret":"s1"}""");
+        using (var forgotten = await SendAsync(api, HttpMethod.Post, PathOf(stream, "/forget")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, forgotten.StatusCode);
+        }
+
+        using var compacted = await SendAsync(api, HttpMethod.Post, "/compact");
+        Assert.Equal(HttpStatusCode.OK, compacted.StatusCode);
+        using var reply = JsonDocument.Parse(await compacted.Content.ReadAsStringAsync());
+        Assert.True(reply.RootElement.GetProperty("bytes_before").GetInt64() > 0);
+        Assert.True(reply.RootElement.GetProperty("bytes_after").GetInt64() > 0);
+        using var read = await api.GetAsync(PathOf(stream));
+        Assert.True(Assert.Single(await HttpApi.ArrayAsync(read)).GetProperty("forgotten").GetBoolean());
+    }
 }

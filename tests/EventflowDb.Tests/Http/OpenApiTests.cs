@@ -34,7 +34,7 @@ public sealed class OpenApiTests(HttpServerFixture fixture, ITestOutputHelper ou
             Assert.True(operation.GetProperty("responses").EnumerateObject().Any());
         }
 
-        Assert.Equal(13, paths.EnumerateObject().Count());
+        Assert.Equal(14, paths.EnumerateObject().Count());
         Assert.True(paths.GetProperty("/events/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
         var append = paths.GetProperty("/streams/{stream}").GetProperty("post");
         Assert.True(append.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
