@@ -108,6 +108,9 @@ internal sealed class LogCompactor
             {
                 // Before the first scrubbed record reaches the log: a build that cannot read one refuses the store.
                 StoreMetaFile.AddFeatures(Path.Combine(_directory, StoreOpener.MetaFileName), StoreFeatures.ScrubbedEvents);
+
+                // Before the segment files change: the next backup copies the sealed ones again.
+                CompactionGeneration.Advance(_directory);
                 featureMarked = true;
             }
 

@@ -282,4 +282,44 @@ public sealed class CompactionTests
         await t.OpenAsync();
         Assert.Equal(streams["kept"], (await t.ReadStreamAsync("kept")).Select(e => e.GetRawText()).ToList());
     }
+    [Fact]
+    public async Task A_backup_made_again_into_the_same_directory_after_forget_and_compact_holds_no_forgotten_byte()
+    {
+        // 128 KiB segments: the forgotten events lie in segment 0, sealed (and so skipped by an incremental backup) before the first backup.
+        await using var t = await TestStore.CreateAsync(o => o with { LogSegmentSizeBits = 17 });
+        string target = Path.Combine(Path.GetTempPath(), "efdb-tests", "backup-" + Guid.NewGuid().ToString("N"));
+        for (int i = 0; i < 20; i++)
+        {
+            await t.AppendAsync("person-1", ExpectedVersion.Any, TestStore.Event(data: $"{{\"name\":\"{Marker}-{i}\"}}", metadata: $"{{\"ip\":\"{Marker}\"}}"));
+        }
+
+        await FillAsync(t, 3);
+        Assert.True(t.Store.AppliedEnd > 2 * DamageTests.PageSize, "segment 0 should be sealed");
+        await t.Store.BackupAsync(target);
+        Assert.NotEmpty(FilesHolding(target, Marker));
+
+        Done(await t.Store.ForgetStreamAsync("person-1"));
+        Assert.Equal(20, (await t.Store.CompactAsync()).ScrubbedEvents);
+        var second = await t.Store.BackupAsync(target);
+        Assert.Empty(FilesHolding(target, Marker));
+
+        // Unchanged since: the next backup copies no sealed segment again.
+        var third = await t.Store.BackupAsync(target);
+        Assert.True(third.BytesCopied < second.BytesCopied, $"third backup copied {third.BytesCopied} bytes, the second {second.BytesCopied}");
+
+        var offline = OfflineLog.Scan(target, null, new OfflineScanOptions { LogPageSizeBits = 16 });
+        Assert.Null(offline.Damage);
+        Assert.Equal(second.Checksum.Value, offline.Checksum);
+        var expected = (await ReadEverythingAsync(t)).Stream;
+        await using (var restored = await t.OpenOtherAsync(target, new LogCollector()))
+        {
+            Assert.Equal(second.Checksum, restored.Checksum);
+            var page = new EventPage();
+            await restored.ReadStreamAsync(Encoding.UTF8.GetBytes("person-1"), 0, 1000, page);
+            Assert.Equal(expected, TestStore.Raw(page));
+        }
+
+        Assert.Empty(FilesHolding(target, Marker));
+        TestStore.TryDelete(target);
+    }
 }
