@@ -224,31 +224,45 @@ public sealed class FasterEventStore : IEventStore
     /// <inheritdoc />
     public StreamSnapshot? ReadSnapshot(string stream)
     {
-        if (!_state.Streams.TryGet(stream, out var info) || info.Lifecycle is not { SnapshotAddress: >= 0 } lifecycle)
+        while (true)
         {
-            return null;
-        }
+            if (!_state.Streams.TryGet(stream, out var info) || info.Lifecycle is not { SnapshotAddress: >= 0 } lifecycle)
+            {
+                return null;
+            }
 
-        long address = lifecycle.SnapshotAddress;
-        Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize];
-        _files.Read(address, header);
-        int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header);
-        if (length < ControlRecordFormat.HeaderSize || length > _layout.PageSize)
-        {
-            throw new InvalidDataException($"Snapshot record at {address} has an impossible length {length}.");
-        }
+            long address = lifecycle.SnapshotAddress;
+            BeforeSnapshotRead?.Invoke();
+            Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize];
+            _files.Read(address, header);
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header);
+            if (length < ControlRecordFormat.HeaderSize || length > _layout.PageSize)
+            {
+                throw new InvalidDataException($"Snapshot record at {address} has an impossible length {length}.");
+            }
 
-        var record = new byte[length];
-        _files.Read(address + LogLayout.RecordHeaderSize, record);
-        if (ControlRecordFormat.Validate(record) is { } problem)
-        {
-            throw new InvalidDataException($"Snapshot record at {address} is unreadable: {problem}.");
-        }
+            var record = new byte[length];
+            _files.Read(address + LogLayout.RecordHeaderSize, record);
+            if (ControlRecordFormat.Validate(record) is { } problem)
+            {
+                throw new InvalidDataException($"Snapshot record at {address} is unreadable: {problem}.");
+            }
 
-        var view = new ControlView(record);
-        int dataStart = ControlRecordFormat.HeaderSize + view.NameLength;
-        return new StreamSnapshot(view.A, record.AsMemory(dataStart), view.AddedAtMs);
+            var view = new ControlView(record);
+            if (LogCompactor.IsBlank(view.Data) && _state.Streams.TryGet(stream, out var now) && now.Lifecycle?.SnapshotAddress != address)
+            {
+                // Superseded (a newer SNAPSHOT SAVE, or FORGET) and blanked by a compaction since its address was taken:
+                // the stream's current snapshot (or none) is the answer.
+                continue;
+            }
+
+            int dataStart = ControlRecordFormat.HeaderSize + view.NameLength;
+            return new StreamSnapshot(view.A, record.AsMemory(dataStart), view.AddedAtMs);
+        }
     }
+
+    /// <summary>Tests only: runs in <see cref="ReadSnapshot"/> after it took the snapshot's address and before it reads the record.</summary>
+    internal Action? BeforeSnapshotRead { get; set; }
 
     private Task<LifecycleResult> SubmitControl(ControlRequest request, CancellationToken cancellationToken)
     {

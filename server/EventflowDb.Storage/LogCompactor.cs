@@ -269,7 +269,8 @@ internal sealed class LogCompactor
         return copy;
     }
 
-    private static bool IsBlank(ReadOnlySpan<byte> data) => data.Length > 0 && data[0] == (byte)'0' && !data[1..].ContainsAnyExcept((byte)' ');
+    /// <summary>True for the data of a snapshot a compaction blanked (the JSON value 0 and spaces).</summary>
+    internal static bool IsBlank(ReadOnlySpan<byte> data) => data.Length > 0 && data[0] == (byte)'0' && !data[1..].ContainsAnyExcept((byte)' ');
 }
 
 /// <summary>What a directory occupies on disk.</summary>

@@ -322,4 +322,34 @@ public sealed class CompactionTests
         Assert.Empty(FilesHolding(target, Marker));
         TestStore.TryDelete(target);
     }
+    [Fact]
+    public async Task A_snapshot_blanked_by_a_compaction_while_it_is_read_reads_as_the_current_snapshot_or_none()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await t.AppendAsync("person-1", ExpectedVersion.Any, TestStore.Event(data: $"{{\"name\":\"{Marker}\"}}"), TestStore.Event(data: "2"));
+        Done(await t.Store.SaveSnapshotAsync("person-1", 1, Encoding.UTF8.GetBytes($"{{\"state\":\"{Marker}\"}}")));
+
+        // FORGET and COMPACT after the read took the snapshot's address: none is left.
+        t.Store.BeforeSnapshotRead = () =>
+        {
+            t.Store.BeforeSnapshotRead = null;
+            Done(t.Store.ForgetStreamAsync("person-1").GetAwaiter().GetResult());
+            Assert.Equal(1, t.Store.CompactAsync().GetAwaiter().GetResult().ScrubbedSnapshots);
+        };
+        Assert.Null(t.Store.ReadSnapshot("person-1"));
+
+        // Of a forgotten stream: SNAPSHOT SAVE and COMPACT after the read took the address: the newer snapshot is read.
+        await t.AppendAsync("person-1", ExpectedVersion.Any, TestStore.Event(data: "3"), TestStore.Event(data: "4"));
+        Done(await t.Store.SaveSnapshotAsync("person-1", 2, Encoding.UTF8.GetBytes("{\"state\":\"old\"}")));
+        t.Store.BeforeSnapshotRead = () =>
+        {
+            t.Store.BeforeSnapshotRead = null;
+            Done(t.Store.SaveSnapshotAsync("person-1", 3, Encoding.UTF8.GetBytes("{\"state\":\"new\"}")).GetAwaiter().GetResult());
+            Assert.Equal(1, t.Store.CompactAsync().GetAwaiter().GetResult().ScrubbedSnapshots);
+        };
+        var snapshot = t.Store.ReadSnapshot("person-1");
+        Assert.NotNull(snapshot);
+        Assert.Equal("{\"state\":\"new\"}", Encoding.UTF8.GetString(snapshot.Data.Span));
+        Assert.Equal(3, snapshot.Version);
+    }
 }
