@@ -620,14 +620,27 @@ public sealed class FasterEventStore : IEventStore
 
             long changes = _state.LifecycleChanges;
             var compactor = new LogCompactor(_directory, Path.Combine(_directory, "log", StoreOpener.LogFileName), _layout, _files, _state, _logger) { Fault = CompactionFault };
-            if (compactor.StreamToSeal() is { } stream)
+            // File work (the tail page's scan, store.meta, the whole walk and its rewrites) runs on threads of its own, never
+            // on the caller's (a session) nor for long on the thread pool's.
+            string? stream = await RunLongAsync(
+                () =>
+                {
+                    string? toSeal = compactor.StreamToSeal();
+                    if (toSeal is not null)
+                    {
+                        StoreMetaFile.AddFeatures(Path.Combine(_directory, StoreOpener.MetaFileName), StoreFeatures.ScrubbedEvents);
+                    }
+
+                    return toSeal;
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (stream is not null)
             {
                 // Forgotten bytes in the tail's page: a padding record fills it, so this compaction reaches them too.
-                StoreMetaFile.AddFeatures(Path.Combine(_directory, StoreOpener.MetaFileName), StoreFeatures.ScrubbedEvents);
                 await SubmitControl(new ControlRequest { Kind = ControlKind.Padding, Stream = stream }, cancellationToken).ConfigureAwait(false);
             }
 
-            var result = await Task.Run(() => compactor.Run(cancellationToken), cancellationToken).ConfigureAwait(false);
+            var result = await RunLongAsync(() => compactor.Run(cancellationToken), cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _sizeMeasuredAt, -1_000_000); // SIZE measures again
             Volatile.Write(ref _compactedChanges, changes);
             return result;
@@ -637,6 +650,10 @@ public sealed class FasterEventStore : IEventStore
             _backupGate.Release();
         }
     }
+
+    /// <summary>Runs blocking file work on a dedicated thread (LongRunning), off the thread pool.</summary>
+    private static Task<T> RunLongAsync<T>(Func<T> work, CancellationToken cancellationToken)
+        => Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
 
     /// <inheritdoc />
     public Task CheckpointAsync(CancellationToken cancellationToken = default)

@@ -24,7 +24,8 @@ public sealed record CompactionResult(long BytesBefore, long BytesAfter, long Sc
 /// </summary>
 internal sealed class LogCompactor
 {
-    private const int BatchBytes = 4 << 20;
+    /// <summary>Rewrites per journal batch: readers wait while one is written into the files, so it is kept small.</summary>
+    private const int BatchBytes = 1 << 20;
 
     private readonly string _directory;
     private readonly string _logBase;

@@ -352,4 +352,35 @@ public sealed class CompactionTests
         Assert.Equal("{\"state\":\"new\"}", Encoding.UTF8.GetString(snapshot.Data.Span));
         Assert.Equal(3, snapshot.Version);
     }
+    [Fact]
+    public async Task A_compaction_runs_off_the_thread_pool_while_stream_reads_go_on()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteForgottenAsync(t);
+        await FillAsync(t, 2);
+        bool? onPool = null;
+        var reads = new List<Task<List<System.Text.Json.JsonElement>>>();
+        t.Store.CompactionFault = _ =>
+        {
+            onPool = Thread.CurrentThread.IsThreadPoolThread;
+            if (reads.Count > 0)
+            {
+                return;
+            }
+
+            // Reads racing the batch's writes into the files: each sees the events wholly before or after.
+            for (int i = 0; i < 4; i++)
+            {
+                reads.Add(Task.Run(() => t.ReadStreamAsync("person-1")));
+            }
+        };
+        Assert.Equal(60, (await t.Store.CompactAsync()).ScrubbedEvents);
+        Assert.False(onPool, "the compaction ran on a thread-pool thread");
+        foreach (var read in reads)
+        {
+            var events = await read;
+            Assert.Equal(60, events.Count);
+            Assert.All(events, e => Assert.Contains("\"forgotten\":true", e.GetRawText(), StringComparison.Ordinal));
+        }
+    }
 }
