@@ -5,6 +5,7 @@ namespace EventflowDb.Storage;
 /// <summary>
 /// <c>backup.json</c> in a backup directory: what the last BACKUP into it copied. Written last, after every file is
 /// durable, and removed first when a new BACKUP starts, so a directory holding it is a complete backup.
+/// <c>compaction_generation</c> is the store's <see cref="Storage.CompactionGeneration"/> when it was copied (null: none).
 /// </summary>
 internal sealed record BackupManifest(
     string Source,
@@ -13,7 +14,8 @@ internal sealed record BackupManifest(
     long Events,
     string LastId,
     ulong Checksum,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    string? CompactionGeneration = null)
 {
     public const string FileName = "backup.json";
 

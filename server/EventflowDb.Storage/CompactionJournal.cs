@@ -203,3 +203,24 @@ internal static class CompactionJournal
         }
     }
 }
+
+/// <summary>
+/// compaction.generation: a fresh id written (atomically, durably) by each compaction before its first rewrite of a
+/// committed record. Sealed segments change only through such rewrites, in place and at the same length, so a backup
+/// records the id in its manifest and copies every sealed segment again when it changed (<see cref="StoreBackup"/>).
+/// </summary>
+internal static class CompactionGeneration
+{
+    public const string FileName = "compaction.generation";
+
+    /// <summary>The id of the last compaction that rewrote records, or null when none did.</summary>
+    public static string? Read(string directory)
+    {
+        string path = Path.Combine(directory, FileName);
+        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+    }
+
+    /// <summary>Records that the segment files are about to change: a new id, durable before the first rewrite.</summary>
+    public static void Advance(string directory) =>
+        AtomicFile.Write(Path.Combine(directory, FileName), stream => stream.Write(System.Text.Encoding.ASCII.GetBytes(Guid.NewGuid().ToString("N"))));
+}

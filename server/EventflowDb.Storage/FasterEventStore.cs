@@ -224,31 +224,45 @@ public sealed class FasterEventStore : IEventStore
     /// <inheritdoc />
     public StreamSnapshot? ReadSnapshot(string stream)
     {
-        if (!_state.Streams.TryGet(stream, out var info) || info.Lifecycle is not { SnapshotAddress: >= 0 } lifecycle)
+        while (true)
         {
-            return null;
-        }
+            if (!_state.Streams.TryGet(stream, out var info) || info.Lifecycle is not { SnapshotAddress: >= 0 } lifecycle)
+            {
+                return null;
+            }
 
-        long address = lifecycle.SnapshotAddress;
-        Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize];
-        _files.Read(address, header);
-        int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header);
-        if (length < ControlRecordFormat.HeaderSize || length > _layout.PageSize)
-        {
-            throw new InvalidDataException($"Snapshot record at {address} has an impossible length {length}.");
-        }
+            long address = lifecycle.SnapshotAddress;
+            BeforeSnapshotRead?.Invoke();
+            Span<byte> header = stackalloc byte[LogLayout.RecordHeaderSize];
+            _files.Read(address, header);
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header);
+            if (length < ControlRecordFormat.HeaderSize || length > _layout.PageSize)
+            {
+                throw new InvalidDataException($"Snapshot record at {address} has an impossible length {length}.");
+            }
 
-        var record = new byte[length];
-        _files.Read(address + LogLayout.RecordHeaderSize, record);
-        if (ControlRecordFormat.Validate(record) is { } problem)
-        {
-            throw new InvalidDataException($"Snapshot record at {address} is unreadable: {problem}.");
-        }
+            var record = new byte[length];
+            _files.Read(address + LogLayout.RecordHeaderSize, record);
+            if (ControlRecordFormat.Validate(record) is { } problem)
+            {
+                throw new InvalidDataException($"Snapshot record at {address} is unreadable: {problem}.");
+            }
 
-        var view = new ControlView(record);
-        int dataStart = ControlRecordFormat.HeaderSize + view.NameLength;
-        return new StreamSnapshot(view.A, record.AsMemory(dataStart), view.AddedAtMs);
+            var view = new ControlView(record);
+            if (LogCompactor.IsBlank(view.Data) && _state.Streams.TryGet(stream, out var now) && now.Lifecycle?.SnapshotAddress != address)
+            {
+                // Superseded (a newer SNAPSHOT SAVE, or FORGET) and blanked by a compaction since its address was taken:
+                // the stream's current snapshot (or none) is the answer.
+                continue;
+            }
+
+            int dataStart = ControlRecordFormat.HeaderSize + view.NameLength;
+            return new StreamSnapshot(view.A, record.AsMemory(dataStart), view.AddedAtMs);
+        }
     }
+
+    /// <summary>Tests only: runs in <see cref="ReadSnapshot"/> after it took the snapshot's address and before it reads the record.</summary>
+    internal Action? BeforeSnapshotRead { get; set; }
 
     private Task<LifecycleResult> SubmitControl(ControlRequest request, CancellationToken cancellationToken)
     {
@@ -606,14 +620,27 @@ public sealed class FasterEventStore : IEventStore
 
             long changes = _state.LifecycleChanges;
             var compactor = new LogCompactor(_directory, Path.Combine(_directory, "log", StoreOpener.LogFileName), _layout, _files, _state, _logger) { Fault = CompactionFault };
-            if (compactor.StreamToSeal() is { } stream)
+            // File work (the tail page's scan, store.meta, the whole walk and its rewrites) runs on threads of its own, never
+            // on the caller's (a session) nor for long on the thread pool's.
+            string? stream = await RunLongAsync(
+                () =>
+                {
+                    string? toSeal = compactor.StreamToSeal();
+                    if (toSeal is not null)
+                    {
+                        StoreMetaFile.AddFeatures(Path.Combine(_directory, StoreOpener.MetaFileName), StoreFeatures.ScrubbedEvents);
+                    }
+
+                    return toSeal;
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (stream is not null)
             {
                 // Forgotten bytes in the tail's page: a padding record fills it, so this compaction reaches them too.
-                StoreMetaFile.AddFeatures(Path.Combine(_directory, StoreOpener.MetaFileName), StoreFeatures.ScrubbedEvents);
                 await SubmitControl(new ControlRequest { Kind = ControlKind.Padding, Stream = stream }, cancellationToken).ConfigureAwait(false);
             }
 
-            var result = await Task.Run(() => compactor.Run(cancellationToken), cancellationToken).ConfigureAwait(false);
+            var result = await RunLongAsync(() => compactor.Run(cancellationToken), cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _sizeMeasuredAt, -1_000_000); // SIZE measures again
             Volatile.Write(ref _compactedChanges, changes);
             return result;
@@ -623,6 +650,10 @@ public sealed class FasterEventStore : IEventStore
             _backupGate.Release();
         }
     }
+
+    /// <summary>Runs blocking file work on a dedicated thread (LongRunning), off the thread pool.</summary>
+    private static Task<T> RunLongAsync<T>(Func<T> work, CancellationToken cancellationToken)
+        => Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
 
     /// <inheritdoc />
     public Task CheckpointAsync(CancellationToken cancellationToken = default)

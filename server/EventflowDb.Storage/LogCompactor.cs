@@ -24,7 +24,8 @@ public sealed record CompactionResult(long BytesBefore, long BytesAfter, long Sc
 /// </summary>
 internal sealed class LogCompactor
 {
-    private const int BatchBytes = 4 << 20;
+    /// <summary>Rewrites per journal batch: readers wait while one is written into the files, so it is kept small.</summary>
+    private const int BatchBytes = 1 << 20;
 
     private readonly string _directory;
     private readonly string _logBase;
@@ -108,6 +109,9 @@ internal sealed class LogCompactor
             {
                 // Before the first scrubbed record reaches the log: a build that cannot read one refuses the store.
                 StoreMetaFile.AddFeatures(Path.Combine(_directory, StoreOpener.MetaFileName), StoreFeatures.ScrubbedEvents);
+
+                // Before the segment files change: the next backup copies the sealed ones again.
+                CompactionGeneration.Advance(_directory);
                 featureMarked = true;
             }
 
@@ -266,7 +270,8 @@ internal sealed class LogCompactor
         return copy;
     }
 
-    private static bool IsBlank(ReadOnlySpan<byte> data) => data.Length > 0 && data[0] == (byte)'0' && !data[1..].ContainsAnyExcept((byte)' ');
+    /// <summary>True for the data of a snapshot a compaction blanked (the JSON value 0 and spaces).</summary>
+    internal static bool IsBlank(ReadOnlySpan<byte> data) => data.Length > 0 && data[0] == (byte)'0' && !data[1..].ContainsAnyExcept((byte)' ');
 }
 
 /// <summary>What a directory occupies on disk.</summary>

@@ -71,6 +71,14 @@ internal sealed class LogEventReader
         else
         {
             _files.Read(recordAddress + jsonStart, target[..jsonLength]);
+
+            // Two reads: a compaction may have scrubbed the event between them (its JSON area then holds a skeleton and
+            // zeros). Scrubbing is one-way, so if it is not scrubbed now, the JSON was read before any rewrite.
+            _files.Read(recordAddress, head[..LogEntryFormat.EventFixedSize]);
+            if (new EventRecord(head, 0).IsScrubbed)
+            {
+                return ReadEventInto(location, page, forgotten: true); // the reserved room is not committed: reused
+            }
         }
 
         page.Commit(jsonLength);

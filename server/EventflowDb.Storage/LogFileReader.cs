@@ -14,6 +14,7 @@ internal sealed class LogFileReader : IDisposable
     private readonly string _basePath;
     private readonly LogLayout _layout;
     private readonly ConcurrentDictionary<int, SafeFileHandle> _handles = new();
+    private readonly ManualResetEventSlim _patchDone = new(initialState: true, spinCount: 100); // reset while the sequence is odd
     private long _patchSequence; // odd while a compaction rewrites committed records (LogCompactor)
 
     public LogFileReader(string basePath, LogLayout layout)
@@ -49,10 +50,18 @@ internal sealed class LogFileReader : IDisposable
     /// <see cref="EndPatch"/>, reads wait; a read that overlapped a rewrite is done again, so every read sees each record
     /// either wholly before or wholly after it (a seqlock: readers never block the writer, and pay two volatile reads).
     /// </summary>
-    public void BeginPatch() => Interlocked.Increment(ref _patchSequence);
+    public void BeginPatch()
+    {
+        _patchDone.Reset();
+        Interlocked.Increment(ref _patchSequence);
+    }
 
     /// <summary>Ends what <see cref="BeginPatch"/> began: the rewritten bytes are in the files (page cache).</summary>
-    public void EndPatch() => Interlocked.Increment(ref _patchSequence);
+    public void EndPatch()
+    {
+        Interlocked.Increment(ref _patchSequence);
+        _patchDone.Set();
+    }
 
     /// <summary>
     /// Record rewrites laid over what the files hold (the journal of a compaction a crash interrupted, for offline scans
@@ -80,13 +89,14 @@ internal sealed class LogFileReader : IDisposable
 
     private void ReadStable(long address, Span<byte> destination)
     {
-        var spin = default(SpinWait);
         while (true)
         {
             long sequence = Volatile.Read(ref _patchSequence);
             if ((sequence & 1) != 0)
             {
-                spin.SpinOnce();
+                // A batch is being written: a short spin, then a blocking wait until EndPatch (no core burnt meanwhile).
+                // The event is reset before the sequence turns odd and set after it turns even, so no wake-up is lost.
+                _patchDone.Wait(10);
                 continue;
             }
 
@@ -139,6 +149,7 @@ internal sealed class LogFileReader : IDisposable
         }
 
         _handles.Clear();
+        _patchDone.Dispose();
     }
 
     private SafeFileHandle? GetHandle(int segment)

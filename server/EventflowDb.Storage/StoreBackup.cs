@@ -12,8 +12,9 @@ public sealed record BackupResult(long Events, long BytesCopied, NUlid.Ulid Last
 /// <summary>
 /// Copies a live store into a backup directory as of one commit, the log cut exactly at <c>end</c> (the end of the last
 /// committed entry). The caller holds the checkpoint gate, so snapshot.bin and the index checkpoint it names do not
-/// change meanwhile. Sealed log segments never change, so one already in the backup (from a backup that covered all of
-/// it) is not copied again; index and FASTER commit files are copied when their size or time differs.
+/// change meanwhile. Sealed log segments change only when a compaction rewrites records in them, so one already in the
+/// backup (from a backup that covered all of it, with no compaction since: <see cref="CompactionGeneration"/>) is not
+/// copied again; index and FASTER commit files are copied when their size or time differs.
 /// The result is a data directory: a server started on it recovers from the snapshot and replays the log up to
 /// <c>end</c>, where the rest of the last segment is zeros.
 /// </summary>
@@ -22,7 +23,8 @@ internal sealed class StoreBackup(string source, string target, LogLayout layout
     private const int CopyBufferSize = 1 << 20;
 
     private static readonly HashSet<string> BackupEntries =
-        ["log", "index", StoreOpener.SnapshotFileName, StoreOpener.MetaFileName, BackupManifest.FileName, BackupManifest.FileName + ".tmp"];
+        ["log", "index", StoreOpener.SnapshotFileName, StoreOpener.MetaFileName, BackupManifest.FileName, BackupManifest.FileName + ".tmp",
+         CompactionGeneration.FileName];
     private readonly byte[] _buffer = new byte[CopyBufferSize];
     private long _bytesCopied;
 
@@ -58,7 +60,11 @@ internal sealed class StoreBackup(string source, string target, LogLayout layout
     public long Copy(long end, long events, StoreChecksum checksum, CancellationToken cancellationToken)
     {
         var previous = BackupManifest.TryRead(target);
-        long previousEnd = previous is not null && previous.SegmentSizeBits == layout.SegmentSizeBits ? previous.EndAddress : 0;
+        string? generation = CompactionGeneration.Read(source);
+
+        // A compaction since the previous backup rewrote sealed segments in place (same length): all are copied again,
+        // or the backup would keep the bytes it scrubbed (the caller holds compactions off meanwhile).
+        long previousEnd = previous is not null && previous.SegmentSizeBits == layout.SegmentSizeBits && previous.CompactionGeneration == generation ? previous.EndAddress : 0;
         Directory.CreateDirectory(Path.Combine(target, "log"));
 
         // From here until the new manifest is written, the directory is no complete backup.
@@ -77,7 +83,7 @@ internal sealed class StoreBackup(string source, string target, LogLayout layout
         }
 
         AtomicFile.SyncDirectory(Path.Combine(target, "log"));
-        new BackupManifest(Path.GetFullPath(source), end, layout.SegmentSizeBits, events, checksum.LastId.ToString(), checksum.Value, DateTimeOffset.UtcNow).Write(target);
+        new BackupManifest(Path.GetFullPath(source), end, layout.SegmentSizeBits, events, checksum.LastId.ToString(), checksum.Value, DateTimeOffset.UtcNow, generation).Write(target);
         return _bytesCopied;
     }
 
@@ -98,7 +104,7 @@ internal sealed class StoreBackup(string source, string target, LogLayout layout
             long segmentEnd = ((long)segment + 1) << layout.SegmentSizeBits;
             if (segmentEnd <= end)
             {
-                // Sealed: it never changes again, so a copy made by a backup that covered all of it is still right.
+                // Sealed: only a compaction changes it, so a copy made by a backup that covered all of it since is still right.
                 bool unchanged = segmentEnd <= previousEnd && File.Exists(to) && new FileInfo(to).Length == new FileInfo(from).Length;
                 if (!unchanged)
                 {

@@ -282,4 +282,105 @@ public sealed class CompactionTests
         await t.OpenAsync();
         Assert.Equal(streams["kept"], (await t.ReadStreamAsync("kept")).Select(e => e.GetRawText()).ToList());
     }
+    [Fact]
+    public async Task A_backup_made_again_into_the_same_directory_after_forget_and_compact_holds_no_forgotten_byte()
+    {
+        // 128 KiB segments: the forgotten events lie in segment 0, sealed (and so skipped by an incremental backup) before the first backup.
+        await using var t = await TestStore.CreateAsync(o => o with { LogSegmentSizeBits = 17 });
+        string target = Path.Combine(Path.GetTempPath(), "efdb-tests", "backup-" + Guid.NewGuid().ToString("N"));
+        for (int i = 0; i < 20; i++)
+        {
+            await t.AppendAsync("person-1", ExpectedVersion.Any, TestStore.Event(data: $"{{\"name\":\"{Marker}-{i}\"}}", metadata: $"{{\"ip\":\"{Marker}\"}}"));
+        }
+
+        await FillAsync(t, 3);
+        Assert.True(t.Store.AppliedEnd > 2 * DamageTests.PageSize, "segment 0 should be sealed");
+        await t.Store.BackupAsync(target);
+        Assert.NotEmpty(FilesHolding(target, Marker));
+
+        Done(await t.Store.ForgetStreamAsync("person-1"));
+        Assert.Equal(20, (await t.Store.CompactAsync()).ScrubbedEvents);
+        var second = await t.Store.BackupAsync(target);
+        Assert.Empty(FilesHolding(target, Marker));
+
+        // Unchanged since: the next backup copies no sealed segment again.
+        var third = await t.Store.BackupAsync(target);
+        Assert.True(third.BytesCopied < second.BytesCopied, $"third backup copied {third.BytesCopied} bytes, the second {second.BytesCopied}");
+
+        var offline = OfflineLog.Scan(target, null, new OfflineScanOptions { LogPageSizeBits = 16 });
+        Assert.Null(offline.Damage);
+        Assert.Equal(second.Checksum.Value, offline.Checksum);
+        var expected = (await ReadEverythingAsync(t)).Stream;
+        await using (var restored = await t.OpenOtherAsync(target, new LogCollector()))
+        {
+            Assert.Equal(second.Checksum, restored.Checksum);
+            var page = new EventPage();
+            await restored.ReadStreamAsync(Encoding.UTF8.GetBytes("person-1"), 0, 1000, page);
+            Assert.Equal(expected, TestStore.Raw(page));
+        }
+
+        Assert.Empty(FilesHolding(target, Marker));
+        TestStore.TryDelete(target);
+    }
+    [Fact]
+    public async Task A_snapshot_blanked_by_a_compaction_while_it_is_read_reads_as_the_current_snapshot_or_none()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await t.AppendAsync("person-1", ExpectedVersion.Any, TestStore.Event(data: $"{{\"name\":\"{Marker}\"}}"), TestStore.Event(data: "2"));
+        Done(await t.Store.SaveSnapshotAsync("person-1", 1, Encoding.UTF8.GetBytes($"{{\"state\":\"{Marker}\"}}")));
+
+        // FORGET and COMPACT after the read took the snapshot's address: none is left.
+        t.Store.BeforeSnapshotRead = () =>
+        {
+            t.Store.BeforeSnapshotRead = null;
+            Done(t.Store.ForgetStreamAsync("person-1").GetAwaiter().GetResult());
+            Assert.Equal(1, t.Store.CompactAsync().GetAwaiter().GetResult().ScrubbedSnapshots);
+        };
+        Assert.Null(t.Store.ReadSnapshot("person-1"));
+
+        // Of a forgotten stream: SNAPSHOT SAVE and COMPACT after the read took the address: the newer snapshot is read.
+        await t.AppendAsync("person-1", ExpectedVersion.Any, TestStore.Event(data: "3"), TestStore.Event(data: "4"));
+        Done(await t.Store.SaveSnapshotAsync("person-1", 2, Encoding.UTF8.GetBytes("{\"state\":\"old\"}")));
+        t.Store.BeforeSnapshotRead = () =>
+        {
+            t.Store.BeforeSnapshotRead = null;
+            Done(t.Store.SaveSnapshotAsync("person-1", 3, Encoding.UTF8.GetBytes("{\"state\":\"new\"}")).GetAwaiter().GetResult());
+            Assert.Equal(1, t.Store.CompactAsync().GetAwaiter().GetResult().ScrubbedSnapshots);
+        };
+        var snapshot = t.Store.ReadSnapshot("person-1");
+        Assert.NotNull(snapshot);
+        Assert.Equal("{\"state\":\"new\"}", Encoding.UTF8.GetString(snapshot.Data.Span));
+        Assert.Equal(3, snapshot.Version);
+    }
+    [Fact]
+    public async Task A_compaction_runs_off_the_thread_pool_while_stream_reads_go_on()
+    {
+        await using var t = await TestStore.CreateAsync();
+        await WriteForgottenAsync(t);
+        await FillAsync(t, 2);
+        bool? onPool = null;
+        var reads = new List<Task<List<System.Text.Json.JsonElement>>>();
+        t.Store.CompactionFault = _ =>
+        {
+            onPool = Thread.CurrentThread.IsThreadPoolThread;
+            if (reads.Count > 0)
+            {
+                return;
+            }
+
+            // Reads racing the batch's writes into the files: each sees the events wholly before or after.
+            for (int i = 0; i < 4; i++)
+            {
+                reads.Add(Task.Run(() => t.ReadStreamAsync("person-1")));
+            }
+        };
+        Assert.Equal(60, (await t.Store.CompactAsync()).ScrubbedEvents);
+        Assert.False(onPool, "the compaction ran on a thread-pool thread");
+        foreach (var read in reads)
+        {
+            var events = await read;
+            Assert.Equal(60, events.Count);
+            Assert.All(events, e => Assert.Contains("\"forgotten\":true", e.GetRawText(), StringComparison.Ordinal));
+        }
+    }
 }
