@@ -114,8 +114,8 @@ internal sealed class ClusterNode : IAsyncDisposable
         var configuration = new RaftCluster.TcpConfiguration(listen)
         {
             ConfigurationStorage = null,
-            LowerElectionTimeout = 150,
-            UpperElectionTimeout = 300,
+            LowerElectionTimeout = 250,
+            UpperElectionTimeout = 500,
             RequestTimeout = TimeSpan.FromSeconds(1),
             ConnectTimeout = TimeSpan.FromMilliseconds(500),
             ColdStart = false,
