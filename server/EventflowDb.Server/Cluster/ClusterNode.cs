@@ -116,8 +116,8 @@ internal sealed class ClusterNode : IAsyncDisposable
             ConfigurationStorage = null,
             LowerElectionTimeout = 250,
             UpperElectionTimeout = 500,
-            RequestTimeout = TimeSpan.FromSeconds(1),
-            ConnectTimeout = TimeSpan.FromMilliseconds(500),
+            RequestTimeout = TimeSpan.FromMilliseconds(200),
+            ConnectTimeout = TimeSpan.FromMilliseconds(200),
             ColdStart = false,
             PublicEndPoint = self,
         };

@@ -180,6 +180,60 @@ public sealed class ClusterTests(ITestOutputHelper output)
         Assert.Contains("Cluster recovery", cluster.Members[leader].Output);
     }
 
+    [Fact]
+    public async Task A_leader_frozen_with_SIGSTOP_acknowledges_nothing_the_new_leader_lacks()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var before = await cluster.WriteAsync("ADD", "frozen", "any", "Before", "{}");
+        Assert.False(before.IsError(), RespText.Describe(before));
+        int old = await cluster.WaitForLeaderAsync(Generous);
+        await using var stale = await RespConnection.OpenAsync(cluster.Members[old].Port, TimeSpan.FromSeconds(60));
+
+        Signal("STOP", cluster.Members[old].ProcessId);
+        try
+        {
+            // Sent while it is frozen: it reaches the old leader only when it wakes, after the others elected a new one.
+            await stale.SendCommandAsync("ADD", "frozen", "any", "FromTheFrozenLeader", "{}");
+            int next = await cluster.WaitForLeaderAsync(Generous, except: old);
+            for (int i = 0; i < 5; i++)
+            {
+                var reply = await TestCluster.CommandAsync(cluster.Members[next], "ADD", "frozen", "any", "New", "{}");
+                Assert.False(reply.IsError(), RespText.Describe(reply) + cluster.Output);
+            }
+        }
+        finally
+        {
+            Signal("CONT", cluster.Members[old].ProcessId);
+        }
+
+        var answer = await stale.ReadReplyAsync();
+        await cluster.WaitForConvergenceAsync(Generous);
+        int leader = await cluster.WaitForLeaderAsync(Generous);
+        var events = await TestCluster.AllEventsAsync(cluster.Members[leader]);
+        if (!answer.IsError())
+        {
+            // Acknowledged: then it was committed by a majority, so the leader of now holds it.
+            foreach (var e in answer.Arr())
+            {
+                Assert.Contains(e.Str(), events);
+            }
+        }
+        else
+        {
+            Assert.Matches("^(TRYAGAIN|READONLY)", answer.Text ?? "");
+        }
+
+        output.WriteLine($"the frozen leader answered: {RespText.Describe(answer)}");
+        Assert.Equal(events.Count, events.Distinct().Count());
+    }
+
+    private static void Signal(string signal, int processId)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     /// <summary>Every acknowledged write present exactly once; positions without gaps; no event twice.</summary>
     private static void AssertComplete(List<string> events, IEnumerable<string> acknowledged, TestCluster cluster)
     {
