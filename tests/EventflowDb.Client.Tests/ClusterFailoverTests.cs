@@ -14,7 +14,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         await using var cluster = await TestCluster.StartAsync();
         int leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
         string members = string.Join(",", cluster.Members.Select(m => $"127.0.0.1:{m.Port}"));
-        await using var client = await EventflowDbClient.ConnectAsync($"{members},abortConnect=false,connectTimeout=5000,asyncTimeout=5000");
+        await using var client = await EventflowDbClient.ConnectAsync($"{members},abortConnect=false,connectTimeout=5000,asyncTimeout=5000", new EventflowDbClientOptions { ClusterFailoverTimeout = TimeSpan.FromSeconds(30) });
 
         for (int i = 0; i < 10; i++)
         {
