@@ -28,11 +28,18 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             await client.AppendAsync("failover", ExpectedVersion.Any, EventData.FromJson("After", $"{{\"i\":{i}}}") with { MessageId = $"m{i}" });
         }
 
+        // A read may be served by a follower, a few milliseconds behind the leader: wait (bounded) until it has them all.
         var events = new List<RecordedEvent>();
-        await foreach (var e in client.ReadStreamAsync("failover"))
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        do
         {
-            events.Add(e);
+            events.Clear();
+            await foreach (var e in client.ReadStreamAsync("failover"))
+            {
+                events.Add(e);
+            }
         }
+        while (events.Count < 20 && clock.Elapsed < TimeSpan.FromSeconds(30) && await Task.Delay(50).ContinueWith(_ => true));
 
         output.WriteLine($"{events.Count} events after the failover");
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"m{i}"), events.Select(e => e.MessageId));
