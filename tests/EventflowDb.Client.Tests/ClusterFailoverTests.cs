@@ -14,7 +14,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         await using var cluster = await TestCluster.StartAsync();
         int leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
         string members = string.Join(",", cluster.Members.Select(m => $"127.0.0.1:{m.Port}"));
-        await using var client = await EventflowDbClient.ConnectAsync($"{members},abortConnect=false,connectTimeout=5000,asyncTimeout=5000");
+        await using var client = await EventflowDbClient.ConnectAsync($"{members},abortConnect=false,connectTimeout=5000,asyncTimeout=5000", new EventflowDbClientOptions { ClusterFailoverTimeout = TimeSpan.FromSeconds(30) });
 
         for (int i = 0; i < 10; i++)
         {
@@ -28,11 +28,18 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             await client.AppendAsync("failover", ExpectedVersion.Any, EventData.FromJson("After", $"{{\"i\":{i}}}") with { MessageId = $"m{i}" });
         }
 
+        // A read may be served by a follower, a few milliseconds behind the leader: wait (bounded) until it has them all.
         var events = new List<RecordedEvent>();
-        await foreach (var e in client.ReadStreamAsync("failover"))
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        do
         {
-            events.Add(e);
+            events.Clear();
+            await foreach (var e in client.ReadStreamAsync("failover"))
+            {
+                events.Add(e);
+            }
         }
+        while (events.Count < 20 && clock.Elapsed < TimeSpan.FromSeconds(30) && await Task.Delay(50).ContinueWith(_ => true));
 
         output.WriteLine($"{events.Count} events after the failover");
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"m{i}"), events.Select(e => e.MessageId));

@@ -32,6 +32,20 @@ internal sealed class ServerProcess : IDisposable
     public static ServerProcess Eventflow(string serverDll, string dataDirectory, int port, string fsync)
         => new("EventflowDB", "dotnet", [serverDll, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", dataDirectory, "--log-level", "warning", "--fsync", fsync, "--checkpoint-interval", "5", "--http-port", "0"], port);
 
+    /// <summary>A member of a local cluster (issue 16): <paramref name="members"/> lists every member's peer address.</summary>
+    public static ServerProcess EventflowMember(string serverDll, string dataDirectory, int port, int clusterPort, string members)
+        => new("EventflowDB", "dotnet", [serverDll, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", dataDirectory, "--log-level", "warning", "--checkpoint-interval", "5", "--http-port", "0", "--cluster-port", clusterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", members], port);
+
+    /// <summary>SIGKILL, no wait for anything but the exit.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+    }
+
     public static ServerProcess Redis(string dataDirectory, int port, string appendfsync)
         => new("Redis", "redis-server", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dir", dataDirectory, "--appendonly", "yes", "--appendfsync", appendfsync, "--save", "", "--daemonize", "no", "--protected-mode", "no", "--bind", "127.0.0.1", "--logfile", Path.Combine(dataDirectory, "redis.log")], port);
 

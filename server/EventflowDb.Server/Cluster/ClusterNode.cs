@@ -91,19 +91,20 @@ internal sealed class ClusterNode : IAsyncDisposable
     public static async Task<ClusterNode> StartAsync(ServerOptions options, IEventStore store, Serilog.ILogger logger, CancellationToken token)
     {
         var members = new List<IPEndPoint>();
-        IPEndPoint? self = null;
         foreach (string member in options.ClusterMembers)
         {
             var (host, port) = OptionsParser.ParseHostPort(member, "cluster-members");
-            var endpoint = new IPEndPoint(await ResolveAsync(host, logger, token).ConfigureAwait(false), port);
-            members.Add(endpoint);
-            if (port == options.ClusterPort && (self is null || IPAddress.IsLoopback(endpoint.Address) || endpoint.Address.Equals(options.Bind)))
-            {
-                self = endpoint;
-            }
+            members.Add(new IPEndPoint(await ResolveAsync(host, logger, token).ConfigureAwait(false), port));
         }
 
-        self ??= members[0];
+        // This member: the one on --cluster-port whose address is on this machine (in containers every member may use
+        // the same port, on different hosts).
+        var local = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(a => a.Address))
+            .ToHashSet();
+        var candidates = members.Where(m => m.Port == options.ClusterPort).ToList();
+        var self = candidates.Find(m => IPAddress.IsLoopback(m.Address) || local.Contains(m.Address) || m.Address.Equals(options.Bind))
+            ?? (candidates.Count == 1 ? candidates[0] : throw new IOException($"none of the members on port {options.ClusterPort} has an address of this machine; check --cluster-members"));
         var listen = new IPEndPoint(options.EffectiveBind.Equals(IPAddress.Any) || IPAddress.IsLoopback(self.Address) ? self.Address : options.EffectiveBind, options.ClusterPort);
         if (!IPAddress.IsLoopback(self.Address))
         {
@@ -113,10 +114,10 @@ internal sealed class ClusterNode : IAsyncDisposable
         var configuration = new RaftCluster.TcpConfiguration(listen)
         {
             ConfigurationStorage = null,
-            LowerElectionTimeout = 150,
-            UpperElectionTimeout = 300,
-            RequestTimeout = TimeSpan.FromSeconds(1),
-            ConnectTimeout = TimeSpan.FromMilliseconds(500),
+            LowerElectionTimeout = 250,
+            UpperElectionTimeout = 500,
+            RequestTimeout = TimeSpan.FromMilliseconds(200),
+            ConnectTimeout = TimeSpan.FromMilliseconds(200),
             ColdStart = false,
             PublicEndPoint = self,
         };

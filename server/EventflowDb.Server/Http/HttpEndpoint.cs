@@ -292,6 +292,12 @@ internal sealed class HttpEndpoint : IAsyncDisposable
             return Results.Json(new HealthReply(health.Status, null), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
+        // A cluster member while no leader is known cannot take writes (SPEC: 503 without a leader).
+        if (server.Store is Cluster.ReplicatedEventStore { Node.LeaderAnnounce: null })
+        {
+            return Results.Json(new HealthReply("no_leader", null), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         // A read-only store still serves reads: healthy, but the reason is there for whoever looks.
         return Results.Json(new HealthReply(health.Status, server.Store.ReadOnlyReason));
     }

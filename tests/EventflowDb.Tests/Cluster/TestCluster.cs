@@ -88,6 +88,46 @@ public sealed class TestCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends a write to the leader, finding it again after READONLY or TRYAGAIN (an election on a loaded machine).</summary>
+    public async Task<RespValue> WriteAsync(params string[] args)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            int leader = await WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+            var reply = await CommandAsync(Members[leader], args);
+            bool redirect = reply.Type is RespType.Error && (reply.Text ?? "").Split(' ')[0] is "READONLY" or "TRYAGAIN";
+            if (!redirect || clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                return reply;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Polls the leader's INFO until it holds <paramref name="line"/>.</summary>
+    public async Task WaitUntilLeaderReportsAsync(string line, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            int leader = await WaitForLeaderAsync(timeout);
+            string info = (await CommandAsync(Members[leader], "INFO", "replication", "cluster")).Text ?? "";
+            if (info.Contains(line, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"the leader's INFO never said {line}:\n{info}\n{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Polls until every running member (or those given) reports the same CHECKSUM and event count as <paramref name="reference"/>.</summary>
     public async Task WaitForConvergenceAsync(TimeSpan timeout, IEnumerable<int>? which = null)
     {
