@@ -447,21 +447,9 @@ public sealed class FasterEventStore : IEventStore
             bool full = false;
             while (!full && page.Count < limit && scanned < maxScanned)
             {
-                var kind = scanner.Next(end);
-                if (kind == RecordKind.End)
+                if (!scanner.NextEntry(end, "Committed log is unreadable"))
                 {
                     break;
-                }
-
-                switch (kind)
-                {
-                    case RecordKind.Zero:
-                        scanner.SkipToNextPage();
-                        continue;
-                    case RecordKind.CommitRecord:
-                        continue;
-                    case RecordKind.Invalid:
-                        throw new InvalidDataException($"Committed log is unreadable: {scanner.Problem} at address {scanner.RecordAddress}.");
                 }
 
                 var entry = scanner.Payload;

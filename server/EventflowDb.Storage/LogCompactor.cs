@@ -72,21 +72,9 @@ internal sealed class LogCompactor
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var kind = scanner.Next(limit);
-            if (kind == RecordKind.End)
+            if (!scanner.NextEntry(limit, "Compaction stopped"))
             {
                 break;
-            }
-
-            switch (kind)
-            {
-                case RecordKind.Zero:
-                    scanner.SkipToNextPage();
-                    continue;
-                case RecordKind.CommitRecord:
-                    continue;
-                case RecordKind.Invalid:
-                    throw new InvalidDataException($"Compaction stopped: {scanner.Problem} at address {scanner.RecordAddress}.");
             }
 
             var payload = scanner.Payload;

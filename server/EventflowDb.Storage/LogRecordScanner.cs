@@ -103,6 +103,32 @@ internal sealed class LogRecordScanner
     /// <summary>Moves to the start of the page after the current address (past padding).</summary>
     public void SkipToNextPage() => Address = _layout.NextPageStart(Address);
 
+    /// <summary>
+    /// The next entry of a committed log (page padding and FasterLog's commit records skipped): true with
+    /// <see cref="Payload"/> set, false at <paramref name="limit"/>. A record that cannot be read there is damage:
+    /// it throws, its message starting with <paramref name="what"/>.
+    /// </summary>
+    public bool NextEntry(long limit, string what)
+    {
+        while (true)
+        {
+            switch (Next(limit))
+            {
+                case RecordKind.End:
+                    return false;
+                case RecordKind.Zero:
+                    SkipToNextPage();
+                    continue;
+                case RecordKind.CommitRecord:
+                    continue;
+                case RecordKind.Invalid:
+                    throw new InvalidDataException($"{what}: {Problem} at address {RecordAddress}.");
+                default:
+                    return true;
+            }
+        }
+    }
+
     private void Ensure(long address, int size)
     {
         if (_bufferStart >= 0 && address >= _bufferStart && address + size <= _bufferStart + _bufferLength)
