@@ -158,6 +158,9 @@ public sealed class RestartTests
         Assert.True(store.CheckpointsTaken > before);
         Assert.Contains(fast.Log.Messages(Serilog.Events.LogEventLevel.Information), m => m.StartsWith("Checkpoint taken", StringComparison.Ordinal));
         Assert.True(store.SizeOnDisk > 0);
+
+        // Closed first: two stores open on one directory would race on snapshot.bin.tmp (the periodic checkpoint).
+        await store.DisposeAsync();
         await t.OpenAsync();
     }
 }
