@@ -226,13 +226,15 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 Forward(appended, pending);
                 return appended;
             default:
+                // The leader stamped the mark with its clock: every member writes the change with that time.
+                long at = command.Mark.Time.ToUnixTimeMilliseconds();
                 var changed = command.Kind switch
                 {
-                    ReplicatedKind.Delete => _store.DeleteStreamAsync(command.Stream, command.A, token),
-                    ReplicatedKind.Truncate => _store.TruncateStreamAsync(command.Stream, command.A!.Value, token),
-                    ReplicatedKind.StreamMeta => _store.SetStreamMetadataAsync(command.Stream, command.A, command.B, token),
-                    ReplicatedKind.Snapshot => _store.SaveSnapshotAsync(command.Stream, command.A!.Value, command.Data, token),
-                    ReplicatedKind.Forget => _store.ForgetStreamAsync(command.Stream, token),
+                    ReplicatedKind.Delete => _store.DeleteStreamAsync(command.Stream, command.A, at, token),
+                    ReplicatedKind.Truncate => _store.TruncateStreamAsync(command.Stream, command.A!.Value, at, token),
+                    ReplicatedKind.StreamMeta => _store.SetStreamMetadataAsync(command.Stream, command.A, command.B, at, token),
+                    ReplicatedKind.Snapshot => _store.SaveSnapshotAsync(command.Stream, command.A!.Value, command.Data, at, token),
+                    ReplicatedKind.Forget => _store.ForgetStreamAsync(command.Stream, at, token),
                     _ => throw new InvalidDataException($"unknown kind {command.Kind}"),
                 };
                 Forward(changed, pending);
