@@ -66,7 +66,7 @@ internal static class Program
 
     private static async Task<int> RunAsync(ServerOptions options, Serilog.ILogger logger)
     {
-        var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval, CompactionInterval = options.CompactionInterval, FlushInterval = options.FlushInterval, DirectIo = options.DirectIo, Repair = options.Repair };
+        var storeOptions = new StoreOptions { DataDirectory = options.DataDirectory, CheckpointInterval = options.CheckpointInterval, CompactionInterval = options.CompactionInterval, FlushInterval = options.FlushInterval, DirectIo = options.DirectIo, Repair = options.Repair, ReadOnlyOnAnyFailedAppend = options.Clustered };
         var commands = CommandCatalog.Create(storeOptions.MaxAppendBytes);
         AccessControl access;
         try

@@ -37,11 +37,12 @@ internal sealed class AppendWriter
     private readonly List<RenderedEvent> _rendered = [];
     private long _nextPosition;
     private ulong _pendingHash; // the checksum chain through the last enqueued entry
+    private readonly bool _readOnlyOnAnyFailure;
     private bool _completed;
     private bool _closed;
     private int _draining;
 
-    public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, LogLayout layout, uint epoch, int maxEntryBytes, bool acknowledgeBeforeCommit, DeviceMonitor monitor, Serilog.ILogger logger)
+    public AppendWriter(FasterLog log, EventIndex index, CommittedState state, Committer committer, LogEventReader events, LogLayout layout, uint epoch, int maxEntryBytes, bool acknowledgeBeforeCommit, bool readOnlyOnAnyFailure, DeviceMonitor monitor, Serilog.ILogger logger)
     {
         _monitor = monitor;
         _layout = layout;
@@ -54,6 +55,7 @@ internal sealed class AppendWriter
         _epoch = epoch;
         _maxEntryBytes = maxEntryBytes;
         _acknowledgeBeforeCommit = acknowledgeBeforeCommit;
+        _readOnlyOnAnyFailure = readOnlyOnAnyFailure;
         _ids = new UlidGenerator(state.LastId);
         _nextPosition = state.EventCount;
         _pendingHash = state.Hash;
@@ -170,7 +172,13 @@ internal sealed class AppendWriter
             }
             catch (IOException ex)
             {
-                // A failed index read (the idempotency check): nothing was written, so only this append fails.
+                // A failed index read (the idempotency check): nothing was written, so only this append fails, unless every
+                // append must be stored or none after it (a cluster member).
+                if (_readOnlyOnAnyFailure)
+                {
+                    _monitor.EnterReadOnly($"an append's idempotency check failed to read the index ({ex.Message})");
+                }
+
                 operation.TrySetException(new IOException($"The append was not stored: {ex.Message}", ex));
                 return;
             }

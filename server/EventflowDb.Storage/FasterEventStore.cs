@@ -63,7 +63,7 @@ public sealed class FasterEventStore : IEventStore
         _events = new LogEventReader(_files, _layout);
         Statistics = new StoreStatistics(() => _log.TailAddress - _log.BeginAddress, DateTimeOffset.UtcNow);
         _committer = new Committer(_log, _state, logger, _monitor, Statistics, options.FlushInterval is { } flush && flush > options.RelaxedCommitEvery ? options.RelaxedCommitEvery : options.FlushInterval);
-        _writer = new AppendWriter(_log, _index, _state, _committer, _events, _layout, opened.Epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, _monitor, logger);
+        _writer = new AppendWriter(_log, _index, _state, _committer, _events, _layout, opened.Epoch, options.MaxAppendBytes, acknowledgeBeforeCommit: options.FlushInterval is not null, options.ReadOnlyOnAnyFailedAppend, _monitor, logger);
         _checkpoint = new IndexCheckpoint(_state, _index, Path.Combine(_directory, StoreOpener.SnapshotFileName), opened.Epoch, LastRecovery.FromSnapshot ? LastRecovery.IndexToken : Guid.Empty, options, () => _log.TailAddress, _monitor, Statistics, logger);
         if (options.PrefillLogSegments)
         {

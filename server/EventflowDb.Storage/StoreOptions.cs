@@ -45,6 +45,13 @@ public sealed record StoreOptions
     /// </summary>
     public bool Repair { get; init; }
 
+    /// <summary>
+    /// Any failed append makes the store read-only, even one that wrote nothing (a failed index read). A cluster member
+    /// sets it: its writes are a sequence every member applies, and a store that skipped one and took the next would hold
+    /// a different history from the others'.
+    /// </summary>
+    public bool ReadOnlyOnAnyFailedAppend { get; init; }
+
     /// <summary>Hash index size of the event index as a power of two of 64-byte buckets (21: 128 MiB, room for about 16 M keys without overflow buckets).</summary>
     public int IndexBucketBits { get; init; } = 21;
 

@@ -316,11 +316,12 @@ internal sealed class ClusterNode : IAsyncDisposable
 
         try
         {
+            using var stoppingOrLost = CancellationTokenSource.CreateLinkedTokenSource(leadership, _stopping.Token);
             for (int attempt = 0; ; attempt++)
             {
                 try
                 {
-                    await _cluster.ApplyReadBarrierAsync(leadership).ConfigureAwait(false);
+                    await _cluster.ApplyReadBarrierAsync(stoppingOrLost.Token).ConfigureAwait(false);
                     break;
                 }
                 catch (Exception e) when (e is OperationCanceledException or QuorumUnreachableException && !leadership.IsCancellationRequested && attempt < 50)
@@ -361,26 +362,25 @@ internal sealed class ClusterNode : IAsyncDisposable
         try
         {
             await _machine.Failed.WaitAsync(_stopping.Token).ConfigureAwait(false);
-            while (!_stopping.IsCancellationRequested)
+            while (!_cluster.Standby)
             {
-                if (_cluster.Leader is { IsRemote: false })
-                {
-                    await ((ICluster)_cluster).ResignAsync(_stopping.Token).ConfigureAwait(false);
-                }
-
                 try
                 {
+                    // Also from the leader's state: it stops sending heartbeats, and the others elect a new leader.
                     await _cluster.EnableStandbyModeAsync(_stopping.Token).ConfigureAwait(false);
-                    _logger.Warning("Cluster: this member is standby now (it will not lead) because its store failed");
-                    return;
                 }
-                catch (InvalidOperationException)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    // Not a follower at this instant (an election): try again shortly.
+                    _logger.Debug(e, "Cluster: turning standby failed; retrying");
                 }
 
-                await Task.Delay(200, _stopping.Token).ConfigureAwait(false);
+                if (!_cluster.Standby)
+                {
+                    await Task.Delay(200, _stopping.Token).ConfigureAwait(false);
+                }
             }
+
+            _logger.Warning("Cluster: this member is standby now (it will not lead) because its store failed");
         }
         catch (OperationCanceledException)
         {
@@ -523,7 +523,6 @@ internal sealed class ClusterNode : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _leadershipLoop.ConfigureAwait(false);
         await _stepAside.ConfigureAwait(false);
-        _machine.Stop();
         try
         {
             await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);

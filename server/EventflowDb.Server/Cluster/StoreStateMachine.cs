@@ -28,14 +28,12 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     private readonly Serilog.ILogger _logger;
     private readonly FileStream _appliedFile;
     private readonly Ulid _durableAtStart;
-    private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<(long Index, Task Write)> _durability = Channel.CreateUnbounded<(long, Task)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Task _durabilityLoop;
     private long _lastApplied;
     private long _durableIndex;
     private long _skipped;
-    private long _replayed;
     private bool _recoveryLogged;
     private Ulid _lastMark;
 
@@ -79,9 +77,6 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     /// <summary>Completes when this member's store fails and applying stops.</summary>
     public Task<string> Failed => _failed.Task;
 
-    /// <summary>How many committed entries the start found already in the store, and how many it applied again.</summary>
-    public (long Skipped, long Replayed) Recovery => (_skipped, _replayed);
-
     /// <summary>Called by the leader's proposals: the write's outcome, once this member applies its entry.</summary>
     public sealed class Pending
     {
@@ -120,15 +115,20 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
         lock (_durability)
         {
-            if (command.Mark.CompareTo(_lastMark) > 0)
+            // The highest stamp of the entry: an append's last event id (a new leader must stamp above every id stored).
+            var top = command.Kind == ReplicatedKind.Append && command.Append!.Events.Count > 0 && command.Append.Events[^1].Id is { } last ? last : command.Mark;
+            if (top.CompareTo(_lastMark) > 0)
             {
-                _lastMark = command.Mark;
+                _lastMark = top;
             }
         }
 
         if (_failed.Task.IsCompleted)
         {
-            await HoldAsync(pending, token).ConfigureAwait(false);
+            // Failed for good: nothing more reaches this store. The WAL counts the entry as applied, which costs nothing:
+            // every start hands all committed entries over again and the store's own last event decides.
+            pending?.Fail(CommittedElsewhere());
+            return index;
         }
 
         if (command.Mark.CompareTo(_durableAtStart) <= 0)
@@ -141,10 +141,6 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         }
 
         LogRecoveryOnce();
-        if (!_recoveryLogged)
-        {
-            _replayed++;
-        }
 
         Task write;
         try
@@ -163,8 +159,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             // This member's store failed: it stops here, so that it never holds a different history from the others.
             pending?.Fail(CommittedElsewhere());
             Fail(index, command, e);
-            await HoldAsync(null, token).ConfigureAwait(false);
-            throw;
+            return index;
         }
 
         await _durability.Writer.WriteAsync((index, write), token).ConfigureAwait(false);
@@ -207,14 +202,6 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         {
             _logger.Error(e, "Cluster: {Reason}. This member stops applying entries (reads serve what it holds) and stays out of elections; fix the store and restart it, it then applies from its last durable event", reason);
         }
-    }
-
-    /// <summary>Never returns normally once the store has failed: the WAL must not count the entry as applied.</summary>
-    private async Task HoldAsync(Pending? pending, CancellationToken token)
-    {
-        pending?.Fail(ClusterUnavailableException.NoLeader($"this member cannot apply writes: {Failure}"));
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, _stopping.Token);
-        await Task.Delay(Timeout.Infinite, linked.Token).ConfigureAwait(false);
     }
 
     private Task Apply(ReplicatedCommand command, Pending? pending, CancellationToken token)
@@ -304,6 +291,11 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             {
                 _logger.Debug(e, "Raft entry {Index} was refused by the store", index);
             }
+            catch (OperationCanceledException)
+            {
+                // Shutting down before the write was queued: not durable here, and not a failure of the store.
+                break;
+            }
             catch (Exception e)
             {
                 // Not durable: neither it nor anything after it counts as applied here.
@@ -329,7 +321,6 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     /// <summary>Waits until every applied write is durable and its index recorded.</summary>
     public async Task CompleteAsync()
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
         _durability.Writer.TryComplete();
         await _durabilityLoop.ConfigureAwait(false);
     }
@@ -338,12 +329,5 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
     ValueTask ISnapshotManager.ReclaimGarbageAsync(long watermark, CancellationToken token) => ValueTask.CompletedTask;
 
-    /// <summary>Releases an apply held after a failure, so that the WAL can close.</summary>
-    public void Stop() => _stopping.Cancel();
-
-    public void Dispose()
-    {
-        _appliedFile.Dispose();
-        _stopping.Dispose();
-    }
+    public void Dispose() => _appliedFile.Dispose();
 }
