@@ -28,12 +28,16 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>Every member's output, for failure messages.</summary>
     public string Output => string.Join("\n", Members.Select((m, i) => $"===== member {i} (port {m.Port}) =====\n{m.Output}"));
 
-    public static async Task<TestCluster> StartAsync(int size = 3, params string[] extraArgs)
+    public static Task<TestCluster> StartAsync(int size = 3, params string[] extraArgs) => StartAsync(size, http: false, extraArgs);
+
+    /// <summary>As above; with <paramref name="http"/> each member also listens on its own HTTP port.</summary>
+    public static async Task<TestCluster> StartAsync(int size, bool http, params string[] extraArgs)
     {
         var peerPorts = Enumerable.Range(0, size).Select(_ => ServerProcess.FreePort()).ToArray();
         string list = string.Join(",", peerPorts.Select(p => $"127.0.0.1:{p}"));
         var starts = peerPorts.Select(p => ServerProcess.StartAsync(new ServerSettings
         {
+            Http = http,
             ExtraArgs = ["--cluster-port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", list, .. extraArgs],
         })).ToArray();
         var members = await Task.WhenAll(starts);
