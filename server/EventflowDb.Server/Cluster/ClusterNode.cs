@@ -55,6 +55,9 @@ internal sealed class ClusterNode : IAsyncDisposable
         _cluster.LeaderChanged += OnLeaderChanged;
     }
 
+    /// <summary>The consumer groups, replicated through this member's Raft log (Cluster/ReplicatedGroups.cs).</summary>
+    public ReplicatedGroups Groups => _machine.Groups!;
+
     /// <summary>The announce (client) address of this member.</summary>
     public string Announce => _options.EffectiveAnnounce;
 
@@ -140,12 +143,16 @@ internal sealed class ClusterNode : IAsyncDisposable
 
         string raftDirectory = Path.Combine(options.DataDirectory, "raft");
         Directory.CreateDirectory(raftDirectory);
-        var machine = new StoreStateMachine(store, Path.Combine(raftDirectory, "applied"), logger);
+        var machine = new StoreStateMachine(store, Path.Combine(raftDirectory, "applied"), logger)
+        {
+            Groups = new ReplicatedGroups(store, options.DataDirectory, logger),
+        };
         var wal = new WriteAheadLog(
             new WriteAheadLog.Options { Location = Path.Combine(raftDirectory, "wal"), ChunkSize = 1 << 20 },
             machine);
         var cluster = new RaftCluster(configuration) { AuditTrail = wal };
         var node = new ClusterNode(options, logger, cluster, wal, machine, self);
+        machine.Groups.Node = node;
         await cluster.StartAsync(token).ConfigureAwait(false);
         node._leadershipLoop = Task.Run(node.FollowLeadershipAsync, CancellationToken.None);
         node._stepAside = Task.Run(node.StepAsideOnFailureAsync, CancellationToken.None);
@@ -386,6 +393,9 @@ internal sealed class ClusterNode : IAsyncDisposable
         {
         }
     }
+
+    /// <summary>Returns once this member is the leader ready for writes; throws a write's refusal otherwise.</summary>
+    public Task EnsureLeaderAsync(CancellationToken token) => EnsureWritableAsync(token);
 
     /// <summary>Returns this member's leadership ready for writes, or throws the reply a write gets when it cannot take it.</summary>
     private async Task<Leadership> EnsureWritableAsync(CancellationToken token)

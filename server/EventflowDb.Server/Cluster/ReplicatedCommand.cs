@@ -14,6 +14,9 @@ internal enum ReplicatedKind : byte
     StreamMeta = 4,
     Snapshot = 5,
     Forget = 6,
+
+    /// <summary>One consumer-group record decided by the leader (Cluster/ReplicatedGroups.cs); not a store write.</summary>
+    Group = 7,
 }
 
 /// <summary>
@@ -24,7 +27,8 @@ internal enum ReplicatedKind : byte
 /// Format (version 1, little-endian): kind byte, mark (16 bytes), stream (length-prefixed UTF-8), then per kind:
 /// Append: expected version, added_at ms, event count, per event: id (16), type, data, metadata, causation
 /// (flag + 16), correlation (flag + 16), message id (flag + string). Delete: flag + expected version. Truncate:
-/// version. StreamMeta: flag + maxCount, flag + maxAge. Snapshot: version, data. Forget: nothing more.
+/// version. StreamMeta: flag + maxCount, flag + maxAge. Snapshot: version, data. Forget: nothing more. Group: the
+/// leader's wall clock (Unix ms), the group record's JSON (stream = the group's name, mark = empty: no stamp).
 /// </remarks>
 internal sealed class ReplicatedCommand
 {
@@ -76,7 +80,7 @@ internal sealed class ReplicatedCommand
                 }
 
                 break;
-            case ReplicatedKind.Snapshot:
+            case ReplicatedKind.Snapshot or ReplicatedKind.Group:
                 w.Write(A!.Value);
                 WriteBytes(w, Data.Span);
                 break;
@@ -124,7 +128,7 @@ internal sealed class ReplicatedCommand
                     Stream = stream,
                     Append = new AppendRequest { Stream = stream, Expected = expected, Events = events, AddedAt = addedAt },
                 };
-            case ReplicatedKind.Snapshot:
+            case ReplicatedKind.Snapshot or ReplicatedKind.Group:
                 long version = r.ReadInt64();
                 return new ReplicatedCommand { Kind = kind, Mark = mark, Stream = stream, A = version, Data = ReadBytes(r) };
             case ReplicatedKind.Delete or ReplicatedKind.Truncate or ReplicatedKind.StreamMeta or ReplicatedKind.Forget:

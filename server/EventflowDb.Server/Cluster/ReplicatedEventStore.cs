@@ -120,6 +120,7 @@ internal sealed class ReplicatedEventStore(IEventStore store, ClusterNode node) 
     public async ValueTask DisposeAsync()
     {
         await node.DisposeAsync().ConfigureAwait(false);
+        node.Groups.Registry.Dispose();
         await store.DisposeAsync().ConfigureAwait(false);
     }
 }

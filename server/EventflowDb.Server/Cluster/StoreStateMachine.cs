@@ -53,6 +53,9 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             store.EventCount, _durableAtStart, appliedAtStart);
     }
 
+    /// <summary>Where consumer-group entries go (<see cref="ReplicatedKind.Group"/>); they have their own restart rule.</summary>
+    public ReplicatedGroups? Groups { get; init; }
+
     /// <summary>Index of the last entry handed to the store.</summary>
     public long LastApplied => Volatile.Read(ref _lastApplied);
 
@@ -109,6 +112,15 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         {
             _logger.Error(e, "Raft entry {Index} cannot be decoded; skipped", index);
             pending?.Fail(e);
+            Volatile.Write(ref _lastApplied, index);
+            return index;
+        }
+
+        if (command.Kind == ReplicatedKind.Group && Groups is not null)
+        {
+            // Not a store write: applied (durably) to the groups' journal, which skips the entries it already holds.
+            await Groups.ApplyAsync(index, command, pending).ConfigureAwait(false);
+            await _durability.Writer.WriteAsync((index, Task.CompletedTask), token).ConfigureAwait(false);
             Volatile.Write(ref _lastApplied, index);
             return index;
         }

@@ -22,19 +22,26 @@ internal sealed class GroupJournal : IDisposable
     private readonly ArrayBufferWriter<byte> _buffer = new();
     private long _seq;
 
-    private GroupJournal(GroupStateFile snapshot, FileStream log, long seq, long compactBytes)
+    private GroupJournal(GroupStateFile snapshot, FileStream log, long seq, long raft, long compactBytes)
     {
         _compactBytes = compactBytes;
         _snapshot = snapshot;
         _log = log;
         _seq = seq;
+        LastRaftIndex = raft;
     }
+
+    /// <summary>
+    /// In a cluster, the index of the last Raft entry whose record is durable here (in the journal or the snapshot):
+    /// a restart that replays the Raft log skips the group entries at or below it.
+    /// </summary>
+    public long LastRaftIndex { get; private set; }
 
     /// <summary>Opens (creating when missing) the journal in <paramref name="dataDirectory"/> and rebuilds the groups.</summary>
     public static (GroupJournal Journal, Dictionary<string, ConsumerGroup> Groups) Open(string dataDirectory, long now, long compactBytes = DefaultCompactBytes)
     {
         var snapshot = new GroupStateFile(dataDirectory);
-        var (loaded, seq) = snapshot.Load(now);
+        var (loaded, seq, raft) = snapshot.Load(now);
         var groups = loaded.ToDictionary(g => g.Name, StringComparer.Ordinal);
         var log = new FileStream(Path.Combine(dataDirectory, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         try
@@ -60,6 +67,7 @@ internal sealed class GroupJournal : IDisposable
                 {
                     record.Apply(groups, now);
                     seq = record.Seq;
+                    raft = Math.Max(raft, record.Raft);
                 }
 
                 start = newline + 1;
@@ -81,7 +89,7 @@ internal sealed class GroupJournal : IDisposable
             pending.DeadlineMs = now;
         }
 
-        return (new GroupJournal(snapshot, log, seq, compactBytes), groups);
+        return (new GroupJournal(snapshot, log, seq, raft, compactBytes), groups);
     }
 
     /// <summary>Makes <paramref name="record"/> durable (numbering it), compacting first when the journal is large.</summary>
@@ -89,7 +97,7 @@ internal sealed class GroupJournal : IDisposable
     {
         if (_log.Length >= _compactBytes)
         {
-            _snapshot.Save(groups, _seq);
+            _snapshot.Save(groups, _seq, LastRaftIndex);
             _log.SetLength(0);
             _log.Position = 0;
             _log.Flush(flushToDisk: true);
@@ -106,6 +114,7 @@ internal sealed class GroupJournal : IDisposable
         _log.Write(_buffer.WrittenSpan);
         _log.Flush(flushToDisk: true);
         _seq = record.Seq;
+        LastRaftIndex = Math.Max(LastRaftIndex, record.Raft);
     }
 
     public void Dispose() => _log.Dispose();

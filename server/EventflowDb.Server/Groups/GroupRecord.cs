@@ -24,6 +24,12 @@ internal enum GroupOp
 
     /// <summary>Every parked id becomes pending again, due at once, with no delivery counted.</summary>
     Replay,
+
+    /// <summary>
+    /// The pending ids become due at once (NACK RETRY). Only a cluster journals it (a standalone server sets the
+    /// deadline in memory: deadlines are not persisted); a follower needs it to redeliver at the same time.
+    /// </summary>
+    Retry,
 }
 
 /// <summary>
@@ -38,6 +44,9 @@ internal sealed class GroupRecord
 
     public long Seq { get; set; }
 
+    /// <summary>In a cluster, the index of the Raft entry that carried the record (0 standalone).</summary>
+    public long Raft { get; set; }
+
     public string Channel { get; init; } = string.Empty;
 
     public string Consumer { get; init; } = string.Empty;
@@ -50,7 +59,10 @@ internal sealed class GroupRecord
 
     public IReadOnlyList<Ulid> Ids { get; init; } = [];
 
-    /// <summary>Applies the record; <paramref name="now"/> (<see cref="Environment.TickCount64"/>) sets new ack deadlines.</summary>
+    /// <summary>
+    /// Applies the record; <paramref name="now"/> sets new ack deadlines: <see cref="Environment.TickCount64"/>
+    /// standalone, the leader's wall clock (Unix ms) carried in the Raft entry in a cluster.
+    /// </summary>
     public void Apply(Dictionary<string, ConsumerGroup> groups, long now)
     {
         if (Op == GroupOp.Create)
@@ -106,6 +118,16 @@ internal sealed class GroupRecord
                 }
 
                 break;
+            case GroupOp.Retry:
+                foreach (var id in Ids)
+                {
+                    if (g.Pending.TryGetValue(id, out var due))
+                    {
+                        due.DeadlineMs = now;
+                    }
+                }
+
+                break;
             default:
                 foreach (var id in g.Parked)
                 {
@@ -121,6 +143,11 @@ internal sealed class GroupRecord
     {
         json.WriteStartObject();
         json.WriteNumber("seq", Seq);
+        if (Raft > 0)
+        {
+            json.WriteNumber("raft", Raft);
+        }
+
         json.WriteString("op", Op.ToString());
         json.WriteString("group", Group);
         if (Op == GroupOp.Create)
@@ -153,6 +180,7 @@ internal sealed class GroupRecord
     public static GroupRecord Read(JsonElement e) => new()
     {
         Seq = e.GetProperty("seq").GetInt64(),
+        Raft = e.TryGetProperty("raft", out var raft) ? raft.GetInt64() : 0,
         Op = Enum.Parse<GroupOp>(e.GetProperty("op").GetString()!),
         Group = e.GetProperty("group").GetString()!,
         Channel = e.TryGetProperty("channel", out var channel) ? channel.GetString()! : string.Empty,

@@ -17,7 +17,7 @@ internal sealed class GroupStateFile(string dataDirectory)
     private readonly string _path = Path.Combine(dataDirectory, FileName);
     private readonly string _temporary = Path.Combine(dataDirectory, FileName + ".tmp");
 
-    public void Save(IEnumerable<ConsumerGroup> groups, long seq)
+    public void Save(IEnumerable<ConsumerGroup> groups, long seq, long raft = 0)
     {
         using (var file = new FileStream(_temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {
@@ -25,6 +25,11 @@ internal sealed class GroupStateFile(string dataDirectory)
             {
                 json.WriteStartObject();
                 json.WriteNumber("seq", seq);
+                if (raft > 0)
+                {
+                    json.WriteNumber("raft", raft);
+                }
+
                 json.WriteStartArray("groups");
                 foreach (var group in groups)
                 {
@@ -41,13 +46,16 @@ internal sealed class GroupStateFile(string dataDirectory)
         File.Move(_temporary, _path, overwrite: true);
     }
 
-    /// <summary>The groups of the snapshot (none when there is no snapshot) and the last journal record it includes.</summary>
-    public (List<ConsumerGroup> Groups, long Seq) Load(long now)
+    /// <summary>
+    /// The groups of the snapshot (none when there is no snapshot), the last journal record it includes and, in a
+    /// cluster, the index of the last Raft entry it includes.
+    /// </summary>
+    public (List<ConsumerGroup> Groups, long Seq, long Raft) Load(long now)
     {
         var groups = new List<ConsumerGroup>();
         if (!File.Exists(_path))
         {
-            return (groups, 0);
+            return (groups, 0, 0);
         }
 
         using var document = JsonDocument.Parse(File.ReadAllBytes(_path));
@@ -80,7 +88,8 @@ internal sealed class GroupStateFile(string dataDirectory)
             groups.Add(group);
         }
 
-        return (groups, document.RootElement.GetProperty("seq").GetInt64());
+        long raft = document.RootElement.TryGetProperty("raft", out var index) ? index.GetInt64() : 0;
+        return (groups, document.RootElement.GetProperty("seq").GetInt64(), raft);
     }
 
     private static void Write(Utf8JsonWriter json, ConsumerGroup group)

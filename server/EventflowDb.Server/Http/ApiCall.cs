@@ -63,6 +63,11 @@ internal static class ApiCall
         {
             await HttpErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "ERR", $"invalid JSON: {e.Message}").ConfigureAwait(false);
         }
+        catch (Cluster.ClusterUnavailableException e) when (!context.Response.HasStarted)
+        {
+            // A group change on a cluster follower (READONLY leader=...) or without a leader (TRYAGAIN), as for stream writes.
+            await HttpErrors.WriteAsync(context, e.Message, StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+        }
         catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.

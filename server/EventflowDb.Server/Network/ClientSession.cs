@@ -615,6 +615,11 @@ internal sealed class ClientSession : IDisposable, IAclSubject
         {
             await WriteErrorInOrderAsync($"ERR invalid JSON: {e.Message}").ConfigureAwait(false);
         }
+        catch (Cluster.ClusterUnavailableException e)
+        {
+            // A write (a GROUP change) on a cluster member that is not the leader (READONLY leader=...) or without one (TRYAGAIN).
+            await WriteErrorInOrderAsync(e.Message).ConfigureAwait(false);
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _server.Logger.Error(e, "Command {Command} from client {ClientId} {Remote} failed", command.Name, Id, Remote);

@@ -20,7 +20,10 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
 
     private int _connections;
 
-    private readonly Lazy<GroupRegistry> _groups = new(() => new GroupRegistry(store, options.DataDirectory), LazyThreadSafetyMode.ExecutionAndPublication);
+    // In a cluster the member's registry (opened before the Raft log replays, owned by the member); standalone its own.
+    private readonly Lazy<GroupRegistry> _groups = new(
+        () => store is Cluster.ReplicatedEventStore replicated ? replicated.Node.Groups.Registry : new GroupRegistry(store, options.DataDirectory),
+        LazyThreadSafetyMode.ExecutionAndPublication);
 
     public ServerOptions Options { get; } = options;
 
@@ -202,7 +205,7 @@ internal sealed class ServerContext(ServerOptions options, IEventStore store, Co
     public void Dispose()
     {
         CommitLatency.Dispose();
-        if (_groups.IsValueCreated)
+        if (_groups.IsValueCreated && Store is not Cluster.ReplicatedEventStore)
         {
             _groups.Value.Dispose();
         }

@@ -29,16 +29,24 @@ public sealed class TestCluster : IAsyncDisposable
     public string Output => string.Join("\n", Members.Select((m, i) => $"===== member {i} (port {m.Port}) =====\n{m.Output}"));
 
     public static Task<TestCluster> StartAsync(int size = 3, params string[] extraArgs) =>
-        StartAsync(new string?[size], extraArgs);
+        StartAsync(new string?[size], http: false, extraArgs);
+
+    /// <summary>As above; with <paramref name="http"/> each member also listens on its own HTTP port.</summary>
+    public static Task<TestCluster> StartAsync(int size, bool http, params string[] extraArgs) =>
+        StartAsync(new string?[size], http, extraArgs);
 
     /// <summary>Starts one member per entry: on that data directory (kept afterwards), or on a fresh temp one for null.</summary>
-    public static async Task<TestCluster> StartAsync(IReadOnlyList<string?> dataDirectories, params string[] extraArgs)
+    public static Task<TestCluster> StartAsync(IReadOnlyList<string?> dataDirectories, params string[] extraArgs) =>
+        StartAsync(dataDirectories, http: false, extraArgs);
+
+    private static async Task<TestCluster> StartAsync(IReadOnlyList<string?> dataDirectories, bool http, params string[] extraArgs)
     {
         var peerPorts = dataDirectories.Select(_ => ServerProcess.FreePort()).ToArray();
         string list = string.Join(",", peerPorts.Select(p => $"127.0.0.1:{p}"));
         var starts = peerPorts.Select((p, i) => ServerProcess.StartAsync(new ServerSettings
         {
             DataDirectory = dataDirectories[i],
+            Http = http,
             ExtraArgs = ["--cluster-port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", list, .. extraArgs],
         })).ToArray();
         var members = await Task.WhenAll(starts);
