@@ -54,6 +54,12 @@ public sealed class PartitionProxy : IAsyncDisposable
     /// <summary>Every member's identity port (what <c>--cluster-members</c> lists).</summary>
     public IReadOnlyList<int> FrontPorts { get; }
 
+    /// <summary>
+    /// True: a cut drops the bytes of its links silently (as a lost route: the sender waits for time-outs) and a healed
+    /// cut closes them. False (the default): a cut closes its links at once (the sender sees resets).
+    /// </summary>
+    public bool Drop { get; set; }
+
     /// <summary>Connections forwarded so far.</summary>
     public long Accepted => Interlocked.Read(ref _accepted);
 
@@ -101,7 +107,14 @@ public sealed class PartitionProxy : IAsyncDisposable
 
         foreach (var link in closing)
         {
-            link.Close();
+            if (Drop)
+            {
+                link.Dropped = true;
+            }
+            else
+            {
+                link.Close();
+            }
         }
     }
 
@@ -120,9 +133,17 @@ public sealed class PartitionProxy : IAsyncDisposable
     /// <summary>Restores every link.</summary>
     public void Heal()
     {
+        List<Link> dropped;
         lock (_gate)
         {
             _cuts.Clear();
+            dropped = [.. _links.Where(l => l.Dropped)];
+        }
+
+        // Bytes were lost on these: their ends reconnect.
+        foreach (var link in dropped)
+        {
+            link.Close();
         }
     }
 
@@ -244,18 +265,28 @@ public sealed class PartitionProxy : IAsyncDisposable
         var link = new Link(from, target, remotePort, client, back);
         lock (_gate)
         {
-            if (IsCutLocked(from, target) || _stop.IsCancellationRequested)
+            bool cut = IsCutLocked(from, target);
+            if ((cut && !Drop) || _stop.IsCancellationRequested)
             {
                 Interlocked.Increment(ref _refused);
                 link.Close();
                 return;
             }
 
+            link.Dropped = cut;
             _links.Add(link);
         }
 
         try
         {
+            if (link.Dropped)
+            {
+                // A lost route: what the member sends goes nowhere, until a heal closes the link.
+                Interlocked.Increment(ref _refused);
+                await PumpAsync(client, back, link);
+                return;
+            }
+
             using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             connectTimeout.CancelAfter(TimeSpan.FromSeconds(5));
             await back.ConnectAsync(new IPEndPoint(IPAddress.Loopback, _backPorts[target]), connectTimeout.Token);
@@ -289,7 +320,7 @@ public sealed class PartitionProxy : IAsyncDisposable
                     break;
                 }
 
-                int sent = 0;
+                int sent = link.Dropped ? n : 0;
                 while (sent < n)
                 {
                     sent += await destination.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None);
@@ -374,6 +405,15 @@ public sealed class PartitionProxy : IAsyncDisposable
     private sealed class Link(int from, int to, int remotePort, Socket client, Socket back)
     {
         private int _closed;
+
+        /// <summary>True once a cut drops this link's bytes.</summary>
+        private volatile bool _dropped;
+
+        public bool Dropped
+        {
+            get => _dropped;
+            set => _dropped = value;
+        }
 
         /// <summary>The member that opened the link; -1 while unknown.</summary>
         public int From { get; set; } = from;

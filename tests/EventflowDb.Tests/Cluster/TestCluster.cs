@@ -58,7 +58,8 @@ public sealed class TestCluster : IAsyncDisposable
         static string Text(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var front = Enumerable.Range(0, size).Select(_ => ServerProcess.FreePort()).ToArray();
         var back = Enumerable.Range(0, size).Select(_ => ServerProcess.FreePort()).ToArray();
-        var proxy = new PartitionProxy(front, back);
+        // Cut links drop their bytes, as a lost route does (with resets instead, elections took 3-5 s or more).
+        var proxy = new PartitionProxy(front, back) { Drop = true };
         string list = string.Join(",", front.Select(p => $"127.0.0.1:{Text(p)}"));
         try
         {
