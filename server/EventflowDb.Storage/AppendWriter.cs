@@ -240,7 +240,7 @@ internal sealed class AppendWriter
             }
 
             long a = request.Kind is ControlKind.Delete or ControlKind.Forget ? count : request.A;
-            long addedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            long addedAt = request.AddedAt ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var name = Encoding.UTF8.GetBytes(request.Stream);
             var data = request.Data;
             if (request.Kind == ControlKind.Padding)

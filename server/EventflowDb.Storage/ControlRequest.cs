@@ -16,6 +16,9 @@ internal sealed class ControlRequest
     /// <summary>DELETE's expected version (the stream's count), or null for none.</summary>
     public long? Expected { get; init; }
 
+    /// <summary>The change's time (unix ms) for its record; null: the writer's clock.</summary>
+    public long? AddedAt { get; init; }
+
     /// <summary>SNAPSHOT's data (one JSON value).</summary>
     public ReadOnlyMemory<byte> Data { get; init; }
 

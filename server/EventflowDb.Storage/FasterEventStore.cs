@@ -174,15 +174,15 @@ public sealed class FasterEventStore : IEventStore
     }
 
     /// <inheritdoc />
-    public Task<LifecycleResult> DeleteStreamAsync(string stream, long? expectedVersion, CancellationToken cancellationToken = default)
-        => SubmitControl(new ControlRequest { Kind = ControlKind.Delete, Stream = stream, Expected = expectedVersion }, cancellationToken);
+    public Task<LifecycleResult> DeleteStreamAsync(string stream, long? expectedVersion, long? addedAtMs = null, CancellationToken cancellationToken = default)
+        => SubmitControl(new ControlRequest { Kind = ControlKind.Delete, Stream = stream, Expected = expectedVersion, AddedAt = addedAtMs }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<LifecycleResult> TruncateStreamAsync(string stream, long version, CancellationToken cancellationToken = default)
-        => SubmitControl(new ControlRequest { Kind = ControlKind.Truncate, Stream = stream, A = NonNegative(version, nameof(version)) }, cancellationToken);
+    public Task<LifecycleResult> TruncateStreamAsync(string stream, long version, long? addedAtMs = null, CancellationToken cancellationToken = default)
+        => SubmitControl(new ControlRequest { Kind = ControlKind.Truncate, Stream = stream, A = NonNegative(version, nameof(version)), AddedAt = addedAtMs }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<LifecycleResult> SetStreamMetadataAsync(string stream, long? maxCount, long? maxAgeMs, CancellationToken cancellationToken = default)
+    public Task<LifecycleResult> SetStreamMetadataAsync(string stream, long? maxCount, long? maxAgeMs, long? addedAtMs = null, CancellationToken cancellationToken = default)
         => SubmitControl(
             new ControlRequest
             {
@@ -190,16 +190,17 @@ public sealed class FasterEventStore : IEventStore
                 Stream = stream,
                 A = maxCount is { } count ? NonNegative(count, nameof(maxCount)) : ControlRecordFormat.Unchanged,
                 B = maxAgeMs is { } age ? NonNegative(age, nameof(maxAgeMs)) : ControlRecordFormat.Unchanged,
+                AddedAt = addedAtMs,
             },
             cancellationToken);
 
     /// <inheritdoc />
-    public Task<LifecycleResult> SaveSnapshotAsync(string stream, long version, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
-        => SubmitControl(new ControlRequest { Kind = ControlKind.Snapshot, Stream = stream, A = NonNegative(version, nameof(version)), Data = data }, cancellationToken);
+    public Task<LifecycleResult> SaveSnapshotAsync(string stream, long version, ReadOnlyMemory<byte> data, long? addedAtMs = null, CancellationToken cancellationToken = default)
+        => SubmitControl(new ControlRequest { Kind = ControlKind.Snapshot, Stream = stream, A = NonNegative(version, nameof(version)), Data = data, AddedAt = addedAtMs }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<LifecycleResult> ForgetStreamAsync(string stream, CancellationToken cancellationToken = default)
-        => SubmitControl(new ControlRequest { Kind = ControlKind.Forget, Stream = stream }, cancellationToken);
+    public Task<LifecycleResult> ForgetStreamAsync(string stream, long? addedAtMs = null, CancellationToken cancellationToken = default)
+        => SubmitControl(new ControlRequest { Kind = ControlKind.Forget, Stream = stream, AddedAt = addedAtMs }, cancellationToken);
 
     /// <inheritdoc />
     public StreamMetadata? GetStreamMetadata(string stream)

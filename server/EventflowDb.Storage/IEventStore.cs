@@ -75,29 +75,32 @@ public interface IEventStore : IAsyncDisposable
     /// DELETE: hides every event the stream holds now (it reads as empty and leaves LISTSTREAMS until written again; its
     /// versions continue). <paramref name="expectedVersion"/>, when given, must equal the stream's count. Durable when it completes.
     /// </summary>
-    Task<LifecycleResult> DeleteStreamAsync(string stream, long? expectedVersion, CancellationToken cancellationToken = default);
+    Task<LifecycleResult> DeleteStreamAsync(string stream, long? expectedVersion, long? addedAtMs = null, CancellationToken cancellationToken = default);
 
     /// <summary>TRUNCATE: hides the stream's versions below <paramref name="version"/> (at most the stream's count). Durable when it completes.</summary>
-    Task<LifecycleResult> TruncateStreamAsync(string stream, long version, CancellationToken cancellationToken = default);
+    Task<LifecycleResult> TruncateStreamAsync(string stream, long version, long? addedAtMs = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// STREAMMETA SET: only the newest <paramref name="maxCount"/> events, and none older than <paramref name="maxAgeMs"/>, are
     /// returned (0 = no limit; null = the field keeps its value, as of the change's place in the log, so concurrent
     /// changes of different fields both hold). Durable when it completes.
     /// </summary>
-    Task<LifecycleResult> SetStreamMetadataAsync(string stream, long? maxCount, long? maxAgeMs, CancellationToken cancellationToken = default);
+    Task<LifecycleResult> SetStreamMetadataAsync(string stream, long? maxCount, long? maxAgeMs, long? addedAtMs = null, CancellationToken cancellationToken = default);
 
     /// <summary>The stream's lifecycle settings, or null when the stream was never written.</summary>
     StreamMetadata? GetStreamMetadata(string stream);
 
     /// <summary>SNAPSHOT SAVE: stores <paramref name="data"/> (one JSON value) as the stream's latest snapshot, of a version it holds. Durable when it completes.</summary>
-    Task<LifecycleResult> SaveSnapshotAsync(string stream, long version, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
+    Task<LifecycleResult> SaveSnapshotAsync(string stream, long version, ReadOnlyMemory<byte> data, long? addedAtMs = null, CancellationToken cancellationToken = default);
 
     /// <summary>SNAPSHOT GET: the stream's latest snapshot, or null.</summary>
     StreamSnapshot? ReadSnapshot(string stream);
 
     /// <summary>FORGET: every event the stream holds now renders without data and metadata (and with "forgotten": true); its snapshot is dropped. Durable when it completes.</summary>
-    Task<LifecycleResult> ForgetStreamAsync(string stream, CancellationToken cancellationToken = default);
+    Task<LifecycleResult> ForgetStreamAsync(string stream, long? addedAtMs = null, CancellationToken cancellationToken = default);
+
+    // The lifecycle changes above take addedAtMs: the change's time in its record (null: now). A cluster passes the
+    // leader's time so that every member writes the same record.
 
     /// <summary>Forces an index checkpoint now (tests, shutdown).</summary>
     Task CheckpointAsync(CancellationToken cancellationToken = default);

@@ -29,12 +29,20 @@ internal sealed class ClusterNode : IAsyncDisposable
     private readonly StoreStateMachine _machine;
     private readonly SemaphoreSlim _proposeLock = new(1, 1);
     private readonly Dictionary<EndPoint, string> _announces = [];
+    private readonly HashSet<EndPoint> _learning = [];
     private readonly IPEndPoint _self;
-    private UlidGenerator? _stamps;
-    private Task<bool> _writable = Task.FromResult(false);
-    private CancellationToken _leadership = new(canceled: true);
     private readonly CancellationTokenSource _stopping = new();
+    private Task<Leadership?> _becoming = Task.FromResult<Leadership?>(null);
+    private Leadership? _leadership;
     private Task _leadershipLoop = Task.CompletedTask;
+    private Task _stepAside = Task.CompletedTask;
+
+    /// <summary>
+    /// One term of this member's leadership, ready for writes: the token Raft cancels when it ends and the stamp
+    /// generator of that term. Published and cleared as one object, so a proposal never pairs one term's token with
+    /// another term's stamps.
+    /// </summary>
+    private sealed record Leadership(UlidGenerator Stamps, CancellationToken Token);
 
     private ClusterNode(ServerOptions options, Serilog.ILogger logger, RaftCluster cluster, WriteAheadLog wal, StoreStateMachine machine, IPEndPoint self)
     {
@@ -140,6 +148,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         var node = new ClusterNode(options, logger, cluster, wal, machine, self);
         await cluster.StartAsync(token).ConfigureAwait(false);
         node._leadershipLoop = Task.Run(node.FollowLeadershipAsync, CancellationToken.None);
+        node._stepAside = Task.Run(node.StepAsideOnFailureAsync, CancellationToken.None);
         logger.Information(
             "Cluster member {Self} of {Members} (peer port {ClusterPort}, client address {Announce}, replication {Replication}); Raft log through index {LastIndex}, committed {CommitIndex}",
             self, string.Join(",", members), options.ClusterPort, options.EffectiveAnnounce, options.AsyncReplication ? "async" : "sync", wal.LastEntryIndex, wal.LastCommittedEntryIndex);
@@ -192,12 +201,41 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
 
         _logger.Information("Cluster: leader is {Leader}, term {Term}", leader.EndPoint, _cluster.Term);
-        _ = LearnAnnounceAsync(leader);
+        StartLearningAnnounce(leader);
+    }
+
+    /// <summary>Starts learning a member's client address unless it is known or already being learned.</summary>
+    private void StartLearningAnnounce(IClusterMember member)
+    {
+        lock (_announces)
+        {
+            if (_announces.ContainsKey(member.EndPoint) || !_learning.Add(member.EndPoint))
+            {
+                return;
+            }
+        }
+
+        _ = LearnAnnounceAsync(member);
     }
 
     private async Task LearnAnnounceAsync(IClusterMember member)
     {
-        for (int attempt = 0; attempt < 20; attempt++)
+        try
+        {
+            await LearnAnnounceLoopAsync(member).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_announces)
+            {
+                _learning.Remove(member.EndPoint);
+            }
+        }
+    }
+
+    private async Task LearnAnnounceLoopAsync(IClusterMember member)
+    {
+        for (int attempt = 0; attempt < 20 && !_stopping.IsCancellationRequested; attempt++)
         {
             try
             {
@@ -217,7 +255,14 @@ internal sealed class ClusterNode : IAsyncDisposable
                 _logger.Debug(e, "Cluster: cannot read the metadata of {Member} yet", member.EndPoint);
             }
 
-            await Task.Delay(100).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(100, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 
@@ -236,10 +281,9 @@ internal sealed class ClusterNode : IAsyncDisposable
                 return;
             }
 
-            _leadership = leadership;
-            var writable = BecomeWritableAsync(leadership);
-            _writable = writable;
-            await writable.ConfigureAwait(false);
+            var becoming = BecomeWritableAsync(leadership);
+            _becoming = becoming;
+            var ready = await becoming.ConfigureAwait(false);
             try
             {
                 await Task.Delay(Timeout.Infinite, leadership).WaitAsync(_stopping.Token).ConfigureAwait(false);
@@ -248,6 +292,9 @@ internal sealed class ClusterNode : IAsyncDisposable
             {
             }
 
+            await _proposeLock.WaitAsync().ConfigureAwait(false);
+            Interlocked.CompareExchange(ref _leadership, null, ready);
+            _proposeLock.Release();
             if (!_stopping.IsCancellationRequested)
             {
                 _logger.Information("Cluster: this member is no longer the leader");
@@ -259,8 +306,14 @@ internal sealed class ClusterNode : IAsyncDisposable
     /// A new leader first waits until every entry of earlier terms is applied here, then stamps above the highest mark
     /// seen, so marks and event ids keep increasing along the log.
     /// </summary>
-    private async Task<bool> BecomeWritableAsync(CancellationToken leadership)
+    private async Task<Leadership?> BecomeWritableAsync(CancellationToken leadership)
     {
+        if (_machine.Failure is { } failure)
+        {
+            _logger.Warning("Cluster: elected, but this member cannot apply writes ({Failure}); handing leadership over", failure);
+            return null;
+        }
+
         try
         {
             for (int attempt = 0; ; attempt++)
@@ -277,10 +330,12 @@ internal sealed class ClusterNode : IAsyncDisposable
                 }
             }
 
+            Leadership ready;
             await _proposeLock.WaitAsync(leadership).ConfigureAwait(false);
             try
             {
-                _stamps = new UlidGenerator(UlidCodec.FromUlid(_machine.LastMark));
+                ready = new Leadership(new UlidGenerator(UlidCodec.FromUlid(_machine.LastMark)), leadership);
+                Volatile.Write(ref _leadership, ready);
             }
             finally
             {
@@ -288,28 +343,74 @@ internal sealed class ClusterNode : IAsyncDisposable
             }
 
             _logger.Information("Cluster: leader ready for writes at index {Index}, term {Term}", _wal.LastCommittedEntryIndex, _cluster.Term);
-            return true;
+            return ready;
         }
         catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or QuorumUnreachableException)
         {
             _logger.Information("Cluster: leadership lost before writes could start ({Error})", e.Message);
-            return false;
+            return null;
         }
     }
 
-    /// <summary>Throws the reply a write gets when this member cannot take it.</summary>
-    private async Task<CancellationToken> EnsureWritableAsync(CancellationToken token)
+    /// <summary>
+    /// When this member's store fails, it gives up leadership and turns standby (it keeps its Raft log and votes, so the
+    /// others keep their majority, but never runs for leader): a leader that cannot apply would take no write.
+    /// </summary>
+    private async Task StepAsideOnFailureAsync()
+    {
+        try
+        {
+            await _machine.Failed.WaitAsync(_stopping.Token).ConfigureAwait(false);
+            while (!_stopping.IsCancellationRequested)
+            {
+                if (_cluster.Leader is { IsRemote: false })
+                {
+                    await ((ICluster)_cluster).ResignAsync(_stopping.Token).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    await _cluster.EnableStandbyModeAsync(_stopping.Token).ConfigureAwait(false);
+                    _logger.Warning("Cluster: this member is standby now (it will not lead) because its store failed");
+                    return;
+                }
+                catch (InvalidOperationException)
+                {
+                    // Not a follower at this instant (an election): try again shortly.
+                }
+
+                await Task.Delay(200, _stopping.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Returns this member's leadership ready for writes, or throws the reply a write gets when it cannot take it.</summary>
+    private async Task<Leadership> EnsureWritableAsync(CancellationToken token)
     {
         for (int attempt = 0; ; attempt++)
         {
             var leader = _cluster.Leader;
-            if (leader is { IsRemote: false } && !_cluster.LeadershipToken.IsCancellationRequested)
+            if (_machine.Failure is { } failure)
             {
-                var leadership = _leadership;
-                var ready = _writable;
-                if (await ready.WaitAsync(TimeSpan.FromSeconds(5), token).ConfigureAwait(false) && !leadership.IsCancellationRequested)
+                if (leader is { IsRemote: true } && LeaderAnnounce is { } other)
                 {
-                    return leadership;
+                    throw ClusterUnavailableException.Follower(other);
+                }
+            }
+            else if (leader is { IsRemote: false } && !_cluster.LeadershipToken.IsCancellationRequested)
+            {
+                var ready = Volatile.Read(ref _leadership);
+                if (ready is null)
+                {
+                    ready = await _becoming.WaitAsync(TimeSpan.FromSeconds(5), token).ConfigureAwait(false);
+                }
+
+                if (ready is not null && !ready.Token.IsCancellationRequested)
+                {
+                    return ready;
                 }
             }
             else if (leader is not null)
@@ -322,8 +423,8 @@ internal sealed class ClusterNode : IAsyncDisposable
 
             if (attempt >= 10)
             {
-                throw leader is null
-                    ? ClusterUnavailableException.NoLeader("an election is running or no majority is reachable")
+                throw _machine.Failure is { } reason ? ClusterUnavailableException.NoLeader($"this member cannot apply writes ({reason})")
+                    : leader is null ? ClusterUnavailableException.NoLeader("an election is running or no majority is reachable")
                     : ClusterUnavailableException.NoLeader("the leader's client address is not known yet");
             }
 
@@ -337,19 +438,20 @@ internal sealed class ClusterNode : IAsyncDisposable
     /// </summary>
     public async Task<object> ProposeAsync(Func<UlidGenerator, long, ReplicatedCommand> build, CancellationToken token)
     {
-        var leadership = await EnsureWritableAsync(token).ConfigureAwait(false);
+        var lead = await EnsureWritableAsync(token).ConfigureAwait(false);
+        var leadership = lead.Token;
         var pending = new StoreStateMachine.Pending();
         long index;
         await _proposeLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
-            if (leadership.IsCancellationRequested || _stamps is null)
+            if (!ReferenceEquals(Volatile.Read(ref _leadership), lead) || leadership.IsCancellationRequested)
             {
                 throw ClusterUnavailableException.NoLeader("leadership changed");
             }
 
             // Stamped and appended under one lock, so marks and ids increase in log order.
-            var command = build(_stamps, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var command = build(lead.Stamps, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             index = await _wal.AppendAsync(command.Encode(), pending, token).ConfigureAwait(false);
         }
         finally
@@ -404,7 +506,7 @@ internal sealed class ClusterNode : IAsyncDisposable
 
                 if (announce is null)
                 {
-                    _ = LearnAnnounceAsync(member);
+                    StartLearningAnnounce(member);
                 }
             }
 
@@ -420,6 +522,8 @@ internal sealed class ClusterNode : IAsyncDisposable
         _cluster.LeaderChanged -= OnLeaderChanged;
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _leadershipLoop.ConfigureAwait(false);
+        await _stepAside.ConfigureAwait(false);
+        _machine.Stop();
         try
         {
             await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);

@@ -72,19 +72,20 @@ internal sealed class ReplicatedEventStore(IEventStore store, ClusterNode node) 
         return (LifecycleResult)outcome;
     }
 
-    public Task<LifecycleResult> DeleteStreamAsync(string stream, long? expectedVersion, CancellationToken cancellationToken = default) =>
+    // A lifecycle change takes the leader's time (its mark's timestamp) on every member; addedAtMs is ignored here.
+    public Task<LifecycleResult> DeleteStreamAsync(string stream, long? expectedVersion, long? addedAtMs = null, CancellationToken cancellationToken = default) =>
         ChangeAsync(ReplicatedKind.Delete, stream, expectedVersion, null, default, cancellationToken);
 
-    public Task<LifecycleResult> TruncateStreamAsync(string stream, long version, CancellationToken cancellationToken = default) =>
+    public Task<LifecycleResult> TruncateStreamAsync(string stream, long version, long? addedAtMs = null, CancellationToken cancellationToken = default) =>
         ChangeAsync(ReplicatedKind.Truncate, stream, version, null, default, cancellationToken);
 
-    public Task<LifecycleResult> SetStreamMetadataAsync(string stream, long? maxCount, long? maxAgeMs, CancellationToken cancellationToken = default) =>
+    public Task<LifecycleResult> SetStreamMetadataAsync(string stream, long? maxCount, long? maxAgeMs, long? addedAtMs = null, CancellationToken cancellationToken = default) =>
         ChangeAsync(ReplicatedKind.StreamMeta, stream, maxCount, maxAgeMs, default, cancellationToken);
 
-    public Task<LifecycleResult> SaveSnapshotAsync(string stream, long version, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+    public Task<LifecycleResult> SaveSnapshotAsync(string stream, long version, ReadOnlyMemory<byte> data, long? addedAtMs = null, CancellationToken cancellationToken = default) =>
         ChangeAsync(ReplicatedKind.Snapshot, stream, version, null, data, cancellationToken);
 
-    public Task<LifecycleResult> ForgetStreamAsync(string stream, CancellationToken cancellationToken = default) =>
+    public Task<LifecycleResult> ForgetStreamAsync(string stream, long? addedAtMs = null, CancellationToken cancellationToken = default) =>
         ChangeAsync(ReplicatedKind.Forget, stream, null, null, default, cancellationToken);
 
     public ValueTask<int> ReadStreamAsync(ReadOnlyMemory<byte> streamUtf8, long fromVersion, int limit, EventPage page, CancellationToken cancellationToken = default) =>

@@ -14,9 +14,13 @@ namespace EventflowDb.Server.Cluster;
 /// </summary>
 /// <remarks>
 /// Recovery: the log is not compacted, so at start the WAL hands every committed entry to <see cref="ApplyAsync"/>
-/// again. An entry is skipped when its index is at most the persisted applied index, or when its leader-stamped mark
-/// is not above the store's last durable event id (marks increase along the log, so such an entry is in the store);
-/// the rest are applied. Logged at Information.
+/// again. An entry is skipped exactly when its leader-stamped mark is not above the store's last durable event id:
+/// marks increase along the log and the store keeps writes in log order, so such an entry is in the store. Nothing
+/// else is trusted: <c>raft/applied</c> may name entries a store lost afterwards (a tail cut by <c>--repair</c>, writes
+/// not yet synced under <c>--fsync everysec</c>), and those must be applied again. The cost: lifecycle changes after
+/// the last event (their mark is above it) are applied once more at each start; they are idempotent at the same state.
+/// A store failure while applying (read-only store, I/O error) stops this member's applying for good (see
+/// <see cref="Failure"/>): skipping an entry would make its store differ from the others' without anyone noticing.
 /// </remarks>
 internal sealed class StoreStateMachine : IStateMachine, IDisposable
 {
@@ -24,7 +28,8 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     private readonly Serilog.ILogger _logger;
     private readonly FileStream _appliedFile;
     private readonly Ulid _durableAtStart;
-    private readonly long _appliedAtStart;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<(long Index, Task Write)> _durability = Channel.CreateUnbounded<(long, Task)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Task _durabilityLoop;
     private long _lastApplied;
@@ -40,14 +45,14 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         _logger = logger;
         _appliedFile = new FileStream(appliedPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         Span<byte> bytes = stackalloc byte[8];
-        _appliedAtStart = _appliedFile.Read(bytes) == 8 ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
-        _durableIndex = _appliedAtStart;
+        long appliedAtStart = _appliedFile.Read(bytes) == 8 ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
+        _durableIndex = appliedAtStart;
         _durableAtStart = store.Checksum.LastId;
         _lastMark = _durableAtStart;
         _durabilityLoop = Task.Run(RecordDurableAsync);
         logger.Information(
-            "Cluster recovery: the store holds {Events} events (last id {LastId}) and Raft entries through index {AppliedIndex}; committed entries after it are applied again unless already in the store",
-            store.EventCount, _durableAtStart, _appliedAtStart);
+            "Cluster recovery: the store holds {Events} events (last id {LastId}; Raft entries through index {AppliedIndex} were recorded as applied); committed entries whose mark is above that id are applied again",
+            store.EventCount, _durableAtStart, appliedAtStart);
     }
 
     /// <summary>Index of the last entry handed to the store.</summary>
@@ -67,6 +72,15 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
         }
     }
+
+    /// <summary>Why this member stopped applying entries (its store failed), or null while it applies normally.</summary>
+    public string? Failure => _failed.Task.IsCompleted ? _failed.Task.Result : null;
+
+    /// <summary>Completes when this member's store fails and applying stops.</summary>
+    public Task<string> Failed => _failed.Task;
+
+    /// <summary>How many committed entries the start found already in the store, and how many it applied again.</summary>
+    public (long Skipped, long Replayed) Recovery => (_skipped, _replayed);
 
     /// <summary>Called by the leader's proposals: the write's outcome, once this member applies its entry.</summary>
     public sealed class Pending
@@ -112,7 +126,12 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
         }
 
-        if (index <= _appliedAtStart || command.Mark.CompareTo(_durableAtStart) <= 0)
+        if (_failed.Task.IsCompleted)
+        {
+            await HoldAsync(pending, token).ConfigureAwait(false);
+        }
+
+        if (command.Mark.CompareTo(_durableAtStart) <= 0)
         {
             // Already in the store before this start.
             _skipped++;
@@ -132,12 +151,20 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         {
             write = Apply(command, pending, token);
         }
-        catch (Exception e) when (e is ArgumentException or StoreReadOnlyException or IOException)
+        catch (ArgumentException e)
         {
-            // The same refusal on every member (the encoded size), or this member's store failed: logged, not fatal to Raft.
-            _logger.Warning("Raft entry {Index} ({Kind} on stream {Stream}) was not applied: {Error}", index, command.Kind, command.Stream, e.Message);
+            // The same refusal on every member (the encoded size): the entry changes nothing anywhere.
+            _logger.Warning("Raft entry {Index} ({Kind} on stream {Stream}) was refused by the store: {Error}", index, command.Kind, command.Stream, e.Message);
             pending?.Fail(e);
             write = Task.CompletedTask;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // This member's store failed: it stops here, so that it never holds a different history from the others.
+            pending?.Fail(CommittedElsewhere());
+            Fail(index, command, e);
+            await HoldAsync(null, token).ConfigureAwait(false);
+            throw;
         }
 
         await _durability.Writer.WriteAsync((index, write), token).ConfigureAwait(false);
@@ -158,6 +185,36 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         {
             _logger.Information("Cluster recovery: skipped {Skipped} Raft entries already in the store; applying from there", _skipped);
         }
+        else
+        {
+            _logger.Information("Cluster recovery: no Raft entry was in the store already; applying from the first");
+        }
+    }
+
+    /// <summary>
+    /// The reply of a committed write that this member's store failed to apply: the entry is in the cluster's log and the
+    /// other members store it, so it is neither refused nor acknowledged here; the client retries it (with message ids it
+    /// is stored once) and reaches the next leader.
+    /// </summary>
+    private static ClusterUnavailableException CommittedElsewhere() =>
+        ClusterUnavailableException.NoLeader("this member's store failed while applying the write and it hands leadership over; the write's outcome is unknown, retry it (with message ids it is stored once)");
+
+    /// <summary>Records the first store failure, with the entry that met it.</summary>
+    private void Fail(long index, ReplicatedCommand command, Exception e)
+    {
+        string reason = $"the store failed applying Raft entry {index} ({command.Kind} on stream '{command.Stream}'): {e.Message}";
+        if (_failed.TrySetResult(reason))
+        {
+            _logger.Error(e, "Cluster: {Reason}. This member stops applying entries (reads serve what it holds) and stays out of elections; fix the store and restart it, it then applies from its last durable event", reason);
+        }
+    }
+
+    /// <summary>Never returns normally once the store has failed: the WAL must not count the entry as applied.</summary>
+    private async Task HoldAsync(Pending? pending, CancellationToken token)
+    {
+        pending?.Fail(ClusterUnavailableException.NoLeader($"this member cannot apply writes: {Failure}"));
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, _stopping.Token);
+        await Task.Delay(Timeout.Infinite, linked.Token).ConfigureAwait(false);
     }
 
     private Task Apply(ReplicatedCommand command, Pending? pending, CancellationToken token)
@@ -169,13 +226,15 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 Forward(appended, pending);
                 return appended;
             default:
+                // The leader stamped the mark with its clock: every member writes the change with that time.
+                long at = command.Mark.Time.ToUnixTimeMilliseconds();
                 var changed = command.Kind switch
                 {
-                    ReplicatedKind.Delete => _store.DeleteStreamAsync(command.Stream, command.A, token),
-                    ReplicatedKind.Truncate => _store.TruncateStreamAsync(command.Stream, command.A!.Value, token),
-                    ReplicatedKind.StreamMeta => _store.SetStreamMetadataAsync(command.Stream, command.A, command.B, token),
-                    ReplicatedKind.Snapshot => _store.SaveSnapshotAsync(command.Stream, command.A!.Value, command.Data, token),
-                    ReplicatedKind.Forget => _store.ForgetStreamAsync(command.Stream, token),
+                    ReplicatedKind.Delete => _store.DeleteStreamAsync(command.Stream, command.A, at, token),
+                    ReplicatedKind.Truncate => _store.TruncateStreamAsync(command.Stream, command.A!.Value, at, token),
+                    ReplicatedKind.StreamMeta => _store.SetStreamMetadataAsync(command.Stream, command.A, command.B, at, token),
+                    ReplicatedKind.Snapshot => _store.SaveSnapshotAsync(command.Stream, command.A!.Value, command.Data, at, token),
+                    ReplicatedKind.Forget => _store.ForgetStreamAsync(command.Stream, at, token),
                     _ => throw new InvalidDataException($"unknown kind {command.Kind}"),
                 };
                 Forward(changed, pending);
@@ -201,7 +260,8 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 }
                 else
                 {
-                    p.Fail(t.Exception?.InnerException ?? new OperationCanceledException());
+                    var e = t.Exception?.InnerException ?? new OperationCanceledException();
+                    p.Fail(e is ArgumentException ? e : CommittedElsewhere());
                 }
             },
             pending,
@@ -240,11 +300,17 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             {
                 await write.ConfigureAwait(false);
             }
+            catch (ArgumentException e)
+            {
+                _logger.Debug(e, "Raft entry {Index} was refused by the store", index);
+            }
             catch (Exception e)
             {
-                _logger.Debug(e, "Raft entry {Index} failed in the store", index);
+                // Not durable: neither it nor anything after it counts as applied here.
+                _failed.TrySetResult($"the store failed writing Raft entry {index}: {e.Message}");
+                _logger.Error(e, "Cluster: the store failed writing Raft entry {Index}; this member stops applying entries and stays out of elections; fix the store and restart it", index);
+                break;
             }
-
             Volatile.Write(ref _durableIndex, index);
             if (!_durability.Reader.TryPeek(out _))
             {
@@ -254,11 +320,16 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
         WriteApplied(Volatile.Read(ref _durableIndex));
         _appliedFile.Flush(flushToDisk: true);
+        while (_durability.Reader.TryRead(out _))
+        {
+            // After a failure: what is left was never durable here.
+        }
     }
 
     /// <summary>Waits until every applied write is durable and its index recorded.</summary>
     public async Task CompleteAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
         _durability.Writer.TryComplete();
         await _durabilityLoop.ConfigureAwait(false);
     }
@@ -267,5 +338,12 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
     ValueTask ISnapshotManager.ReclaimGarbageAsync(long watermark, CancellationToken token) => ValueTask.CompletedTask;
 
-    public void Dispose() => _appliedFile.Dispose();
+    /// <summary>Releases an apply held after a failure, so that the WAL can close.</summary>
+    public void Stop() => _stopping.Cancel();
+
+    public void Dispose()
+    {
+        _appliedFile.Dispose();
+        _stopping.Dispose();
+    }
 }

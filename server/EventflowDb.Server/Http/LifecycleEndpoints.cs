@@ -31,7 +31,7 @@ internal sealed class LifecycleEndpoints(ServerHealth health, StreamEndpoints st
                 ? Arguments.NonNegative(value, "expected version")
                 : throw CommandException.Syntax("expected version is not an integer or out of range")
             : null;
-        await ChangeAsync(context, caller.Server.Store.DeleteStreamAsync(stream, expected, CancellationToken.None), "DELETE", expected).ConfigureAwait(false);
+        await ChangeAsync(context, caller.Server.Store.DeleteStreamAsync(stream, expected, cancellationToken: CancellationToken.None), "DELETE", expected).ConfigureAwait(false);
     });
 
     public Task TruncateAsync(HttpContext context) => ApiCall.RunAsync(context, health, ["TRUNCATE"], async caller =>
@@ -48,7 +48,7 @@ internal sealed class LifecycleEndpoints(ServerHealth health, StreamEndpoints st
         }
 
         long at = version ?? throw CommandException.Invalid("version is required");
-        await ChangeAsync(context, caller.Server.Store.TruncateStreamAsync(stream, at, CancellationToken.None), "TRUNCATE", at).ConfigureAwait(false);
+        await ChangeAsync(context, caller.Server.Store.TruncateStreamAsync(stream, at, cancellationToken: CancellationToken.None), "TRUNCATE", at).ConfigureAwait(false);
     });
 
     public Task GetMetadataAsync(HttpContext context) => ApiCall.RunAsync(context, health, ["STREAMMETA"], async caller =>
@@ -82,7 +82,7 @@ internal sealed class LifecycleEndpoints(ServerHealth health, StreamEndpoints st
         }
 
         // A field not named stays as it is when the change is applied (merged in log order, not read here).
-        var change = caller.Server.Store.SetStreamMetadataAsync(stream, maxCount, maxAge, CancellationToken.None);
+        var change = caller.Server.Store.SetStreamMetadataAsync(stream, maxCount, maxAge, cancellationToken: CancellationToken.None);
         await ChangeAsync(context, change, "STREAMMETA", null).ConfigureAwait(false);
     }, AclCategory.Write);
 
@@ -120,13 +120,13 @@ internal sealed class LifecycleEndpoints(ServerHealth health, StreamEndpoints st
 
         long at = version ?? throw CommandException.Invalid("version is required");
         var bytes = data is { } range ? body.AsMemory(range) : throw CommandException.Invalid("data is required");
-        await ChangeAsync(context, caller.Server.Store.SaveSnapshotAsync(stream, at, bytes, CancellationToken.None), "SNAPSHOT", at).ConfigureAwait(false);
+        await ChangeAsync(context, caller.Server.Store.SaveSnapshotAsync(stream, at, bytes, cancellationToken: CancellationToken.None), "SNAPSHOT", at).ConfigureAwait(false);
     }, AclCategory.Write);
 
     public Task ForgetAsync(HttpContext context) => ApiCall.RunAsync(context, health, ["FORGET"], async caller =>
     {
         string stream = WritableStream(context, caller, ForgetSuffix);
-        await ChangeAsync(context, caller.Server.Store.ForgetStreamAsync(stream, CancellationToken.None), "FORGET", null).ConfigureAwait(false);
+        await ChangeAsync(context, caller.Server.Store.ForgetStreamAsync(stream, cancellationToken: CancellationToken.None), "FORGET", null).ConfigureAwait(false);
     });
 
     /// <summary>POST /compact: runs a compaction (COMPACT) and answers 200 with the bytes before and after once it is done.</summary>

@@ -32,12 +32,17 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>Every member's output, for failure messages.</summary>
     public string Output => string.Join("\n", Members.Select((m, i) => $"===== member {i} (port {m.Port}) =====\n{m.Output}"));
 
-    public static async Task<TestCluster> StartAsync(int size = 3, params string[] extraArgs)
+    public static Task<TestCluster> StartAsync(int size = 3, params string[] extraArgs) =>
+        StartAsync(new string?[size], extraArgs);
+
+    /// <summary>Starts one member per entry: on that data directory (kept afterwards), or on a fresh temp one for null.</summary>
+    public static async Task<TestCluster> StartAsync(IReadOnlyList<string?> dataDirectories, params string[] extraArgs)
     {
-        var peerPorts = Enumerable.Range(0, size).Select(_ => ServerProcess.FreePort()).ToArray();
+        var peerPorts = dataDirectories.Select(_ => ServerProcess.FreePort()).ToArray();
         string list = string.Join(",", peerPorts.Select(p => $"127.0.0.1:{p}"));
-        var starts = peerPorts.Select(p => ServerProcess.StartAsync(new ServerSettings
+        var starts = peerPorts.Select((p, i) => ServerProcess.StartAsync(new ServerSettings
         {
+            DataDirectory = dataDirectories[i],
             ExtraArgs = ["--cluster-port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", list, .. extraArgs],
         })).ToArray();
         var members = await Task.WhenAll(starts);
