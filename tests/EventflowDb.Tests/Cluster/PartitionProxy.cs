@@ -247,7 +247,14 @@ public sealed class PartitionProxy : IAsyncDisposable
         client.NoDelay = true;
         int remotePort = ((IPEndPoint)client.RemoteEndPoint!).Port;
         int from = -1;
-        for (int attempt = 0; attempt < 5 && from < 0; attempt++)
+        bool anyCut;
+        lock (_gate)
+        {
+            anyCut = _cuts.Count > 0;
+        }
+
+        // Telling the origin costs a walk of /proc: only while something is cut (a cut tells the open links' origins).
+        for (int attempt = 0; anyCut && attempt < 5 && from < 0; attempt++)
         {
             from = FindOrigin(remotePort, FrontPorts[target]);
             if (from < 0)
@@ -256,7 +263,7 @@ public sealed class PartitionProxy : IAsyncDisposable
             }
         }
 
-        if (from < 0)
+        if (from < 0 && anyCut)
         {
             Interlocked.Increment(ref _unidentified);
         }
