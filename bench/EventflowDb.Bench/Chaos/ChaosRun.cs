@@ -295,107 +295,107 @@ internal static class ChaosRun
             switch (kind)
             {
                 case FaultKind.KillLeader or FaultKind.KillFollower:
-                {
-                    int victim = kind == FaultKind.KillLeader ? leader : follower;
-                    Log($"fault: kill -9 member {victim} ({(victim == leader ? "leader" : "follower")})");
-                    _members[victim].Kill();
-                    await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
-                    await Task.Delay(TimeSpan.FromSeconds(1 + (_random.NextDouble() * 4))).ConfigureAwait(false);
-                    await RestartAsync(victim).ConfigureAwait(false);
-                    break;
-                }
+                    {
+                        int victim = kind == FaultKind.KillLeader ? leader : follower;
+                        Log($"fault: kill -9 member {victim} ({(victim == leader ? "leader" : "follower")})");
+                        _members[victim].Kill();
+                        await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
+                        await Task.Delay(TimeSpan.FromSeconds(1 + (_random.NextDouble() * 4))).ConfigureAwait(false);
+                        await RestartAsync(victim).ConfigureAwait(false);
+                        break;
+                    }
 
                 case FaultKind.FreezeLeader or FaultKind.FreezeFollower:
-                {
-                    int victim = kind == FaultKind.FreezeLeader ? leader : follower;
-                    var hold = TimeSpan.FromSeconds(2 + (_random.NextDouble() * 13));
-                    Log($"fault: SIGSTOP member {victim} ({(victim == leader ? "leader" : "follower")}) for {hold.TotalSeconds:0.0} s");
-                    _members[victim].Freeze();
-                    try
                     {
-                        await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
-                        var left = hold - fault.Elapsed;
-                        if (left > TimeSpan.Zero)
+                        int victim = kind == FaultKind.FreezeLeader ? leader : follower;
+                        var hold = TimeSpan.FromSeconds(2 + (_random.NextDouble() * 13));
+                        Log($"fault: SIGSTOP member {victim} ({(victim == leader ? "leader" : "follower")}) for {hold.TotalSeconds:0.0} s");
+                        _members[victim].Freeze();
+                        try
                         {
-                            await Task.Delay(left).ConfigureAwait(false);
+                            await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
+                            var left = hold - fault.Elapsed;
+                            if (left > TimeSpan.Zero)
+                            {
+                                await Task.Delay(left).ConfigureAwait(false);
+                            }
                         }
-                    }
-                    finally
-                    {
-                        _members[victim].Thaw();
-                    }
+                        finally
+                        {
+                            _members[victim].Thaw();
+                        }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case FaultKind.IsolateLeader or FaultKind.IsolateFollower:
-                {
-                    int victim = kind == FaultKind.IsolateLeader ? leader : follower;
-                    var hold = TimeSpan.FromSeconds(3 + (_random.NextDouble() * 7));
-                    Log($"fault: isolate member {victim} ({(victim == leader ? "leader" : "follower")}, {(drop ? "bytes dropped" : "links reset")}) for {hold.TotalSeconds:0.0} s");
-                    _proxy!.Drop = drop;
-                    _proxy.Isolate(victim);
-                    try
                     {
-                        await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
-                        await ProbeIsolatedAsync(victim).ConfigureAwait(false);
-                        var left = hold - fault.Elapsed;
-                        if (left > TimeSpan.Zero)
+                        int victim = kind == FaultKind.IsolateLeader ? leader : follower;
+                        var hold = TimeSpan.FromSeconds(3 + (_random.NextDouble() * 7));
+                        Log($"fault: isolate member {victim} ({(victim == leader ? "leader" : "follower")}, {(drop ? "bytes dropped" : "links reset")}) for {hold.TotalSeconds:0.0} s");
+                        _proxy!.Drop = drop;
+                        _proxy.Isolate(victim);
+                        try
                         {
-                            await Task.Delay(left).ConfigureAwait(false);
+                            await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
+                            await ProbeIsolatedAsync(victim).ConfigureAwait(false);
+                            var left = hold - fault.Elapsed;
+                            if (left > TimeSpan.Zero)
+                            {
+                                await Task.Delay(left).ConfigureAwait(false);
+                            }
                         }
-                    }
-                    finally
-                    {
-                        _proxy.Heal();
-                    }
+                        finally
+                        {
+                            _proxy.Heal();
+                        }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case FaultKind.CutLink:
-                {
-                    int a = _random.Next(3);
-                    int b = (a + 1 + _random.Next(2)) % 3;
-                    var hold = TimeSpan.FromSeconds(3 + (_random.NextDouble() * 7));
-                    Log($"fault: cut link {a}-{b} (leader {leader}, {(drop ? "bytes dropped" : "links reset")}) for {hold.TotalSeconds:0.0} s");
-                    _proxy!.Drop = drop;
-                    _proxy.Cut(a, b);
-                    try
                     {
-                        // Every member still reaches a majority (itself and one other): a leader must exist throughout.
-                        var clock = Stopwatch.StartNew();
-                        int now = await FindLeaderAsync(-1, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-                        if (now < 0 || clock.Elapsed > LeaderLimit)
+                        int a = _random.Next(3);
+                        int b = (a + 1 + _random.Next(2)) % 3;
+                        var hold = TimeSpan.FromSeconds(3 + (_random.NextDouble() * 7));
+                        Log($"fault: cut link {a}-{b} (leader {leader}, {(drop ? "bytes dropped" : "links reset")}) for {hold.TotalSeconds:0.0} s");
+                        _proxy!.Drop = drop;
+                        _proxy.Cut(a, b);
+                        try
                         {
-                            Violation($"{name}: no leader for {clock.Elapsed.TotalMilliseconds:N0} ms after cutting {a}-{b}");
+                            // Every member still reaches a majority (itself and one other): a leader must exist throughout.
+                            var clock = Stopwatch.StartNew();
+                            int now = await FindLeaderAsync(-1, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+                            if (now < 0 || clock.Elapsed > LeaderLimit)
+                            {
+                                Violation($"{name}: no leader for {clock.Elapsed.TotalMilliseconds:N0} ms after cutting {a}-{b}");
+                            }
+
+                            var left = hold - fault.Elapsed;
+                            if (left > TimeSpan.Zero)
+                            {
+                                await Task.Delay(left).ConfigureAwait(false);
+                            }
+                        }
+                        finally
+                        {
+                            _proxy.Heal();
                         }
 
-                        var left = hold - fault.Elapsed;
-                        if (left > TimeSpan.Zero)
-                        {
-                            await Task.Delay(left).ConfigureAwait(false);
-                        }
+                        break;
                     }
-                    finally
-                    {
-                        _proxy.Heal();
-                    }
-
-                    break;
-                }
 
                 case FaultKind.WipeFollower or FaultKind.WipeLeader:
-                {
-                    int victim = kind == FaultKind.WipeLeader ? leader : follower;
-                    Log($"fault: kill -9 member {victim} ({(victim == leader ? "leader" : "follower")}), wipe its data directory, restart it empty");
-                    _members[victim].Kill();
-                    _members[victim].Wipe();
-                    await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
-                    await Task.Delay(TimeSpan.FromSeconds(1 + (_random.NextDouble() * 2))).ConfigureAwait(false);
-                    await RestartAsync(victim).ConfigureAwait(false);
-                    break;
-                }
+                    {
+                        int victim = kind == FaultKind.WipeLeader ? leader : follower;
+                        Log($"fault: kill -9 member {victim} ({(victim == leader ? "leader" : "follower")}), wipe its data directory, restart it empty");
+                        _members[victim].Kill();
+                        _members[victim].Wipe();
+                        await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
+                        await Task.Delay(TimeSpan.FromSeconds(1 + (_random.NextDouble() * 2))).ConfigureAwait(false);
+                        await RestartAsync(victim).ConfigureAwait(false);
+                        break;
+                    }
             }
 
             Log($"healed after {fault.Elapsed.TotalSeconds:0.0} s; {Interlocked.Read(ref _acknowledgedEvents) - ackedBefore} events acknowledged during the fault");
