@@ -116,10 +116,10 @@ internal sealed class ClusterNode : IAsyncDisposable
         var candidates = members.Where(m => m.Port == options.ClusterPort).ToList();
         var self = candidates.Find(m => IPAddress.IsLoopback(m.Address) || local.Contains(m.Address) || m.Address.Equals(options.Bind))
             ?? (candidates.Count == 1 ? candidates[0] : throw new IOException($"none of the members on port {options.ClusterPort} has an address of this machine; check --cluster-members"));
-        var listen = new IPEndPoint(options.EffectiveBind.Equals(IPAddress.Any) || IPAddress.IsLoopback(self.Address) ? self.Address : options.EffectiveBind, options.ClusterPort);
+        var listen = new IPEndPoint(options.EffectiveBind.Equals(IPAddress.Any) || IPAddress.IsLoopback(self.Address) ? self.Address : options.EffectiveBind, options.EffectiveClusterListenPort);
         if (!IPAddress.IsLoopback(self.Address))
         {
-            listen = new IPEndPoint(IPAddress.Any, options.ClusterPort);
+            listen = new IPEndPoint(IPAddress.Any, options.EffectiveClusterListenPort);
         }
 
         var configuration = new RaftCluster.TcpConfiguration(listen)

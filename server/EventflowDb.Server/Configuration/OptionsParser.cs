@@ -47,6 +47,7 @@ internal static class OptionsParser
         new("slowlog-log-slower-than", "SLOWLOG_LOG_SLOWER_THAN", o => Number(o.SlowlogLogSlowerThan), "As Redis: microseconds a command must run to enter SLOWLOG; 0: every command; negative: none. CONFIG SET changes it."),
         new("slowlog-max-len", "SLOWLOG_MAX_LEN", o => Number(o.SlowlogMaxLen), "As Redis: most entries SLOWLOG keeps (the oldest go first). CONFIG SET changes it."),
         new("cluster-port", "CLUSTER_PORT", o => Number(o.ClusterPort), "TCP port for the Raft traffic between cluster members (on --bind); needed with --cluster-members."),
+        new("cluster-listen", "CLUSTER_LISTEN", o => Number(o.ClusterListenPort), "TCP port this member really listens on for Raft traffic when it differs from its --cluster-port identity (behind a proxy or NAT); 0: the --cluster-port."),
         new("cluster-members", "CLUSTER_MEMBERS", o => string.Join(',', o.ClusterMembers), "Every member's peer address host:port (its --cluster-port), this one included, comma-separated, the same list on every member. None: standalone."),
         new("announce", "ANNOUNCE", o => o.Announce ?? "", "The client address host:port other members give out for this one (in -READONLY ... leader=, ROLE, INFO). Default 127.0.0.1:<port>."),
         new("replication", "REPLICATION", o => o.AsyncReplication ? "async" : "sync", "sync: a write is acknowledged once a majority of members hold it on disk. async: once the leader holds it (see docs/cluster.md for what that risks)."),
@@ -145,6 +146,7 @@ internal static class OptionsParser
 
             var members = Get("cluster-members").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             int clusterPort = ParseInt(Get("cluster-port"), "cluster-port", 0, 65535);
+            int clusterListen = ParseInt(Get("cluster-listen"), "cluster-listen", 0, 65535);
             string announce = Get("announce");
             foreach (string member in members)
             {
@@ -176,6 +178,7 @@ internal static class OptionsParser
             return new ServerOptions
             {
                 ClusterPort = clusterPort,
+                ClusterListenPort = clusterListen,
                 ClusterMembers = members,
                 Announce = announce.Length == 0 ? null : announce,
                 AsyncReplication = asyncReplication,

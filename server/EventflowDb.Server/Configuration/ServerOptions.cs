@@ -82,6 +82,12 @@ internal sealed class ServerOptions
     /// <summary>The Raft peer port (<c>--cluster-port</c>); 0: standalone.</summary>
     public int ClusterPort { get; init; }
 
+    /// <summary>The port the Raft listener really binds (<c>--cluster-listen</c>), when a proxy or NAT stands in front of <see cref="ClusterPort"/>; 0: <see cref="ClusterPort"/>.</summary>
+    public int ClusterListenPort { get; init; }
+
+    /// <summary>The port the Raft listener binds: <see cref="ClusterListenPort"/>, else <see cref="ClusterPort"/>.</summary>
+    public int EffectiveClusterListenPort => ClusterListenPort != 0 ? ClusterListenPort : ClusterPort;
+
     /// <summary>Every member's peer address, this one included (<c>--cluster-members</c>); empty: standalone.</summary>
     public IReadOnlyList<string> ClusterMembers { get; init; } = [];
 

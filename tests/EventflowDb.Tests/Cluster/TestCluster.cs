@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EventflowDb.Protocol;
+using EventflowDb.Testing;
 using EventflowDb.Tests.Harness;
 using Xunit;
 
@@ -24,6 +25,9 @@ public sealed class TestCluster : IAsyncDisposable
     public IReadOnlyList<ServerProcess> Members { get; }
 
     public IReadOnlyList<int> PeerPorts { get; }
+
+    /// <summary>The proxy in front of every member's peer port (<see cref="StartBehindProxyAsync"/>); null otherwise.</summary>
+    public PartitionProxy? Proxy { get; private init; }
 
     /// <summary>Every member's output, for failure messages.</summary>
     public string Output => string.Join("\n", Members.Select((m, i) => $"===== member {i} (port {m.Port}) =====\n{m.Output}"));
@@ -56,6 +60,40 @@ public sealed class TestCluster : IAsyncDisposable
         }
 
         return new TestCluster(members, peerPorts);
+    }
+
+    /// <summary>
+    /// Three members whose peer identities (<c>--cluster-members</c>) are ports of a <see cref="PartitionProxy"/>, each
+    /// listening on another port (<c>--cluster-listen</c>) behind it, so links between members can be cut.
+    /// </summary>
+    public static async Task<TestCluster> StartBehindProxyAsync(int size = 3, params string[] extraArgs)
+    {
+        static string Text(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var front = Enumerable.Range(0, size).Select(_ => ServerProcess.FreePort()).ToArray();
+        var back = Enumerable.Range(0, size).Select(_ => ServerProcess.FreePort()).ToArray();
+        // Cut links drop their bytes, as a lost route does (with resets instead, elections took 3-5 s or more).
+        var proxy = new PartitionProxy(front, back) { Drop = true };
+        string list = string.Join(",", front.Select(p => $"127.0.0.1:{Text(p)}"));
+        try
+        {
+            var starts = Enumerable.Range(0, size).Select(i => ServerProcess.StartAsync(new ServerSettings
+            {
+                ExtraArgs = ["--cluster-port", Text(front[i]), "--cluster-listen", Text(back[i]), "--cluster-members", list, .. extraArgs],
+            })).ToArray();
+            var members = await Task.WhenAll(starts);
+            for (int i = 0; i < members.Length; i++)
+            {
+                members[i].KeepDataDirectory = false;
+                proxy.SetProcess(i, members[i].ProcessId);
+            }
+
+            return new TestCluster(members, front) { Proxy = proxy };
+        }
+        catch
+        {
+            await proxy.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Sends one command to a member on a fresh connection.</summary>
@@ -208,6 +246,11 @@ public sealed class TestCluster : IAsyncDisposable
         foreach (var member in Members)
         {
             await member.DisposeAsync();
+        }
+
+        if (Proxy is not null)
+        {
+            await Proxy.DisposeAsync();
         }
     }
 }
