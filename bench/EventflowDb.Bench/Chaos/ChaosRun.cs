@@ -314,11 +314,7 @@ internal static class ChaosRun
                         try
                         {
                             await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
-                            var left = hold - fault.Elapsed;
-                            if (left > TimeSpan.Zero)
-                            {
-                                await Task.Delay(left).ConfigureAwait(false);
-                            }
+                            await HoldRestAsync(hold, fault).ConfigureAwait(false);
                         }
                         finally
                         {
@@ -339,11 +335,7 @@ internal static class ChaosRun
                         {
                             await MeasureFailoverAsync(name, leader, victim, fault).ConfigureAwait(false);
                             await ProbeIsolatedAsync(victim).ConfigureAwait(false);
-                            var left = hold - fault.Elapsed;
-                            if (left > TimeSpan.Zero)
-                            {
-                                await Task.Delay(left).ConfigureAwait(false);
-                            }
+                            await HoldRestAsync(hold, fault).ConfigureAwait(false);
                         }
                         finally
                         {
@@ -371,11 +363,7 @@ internal static class ChaosRun
                                 Violation($"{name}: no leader for {clock.Elapsed.TotalMilliseconds:N0} ms after cutting {a}-{b}");
                             }
 
-                            var left = hold - fault.Elapsed;
-                            if (left > TimeSpan.Zero)
-                            {
-                                await Task.Delay(left).ConfigureAwait(false);
-                            }
+                            await HoldRestAsync(hold, fault).ConfigureAwait(false);
                         }
                         finally
                         {
@@ -908,6 +896,16 @@ internal static class ChaosRun
             int port = ((IPEndPoint)listener.LocalEndpoint).Port;
             listener.Stop();
             return port;
+        }
+    }
+
+    /// <summary>Waits out what is left of a fault's hold time, counted from the fault's start.</summary>
+    private static async Task HoldRestAsync(TimeSpan hold, Stopwatch fault)
+    {
+        var left = hold - fault.Elapsed;
+        if (left > TimeSpan.Zero)
+        {
+            await Task.Delay(left).ConfigureAwait(false);
         }
     }
 }
