@@ -38,11 +38,14 @@ internal sealed class ClusterNode : IAsyncDisposable
     private Task _stepAside = Task.CompletedTask;
 
     /// <summary>
-    /// One term of this member's leadership, ready for writes: the token Raft cancels when it ends and the stamp
-    /// generator of that term. Published and cleared as one object, so a proposal never pairs one term's token with
-    /// another term's stamps.
+    /// One term of this member's leadership, ready for writes: the term, the token Raft cancels when it ends and the
+    /// stamp generator of that term. Published and cleared as one object, so a proposal never pairs one term's token
+    /// with another term's stamps or term number.
     /// </summary>
-    private sealed record Leadership(UlidGenerator Stamps, CancellationToken Token);
+    private sealed record Leadership(long Term, UlidGenerator Stamps, CancellationToken Token);
+
+    /// <summary>The highest term this member has seen (persisted in the WAL); may run ahead of its leadership's term.</summary>
+    private long WalTerm => ((IPersistentState)_wal).Term;
 
     private ClusterNode(ServerOptions options, Serilog.ILogger logger, RaftCluster cluster, WriteAheadLog wal, StoreStateMachine machine, IPEndPoint self)
     {
@@ -342,7 +345,8 @@ internal sealed class ClusterNode : IAsyncDisposable
             await _proposeLock.WaitAsync(leadership).ConfigureAwait(false);
             try
             {
-                ready = new Leadership(new UlidGenerator(UlidCodec.FromUlid(_machine.LastMark)), leadership);
+                long term = await LeadershipTermAsync(leadership).ConfigureAwait(false);
+                ready = new Leadership(term, new UlidGenerator(UlidCodec.FromUlid(_machine.LastMark)), leadership);
                 Volatile.Write(ref _leadership, ready);
             }
             finally
@@ -358,6 +362,42 @@ internal sealed class ClusterNode : IAsyncDisposable
             _logger.Information("Cluster: leadership lost before writes could start ({Error})", e.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// The term this member leads in. Not <see cref="WalTerm"/> read now: DotNext raises the WAL's term when it meets a higher
+    /// one and only then ends the leader state, so for a few milliseconds an old leader still holds a live leadership
+    /// token while its WAL already names the next leader's term. An entry appended then with the WAL's term would carry
+    /// the next leader's term at an index where that leader has a different entry, pass Raft's log-matching check and be
+    /// committed here: a store that differs from the others' (found by the chaos run, docs/chaos.md). The exact term
+    /// is the one of the no-op entry DotNext appends on winning an election, which is the log's last entry until this
+    /// member proposes; a single-member cluster never changes term.
+    /// </summary>
+    private async Task<long> LeadershipTermAsync(CancellationToken leadership)
+    {
+        long term;
+        if (_cluster.Members.Count <= 1)
+        {
+            term = WalTerm;
+        }
+        else
+        {
+            long tail = _wal.LastEntryIndex;
+            using var reader = await _wal.ReadAsync(tail, tail, leadership).ConfigureAwait(false);
+            term = -1;
+            foreach (var entry in reader)
+            {
+                term = entry.Term;
+            }
+        }
+
+        leadership.ThrowIfCancellationRequested();
+        if (term != WalTerm)
+        {
+            throw new InvalidOperationException($"the log's last entry has term {term}, the member's term is {WalTerm}: a newer leader exists");
+        }
+
+        return term;
     }
 
     /// <summary>
@@ -450,19 +490,21 @@ internal sealed class ClusterNode : IAsyncDisposable
     {
         var lead = await EnsureWritableAsync(token).ConfigureAwait(false);
         var leadership = lead.Token;
-        var pending = new StoreStateMachine.Pending();
+        var pending = new StoreStateMachine.Pending(lead.Term);
         long index;
         await _proposeLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
-            if (!ReferenceEquals(Volatile.Read(ref _leadership), lead) || leadership.IsCancellationRequested)
+            if (!ReferenceEquals(Volatile.Read(ref _leadership), lead) || leadership.IsCancellationRequested || WalTerm != lead.Term)
             {
                 throw ClusterUnavailableException.NoLeader("leadership changed");
             }
 
-            // Stamped and appended under one lock, so marks and ids increase in log order.
+            // Stamped and appended under one lock, so marks and ids increase in log order; with this leadership's own
+            // term, never the WAL's current one (see LeadershipTermAsync).
             var command = build(lead.Stamps, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            index = await _wal.AppendAsync(command.Encode(), pending, token).ConfigureAwait(false);
+            var entry = new BinaryLogEntry { Content = command.Encode(), Term = lead.Term, Context = pending };
+            index = await _wal.AppendAsync(entry, token).ConfigureAwait(false);
         }
         finally
         {

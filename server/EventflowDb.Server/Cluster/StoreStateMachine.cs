@@ -80,10 +80,16 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     /// <summary>Completes when this member's store fails and applying stops.</summary>
     public Task<string> Failed => _failed.Task;
 
-    /// <summary>Called by the leader's proposals: the write's outcome, once this member applies its entry.</summary>
-    public sealed class Pending
+    /// <summary>
+    /// Called by the leader's proposals: the write's outcome, once this member applies its entry. <see cref="Term"/> is
+    /// the term the entry was appended with: DotNext keeps a proposal's context by log index, and a later leader can
+    /// overwrite that index with an entry of its own term, which must not answer the old proposal.
+    /// </summary>
+    public sealed class Pending(long term)
     {
         private readonly TaskCompletionSource<object> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long Term => term;
 
         public Task<object> Outcome => _done.Task;
 
@@ -103,6 +109,14 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         }
 
         var pending = entry.Context as Pending;
+        if (pending is not null && pending.Term != entry.Term)
+        {
+            // This member proposed an entry at this index as an old leader, and the next leader replaced it: the
+            // proposal was never committed, and the entry applied here is someone else's.
+            pending.Fail(ClusterUnavailableException.NoLeader("leadership was lost before the write was committed; it was not stored, retry it"));
+            pending = null;
+        }
+
         ReplicatedCommand command;
         try
         {
