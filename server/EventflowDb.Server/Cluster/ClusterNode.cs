@@ -18,7 +18,7 @@ internal sealed record ClusterMemberInfo(string PeerAddress, string? ClientAddre
 /// the <see cref="StoreStateMachine"/> that applies it to the store, leader tracking and proposals. The network layer
 /// sees it only through <see cref="ReplicatedEventStore"/> and the plain records above.
 /// </summary>
-internal sealed class ClusterNode : IAsyncDisposable
+internal sealed partial class ClusterNode : IAsyncDisposable
 {
     private const string AnnounceKey = "announce";
 
@@ -159,6 +159,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         await cluster.StartAsync(token).ConfigureAwait(false);
         node._leadershipLoop = Task.Run(node.FollowLeadershipAsync, CancellationToken.None);
         node._stepAside = Task.Run(node.StepAsideOnFailureAsync, CancellationToken.None);
+        node._proposalLoop = Task.Run(node.ProposeBatchesAsync, CancellationToken.None);
         logger.Information(
             "Cluster member {Self} of {Members} (peer port {ClusterPort}, client address {Announce}, replication {Replication}); Raft log through index {LastIndex}, committed {CommitIndex}",
             self, string.Join(",", members), options.ClusterPort, options.EffectiveAnnounce, options.AsyncReplication ? "async" : "sync", wal.LastEntryIndex, wal.LastCommittedEntryIndex);
@@ -482,62 +483,6 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Proposes a write (leader only) and returns this member's result of applying it: after a majority holds the entry
-    /// (sync), or once this leader's own log holds it durably (async: see docs/cluster.md).
-    /// </summary>
-    public async Task<object> ProposeAsync(Func<UlidGenerator, long, ReplicatedCommand> build, CancellationToken token)
-    {
-        var lead = await EnsureWritableAsync(token).ConfigureAwait(false);
-        var leadership = lead.Token;
-        var pending = new StoreStateMachine.Pending(lead.Term);
-        long index;
-        await _proposeLock.WaitAsync(token).ConfigureAwait(false);
-        try
-        {
-            if (!ReferenceEquals(Volatile.Read(ref _leadership), lead) || leadership.IsCancellationRequested || WalTerm != lead.Term)
-            {
-                throw ClusterUnavailableException.NoLeader("leadership changed");
-            }
-
-            // Stamped and appended under one lock, so marks and ids increase in log order; with this leadership's own
-            // term, never the WAL's current one (see LeadershipTermAsync).
-            var command = build(lead.Stamps, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            var entry = new BinaryLogEntry { Content = command.Encode(), Term = lead.Term, Context = pending };
-            index = await _wal.AppendAsync(entry, token).ConfigureAwait(false);
-        }
-        finally
-        {
-            _proposeLock.Release();
-        }
-
-        try
-        {
-            await _cluster.ForceReplicationAsync(token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is NotLeaderException or InvalidOperationException)
-        {
-            // Lost leadership: the entry may still commit under the next leader; the wait below tells.
-        }
-
-        using var lost = CancellationTokenSource.CreateLinkedTokenSource(token, leadership);
-        try
-        {
-            return await pending.Outcome.WaitAsync(TimeSpan.FromSeconds(10), lost.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or TimeoutException && !token.IsCancellationRequested)
-        {
-            // Committed or not is unknown: the client retries (with message ids an ADD is stored once).
-            if (pending.Outcome.IsCompletedSuccessfully)
-            {
-                return pending.Outcome.Result;
-            }
-
-            _logger.Debug("Cluster: the outcome of Raft entry {Index} is unknown ({Error})", index, e.Message);
-            throw ClusterUnavailableException.NoLeader("leadership was lost before the write was committed; its outcome is unknown, retry it (with message ids it is stored once)");
-        }
-    }
-
     /// <summary>Every member with its status; the Raft index its store holds durably only for this member (the others' come from their own INFO cluster).</summary>
     public IReadOnlyList<ClusterMemberInfo> Members()
     {
@@ -575,6 +520,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _leadershipLoop.ConfigureAwait(false);
         await _stepAside.ConfigureAwait(false);
+        await _proposalLoop.ConfigureAwait(false);
         try
         {
             await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);

@@ -17,6 +17,9 @@ internal enum ReplicatedKind : byte
 
     /// <summary>One consumer-group record decided by the leader (Cluster/ReplicatedGroups.cs); not a store write.</summary>
     Group = 7,
+
+    /// <summary>Several commands in one Raft entry, applied in order (Cluster/ReplicatedBatch.cs); never nested.</summary>
+    Batch = 8,
 }
 
 /// <summary>
@@ -96,8 +99,13 @@ internal sealed class ReplicatedCommand
 
     public static ReplicatedCommand Decode(ReadOnlySequence<byte> payload)
     {
-        var bytes = payload.IsSingleSegment ? payload.First : payload.ToArray();
-        using var buffer = new MemoryStream(bytes.ToArray(), writable: false);
+        byte[] bytes = payload.ToArray();
+        return Decode(bytes, 0, bytes.Length);
+    }
+
+    public static ReplicatedCommand Decode(byte[] bytes, int offset, int length)
+    {
+        using var buffer = new MemoryStream(bytes, offset, length, writable: false);
         using var r = new BinaryReader(buffer, Encoding.UTF8);
         var kind = (ReplicatedKind)r.ReadByte();
         var mark = new Ulid(r.ReadBytes(16));

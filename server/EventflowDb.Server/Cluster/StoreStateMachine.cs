@@ -34,6 +34,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     private long _lastApplied;
     private long _durableIndex;
     private long _skipped;
+    private long _skippedThrough;
     private bool _recoveryLogged;
     private Ulid _lastMark;
 
@@ -108,40 +109,104 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             return index;
         }
 
-        var pending = entry.Context as Pending;
-        if (pending is not null && pending.Term != entry.Term)
+        // The leader's proposals: one Pending for a single command, one per command for a batch (in order).
+        var pendings = entry.Context switch
+        {
+            Pending one => [one],
+            Pending[] many => many,
+            _ => null,
+        };
+        if (pendings is { Length: > 0 } && pendings[0].Term != entry.Term)
         {
             // This member proposed an entry at this index as an old leader, and the next leader replaced it: the
             // proposal was never committed, and the entry applied here is someone else's.
-            pending.Fail(ClusterUnavailableException.NoLeader("leadership was lost before the write was committed; it was not stored, retry it"));
-            pending = null;
+            foreach (var p in pendings)
+            {
+                p.Fail(ClusterUnavailableException.NoLeader("leadership was lost before the write was committed; it was not stored, retry it"));
+            }
+
+            pendings = null;
         }
 
-        ReplicatedCommand command;
+        IReadOnlyList<ReplicatedCommand> commands;
         try
         {
-            command = ReplicatedCommand.Decode(payload);
+            commands = ReplicatedBatch.Decode(payload);
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
         {
             _logger.Error(e, "Raft entry {Index} cannot be decoded; skipped", index);
-            pending?.Fail(e);
+            foreach (var p in pendings ?? [])
+            {
+                p.Fail(e);
+            }
+
             Volatile.Write(ref _lastApplied, index);
             return index;
         }
 
+        if (pendings is not null && pendings.Length != commands.Count)
+        {
+            // Cannot happen (the leader builds both from the same list); never answer a write with another's result.
+            foreach (var p in pendings)
+            {
+                p.Fail(ClusterUnavailableException.NoLeader("the write's entry did not match its proposal; its outcome is unknown"));
+            }
+
+            pendings = null;
+        }
+
+        // Each command under the same rules as a single-command entry, in order; the entry counts as durable once all of
+        // its writes are.
+        Task? single = null;
+        List<Task>? writes = null;
+        for (int i = 0; i < commands.Count; i++)
+        {
+            var write = await ApplyCommandAsync(index, commands[i], pendings?[i], token).ConfigureAwait(false);
+            if (write is null)
+            {
+                // This member's store failed on this command: nothing after it reaches the store.
+                for (int j = i + 1; j < commands.Count; j++)
+                {
+                    pendings?[j].Fail(CommittedElsewhere());
+                }
+
+                return index;
+            }
+
+            if (single is null)
+            {
+                single = write;
+            }
+            else
+            {
+                writes ??= [single];
+                writes.Add(write);
+            }
+        }
+
+        await _durability.Writer.WriteAsync((index, writes is null ? single ?? Task.CompletedTask : InOrderAsync(writes)), token).ConfigureAwait(false);
+        Volatile.Write(ref _lastApplied, index);
+        return index;
+    }
+
+    /// <summary>
+    /// Applies one command of entry <paramref name="index"/>: the task that completes once it is durable here (or was
+    /// skipped, refused), or null when this member's store failed (or had failed) and applying stops for good.
+    /// </summary>
+    private async ValueTask<Task?> ApplyCommandAsync(long index, ReplicatedCommand command, Pending? pending, CancellationToken token)
+    {
         if (command.Kind == ReplicatedKind.Group && Groups is not null)
         {
-            // Not a store write: applied (durably) to the groups' journal, which skips the entries it already holds.
+            // Not a store write: applied (durably) to the groups' journal, which skips the entries it already holds. The
+            // leader proposes a group record as an entry of its own, so the entry's index names it alone.
             await Groups.ApplyAsync(index, command, pending).ConfigureAwait(false);
-            await _durability.Writer.WriteAsync((index, Task.CompletedTask), token).ConfigureAwait(false);
-            Volatile.Write(ref _lastApplied, index);
-            return index;
+            return Task.CompletedTask;
         }
 
         lock (_durability)
         {
-            // The highest stamp of the entry: an append's last event id (a new leader must stamp above every id stored).
+            // The highest stamp of the command: an append's last event id (a new leader must stamp above every id stored).
             var top = command.Kind == ReplicatedKind.Append && command.Append!.Events.Count > 0 && command.Append.Events[^1].Id is { } last ? last : command.Mark;
             if (top.CompareTo(_lastMark) > 0)
             {
@@ -154,43 +219,52 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             // Failed for good: nothing more reaches this store. The WAL counts the entry as applied, which costs nothing:
             // every start hands all committed entries over again and the store's own last event decides.
             pending?.Fail(CommittedElsewhere());
-            return index;
+            return null;
         }
 
         if (command.Mark.CompareTo(_durableAtStart) <= 0)
         {
-            // Already in the store before this start.
+            // Already in the store before this start (marks increase along the log, inside a batch too).
             _skipped++;
+            _skippedThrough = index;
             pending?.Fail(ClusterUnavailableException.NoLeader("the write's outcome was lost in a restart"));
-            Volatile.Write(ref _lastApplied, index);
-            return index;
+            return Task.CompletedTask;
         }
 
         LogRecoveryOnce();
-
-        Task write;
         try
         {
-            write = Apply(command, pending, token);
+            return Apply(command, pending, token);
         }
         catch (ArgumentException e)
         {
-            // The same refusal on every member (the encoded size): the entry changes nothing anywhere.
+            // The same refusal on every member (the encoded size): the command changes nothing anywhere.
             _logger.Warning("Raft entry {Index} ({Kind} on stream {Stream}) was refused by the store: {Error}", index, command.Kind, command.Stream, e.Message);
             pending?.Fail(e);
-            write = Task.CompletedTask;
+            return Task.CompletedTask;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // This member's store failed: it stops here, so that it never holds a different history from the others.
             pending?.Fail(CommittedElsewhere());
             Fail(index, command, e);
-            return index;
+            return null;
         }
+    }
 
-        await _durability.Writer.WriteAsync((index, write), token).ConfigureAwait(false);
-        Volatile.Write(ref _lastApplied, index);
-        return index;
+    /// <summary>The writes of one batch entry, awaited in order; a refused one (same on every member) changes nothing.</summary>
+    private static async Task InOrderAsync(List<Task> writes)
+    {
+        foreach (var write in writes)
+        {
+            try
+            {
+                await write.ConfigureAwait(false);
+            }
+            catch (ArgumentException)
+            {
+            }
+        }
     }
 
     /// <summary>Once the first entry after the skipped ones arrives, says how recovery went.</summary>
@@ -204,7 +278,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         _recoveryLogged = true;
         if (_skipped > 0)
         {
-            _logger.Information("Cluster recovery: skipped {Skipped} Raft entries already in the store; applying from there", _skipped);
+            _logger.Information("Cluster recovery: skipped {Skipped} writes already in the store (in Raft entries through index {Index}); applying from there", _skipped, _skippedThrough);
         }
         else
         {

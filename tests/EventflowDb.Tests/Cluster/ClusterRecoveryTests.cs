@@ -133,6 +133,6 @@ public sealed partial class ClusterRecoveryTests(ITestOutputHelper output)
         }
     }
 
-    [GeneratedRegex(@"Cluster recovery: skipped (\d+) Raft entries already in the store")]
+    [GeneratedRegex(@"Cluster recovery: skipped (\d+) writes already in the store")]
     private static partial Regex SkippedLine();
 }

@@ -184,7 +184,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await cluster.WaitForConvergenceAsync(Generous);
         AssertComplete(await TestCluster.AllEventsAsync(cluster.Members[leader]), acknowledged, cluster);
         // Its restart found in its own store at least the 40 writes it had acknowledged as leader, and skipped them.
-        var skipped = System.Text.RegularExpressions.Regex.Match(cluster.Members[leader].Output, @"Cluster recovery: skipped (\d+) Raft entries already in the store");
+        var skipped = System.Text.RegularExpressions.Regex.Match(cluster.Members[leader].Output, @"Cluster recovery: skipped (\d+) writes already in the store");
         Assert.True(skipped.Success, $"no recovery line in the restarted member's output:\n{cluster.Members[leader].Output}");
         Assert.True(int.Parse(skipped.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 40, skipped.Value);
     }

@@ -120,6 +120,8 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
         line("cluster_applied_index", node.AppliedIndex);
         line("cluster_durable_index", node.DurableIndex);
         line("cluster_lag_entries", Math.Max(0, node.CommitIndex - node.DurableIndex));
+        line("cluster_entries_proposed", node.EntriesProposed);
+        line("cluster_writes_proposed", node.WritesProposed);
         line("cluster_events", store.EventCount);
         line("cluster_last_position", store.EventCount - 1);
         line("cluster_last_id", store.Checksum.LastId == NUlid.Ulid.Empty ? "" : store.Checksum.LastId.ToString());
