@@ -78,7 +78,10 @@ internal sealed partial class ClusterNode
             // order.
             var command = build(lead.Stamps, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             proposal = new Proposal(lead, command.Encode(), command.Kind == ReplicatedKind.Group, pending);
-            _proposals.Writer.TryWrite(proposal);
+            if (!_proposals.Writer.TryWrite(proposal))
+            {
+                throw ClusterUnavailableException.NoLeader("the member is stopping");
+            }
         }
 
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(token, lead.Token);

@@ -520,6 +520,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _leadershipLoop.ConfigureAwait(false);
         await _stepAside.ConfigureAwait(false);
+        _proposals.Writer.TryComplete();
         await _proposalLoop.ConfigureAwait(false);
         try
         {
