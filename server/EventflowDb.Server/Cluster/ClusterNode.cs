@@ -11,7 +11,8 @@ using NUlid;
 namespace EventflowDb.Server.Cluster;
 
 /// <summary>One member's view of a member, for ROLE and INFO.</summary>
-internal sealed record ClusterMemberInfo(string PeerAddress, string? ClientAddress, bool IsSelf, bool IsLeader, string Status, long? MatchIndex);
+/// <remarks><see cref="DurableIndex"/> is known for this member only; <see cref="Progress"/> only on the leader, for the others.</remarks>
+internal sealed record ClusterMemberInfo(string PeerAddress, string? ClientAddress, bool IsSelf, bool IsLeader, string Status, long? DurableIndex, MemberProgress? Progress);
 
 /// <summary>
 /// This member of the Raft cluster (DotNext.Net.Cluster over TCP): the write-ahead log in <c>&lt;data&gt;/raft/wal</c>,
@@ -36,6 +37,8 @@ internal sealed class ClusterNode : IAsyncDisposable
     private Leadership? _leadership;
     private Task _leadershipLoop = Task.CompletedTask;
     private Task _stepAside = Task.CompletedTask;
+    private Task _progressLoop = Task.CompletedTask;
+    private readonly ReplicationProgress _progress = new();
 
     /// <summary>
     /// One term of this member's leadership, ready for writes: the term, the token Raft cancels when it ends and the
@@ -159,6 +162,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         await cluster.StartAsync(token).ConfigureAwait(false);
         node._leadershipLoop = Task.Run(node.FollowLeadershipAsync, CancellationToken.None);
         node._stepAside = Task.Run(node.StepAsideOnFailureAsync, CancellationToken.None);
+        node._progressLoop = Task.Run(() => node._progress.RunAsync(cluster, () => node.IsLeader, () => wal.LastEntryIndex, node._stopping.Token), CancellationToken.None);
         logger.Information(
             "Cluster member {Self} of {Members} (peer port {ClusterPort}, client address {Announce}, replication {Replication}); Raft log through index {LastIndex}, committed {CommitIndex}",
             self, string.Join(",", members), options.ClusterPort, options.EffectiveAnnounce, options.AsyncReplication ? "async" : "sync", wal.LastEntryIndex, wal.LastCommittedEntryIndex);
@@ -538,7 +542,10 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Every member with its status; the Raft index its store holds durably only for this member (the others' come from their own INFO cluster).</summary>
+    /// <summary>
+    /// Every member with its status; the Raft index its store holds durably only for this member (the others' come from
+    /// their own INFO cluster); on the leader, how far each other member's log matches its own.
+    /// </summary>
     public IReadOnlyList<ClusterMemberInfo> Members()
     {
         var list = new List<ClusterMemberInfo>();
@@ -562,8 +569,9 @@ internal sealed class ClusterNode : IAsyncDisposable
                 }
             }
 
-            long? match = member.IsRemote ? null : _machine.DurableIndex;
-            list.Add(new ClusterMemberInfo(member.EndPoint.ToString() ?? "", announce, !member.IsRemote, member.IsLeader, member.Status.ToString().ToLowerInvariant(), match));
+            long? durable = member.IsRemote ? null : _machine.DurableIndex;
+            var progress = member.IsRemote && IsLeader ? _progress.Of(member, _wal.LastEntryIndex) : null;
+            list.Add(new ClusterMemberInfo(member.EndPoint.ToString() ?? "", announce, !member.IsRemote, member.IsLeader, member.Status.ToString().ToLowerInvariant(), durable, progress));
         }
 
         return list;
@@ -575,6 +583,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _leadershipLoop.ConfigureAwait(false);
         await _stepAside.ConfigureAwait(false);
+        await _progressLoop.ConfigureAwait(false);
         try
         {
             await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);

@@ -103,6 +103,14 @@ public sealed class TestCluster : IAsyncDisposable
         return await c.CommandAsync(args);
     }
 
+    /// <summary>Sends a signal (STOP, CONT, …) to a member's process with kill(1).</summary>
+    public static void Signal(string signal, int processId)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     /// <summary>The index of the member whose ROLE says master, polled among the running members until the deadline.</summary>
     public async Task<int> WaitForLeaderAsync(TimeSpan timeout, int? except = null)
     {
