@@ -105,7 +105,7 @@ internal sealed class ClusterNode : IAsyncDisposable
     }
 
     /// <summary>Opens the WAL over the store (replaying committed entries it lacks) and joins the cluster.</summary>
-    public static async Task<ClusterNode> StartAsync(ServerOptions options, IEventStore store, Serilog.ILogger logger, CancellationToken token)
+    public static async Task<ClusterNode> StartAsync(ServerOptions options, IEventStore store, Network.Tls.TlsCertificates tls, Serilog.ILogger logger, CancellationToken token)
     {
         var members = new List<IPEndPoint>();
         foreach (string member in options.ClusterMembers)
@@ -137,6 +137,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             ConnectTimeout = TimeSpan.FromMilliseconds(200),
             ColdStart = false,
             PublicEndPoint = self,
+            SslOptions = options.Tls.Cluster ? PeerTls.Create(tls) : null,
         };
         configuration.Metadata[AnnounceKey] = options.EffectiveAnnounce;
         var builder = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage!).CreateInitialConfigurationBuilder();
@@ -164,8 +165,8 @@ internal sealed class ClusterNode : IAsyncDisposable
         node._stepAside = Task.Run(node.StepAsideOnFailureAsync, CancellationToken.None);
         node._progressLoop = Task.Run(() => node._progress.RunAsync(cluster, () => node.IsLeader, () => wal.LastEntryIndex, node._stopping.Token), CancellationToken.None);
         logger.Information(
-            "Cluster member {Self} of {Members} (peer port {ClusterPort}, client address {Announce}, replication {Replication}); Raft log through index {LastIndex}, committed {CommitIndex}",
-            self, string.Join(",", members), options.ClusterPort, options.EffectiveAnnounce, options.AsyncReplication ? "async" : "sync", wal.LastEntryIndex, wal.LastCommittedEntryIndex);
+            "Cluster member {Self} of {Members} (peer port {ClusterPort}{PeerTls}, client address {Announce}, replication {Replication}); Raft log through index {LastIndex}, committed {CommitIndex}",
+            self, string.Join(",", members), options.ClusterPort, options.Tls.Cluster ? " with TLS" : "", options.EffectiveAnnounce, options.AsyncReplication ? "async" : "sync", wal.LastEntryIndex, wal.LastCommittedEntryIndex);
         return node;
     }
 
