@@ -151,7 +151,7 @@ internal static class Program
         {
             try
             {
-                var node = await Cluster.ClusterNode.StartAsync(options, store, logger, shutdown.Token).ConfigureAwait(false);
+                var node = await Cluster.ClusterNode.StartAsync(options, store, tls, logger, shutdown.Token).ConfigureAwait(false);
                 served = new Cluster.ReplicatedEventStore(store, node);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)

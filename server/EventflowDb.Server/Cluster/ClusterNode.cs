@@ -11,7 +11,8 @@ using NUlid;
 namespace EventflowDb.Server.Cluster;
 
 /// <summary>One member's view of a member, for ROLE and INFO.</summary>
-internal sealed record ClusterMemberInfo(string PeerAddress, string? ClientAddress, bool IsSelf, bool IsLeader, string Status, long? MatchIndex);
+/// <remarks><see cref="DurableIndex"/> is known for this member only; <see cref="Progress"/> only on the leader, for the others.</remarks>
+internal sealed record ClusterMemberInfo(string PeerAddress, string? ClientAddress, bool IsSelf, bool IsLeader, string Status, long? DurableIndex, MemberProgress? Progress);
 
 /// <summary>
 /// This member of the Raft cluster (DotNext.Net.Cluster over TCP): the write-ahead log in <c>&lt;data&gt;/raft/wal</c>,
@@ -36,6 +37,8 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     private Leadership? _leadership;
     private Task _leadershipLoop = Task.CompletedTask;
     private Task _stepAside = Task.CompletedTask;
+    private Task _progressLoop = Task.CompletedTask;
+    private readonly ReplicationProgress _progress = new();
 
     /// <summary>
     /// One term of this member's leadership, ready for writes: the term, the token Raft cancels when it ends and the
@@ -102,7 +105,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     }
 
     /// <summary>Opens the WAL over the store (replaying committed entries it lacks) and joins the cluster.</summary>
-    public static async Task<ClusterNode> StartAsync(ServerOptions options, IEventStore store, Serilog.ILogger logger, CancellationToken token)
+    public static async Task<ClusterNode> StartAsync(ServerOptions options, IEventStore store, Network.Tls.TlsCertificates tls, Serilog.ILogger logger, CancellationToken token)
     {
         var members = new List<IPEndPoint>();
         foreach (string member in options.ClusterMembers)
@@ -134,6 +137,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
             ConnectTimeout = TimeSpan.FromMilliseconds(200),
             ColdStart = false,
             PublicEndPoint = self,
+            SslOptions = options.Tls.Cluster ? PeerTls.Create(tls) : null,
         };
         configuration.Metadata[AnnounceKey] = options.EffectiveAnnounce;
         var builder = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage!).CreateInitialConfigurationBuilder();
@@ -160,9 +164,10 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         node._leadershipLoop = Task.Run(node.FollowLeadershipAsync, CancellationToken.None);
         node._stepAside = Task.Run(node.StepAsideOnFailureAsync, CancellationToken.None);
         node._proposalLoop = Task.Run(node.ProposeBatchesAsync, CancellationToken.None);
+        node._progressLoop = Task.Run(() => node._progress.RunAsync(cluster, () => node.IsLeader, () => wal.LastEntryIndex, node._stopping.Token), CancellationToken.None);
         logger.Information(
-            "Cluster member {Self} of {Members} (peer port {ClusterPort}, client address {Announce}, replication {Replication}); Raft log through index {LastIndex}, committed {CommitIndex}",
-            self, string.Join(",", members), options.ClusterPort, options.EffectiveAnnounce, options.AsyncReplication ? "async" : "sync", wal.LastEntryIndex, wal.LastCommittedEntryIndex);
+            "Cluster member {Self} of {Members} (peer port {ClusterPort}{PeerTls}, client address {Announce}, replication {Replication}); Raft log through index {LastIndex}, committed {CommitIndex}",
+            self, string.Join(",", members), options.ClusterPort, options.Tls.Cluster ? " with TLS" : "", options.EffectiveAnnounce, options.AsyncReplication ? "async" : "sync", wal.LastEntryIndex, wal.LastCommittedEntryIndex);
         return node;
     }
 
@@ -483,7 +488,10 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Every member with its status; the Raft index its store holds durably only for this member (the others' come from their own INFO cluster).</summary>
+    /// <summary>
+    /// Every member with its status; the Raft index its store holds durably only for this member (the others' come from
+    /// their own INFO cluster); on the leader, how far each other member's log matches its own.
+    /// </summary>
     public IReadOnlyList<ClusterMemberInfo> Members()
     {
         var list = new List<ClusterMemberInfo>();
@@ -507,8 +515,9 @@ internal sealed partial class ClusterNode : IAsyncDisposable
                 }
             }
 
-            long? match = member.IsRemote ? null : _machine.DurableIndex;
-            list.Add(new ClusterMemberInfo(member.EndPoint.ToString() ?? "", announce, !member.IsRemote, member.IsLeader, member.Status.ToString().ToLowerInvariant(), match));
+            long? durable = member.IsRemote ? null : _machine.DurableIndex;
+            var progress = member.IsRemote && IsLeader ? _progress.Of(member, _wal.LastEntryIndex) : null;
+            list.Add(new ClusterMemberInfo(member.EndPoint.ToString() ?? "", announce, !member.IsRemote, member.IsLeader, member.Status.ToString().ToLowerInvariant(), durable, progress));
         }
 
         return list;
@@ -520,6 +529,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _leadershipLoop.ConfigureAwait(false);
         await _stepAside.ConfigureAwait(false);
+        await _progressLoop.ConfigureAwait(false);
         _proposals.Writer.TryComplete();
         await _proposalLoop.ConfigureAwait(false);
         try

@@ -43,6 +43,7 @@ internal static class OptionsParser
         new("tls-key-file", "TLS_KEY_FILE", o => o.Tls.KeyFile ?? "", "PEM file of the server certificate's private key (unencrypted)."),
         new("tls-ca-cert-file", "TLS_CA_CERT_FILE", o => o.Tls.CaCertFile ?? "", "PEM file of the CA certificates that client certificates must chain to (needed by --tls-auth-clients yes|optional)."),
         new("tls-auth-clients", "TLS_AUTH_CLIENTS", o => o.Tls.AuthClientsText, "yes: TLS clients must present a certificate signed by the CA file. optional: validated when given. no: not asked for."),
+        new("tls-cluster", "TLS_CLUSTER", o => YesNo(o.Tls.Cluster), "yes: the Raft traffic between cluster members uses TLS, authenticated both ways: each member presents --tls-cert-file and accepts only peers whose certificate chains to --tls-ca-cert-file. Every member must say yes.", Switch: true),
         new("http-port", "HTTP_PORT", o => Number(o.HttpPort), "TCP port of the HTTP endpoint (GET /health, GET /metrics in Prometheus text format), on the same --bind; 0: none."),
         new("slowlog-log-slower-than", "SLOWLOG_LOG_SLOWER_THAN", o => Number(o.SlowlogLogSlowerThan), "As Redis: microseconds a command must run to enter SLOWLOG; 0: every command; negative: none. CONFIG SET changes it."),
         new("slowlog-max-len", "SLOWLOG_MAX_LEN", o => Number(o.SlowlogMaxLen), "As Redis: most entries SLOWLOG keeps (the oldest go first). CONFIG SET changes it."),
@@ -259,7 +260,13 @@ internal static class OptionsParser
             KeyFile = Path(get("tls-key-file")),
             CaCertFile = Path(get("tls-ca-cert-file")),
             AuthClients = TlsOptions.ParseAuthClients(get("tls-auth-clients"), "tls-auth-clients"),
+            Cluster = ParseYesNo(get("tls-cluster"), "tls-cluster"),
         };
+        if (tls.Cluster && (tls.CertFile is null || tls.KeyFile is null || tls.CaCertFile is null))
+        {
+            throw new FormatException("tls-cluster: TLS between cluster members needs --tls-cert-file, --tls-key-file and --tls-ca-cert-file (the CA that signs every member's certificate)");
+        }
+
         if (tls.Enabled && (tls.CertFile is null || tls.KeyFile is null))
         {
             throw new FormatException("tls-port: TLS needs a certificate and its key: set --tls-cert-file and --tls-key-file (PEM)");

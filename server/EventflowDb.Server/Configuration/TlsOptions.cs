@@ -33,6 +33,9 @@ internal sealed record TlsOptions
 
     public TlsAuthClients AuthClients { get; init; } = TlsAuthClients.No;
 
+    /// <summary><c>--tls-cluster</c>: the Raft traffic between cluster members uses mutually authenticated TLS.</summary>
+    public bool Cluster { get; init; }
+
     public bool Enabled => Port != 0;
 
     /// <summary>As <c>--tls-auth-clients</c> and CONFIG GET show it.</summary>

@@ -200,7 +200,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         int old = await cluster.WaitForLeaderAsync(Generous);
         await using var stale = await RespConnection.OpenAsync(cluster.Members[old].Port, TimeSpan.FromSeconds(60));
 
-        Signal("STOP", cluster.Members[old].ProcessId);
+        TestCluster.Signal("STOP", cluster.Members[old].ProcessId);
         try
         {
             // Sent while it is frozen: it reaches the old leader only when it wakes, after the others elected a new one.
@@ -223,7 +223,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            Signal("CONT", cluster.Members[old].ProcessId);
+            TestCluster.Signal("CONT", cluster.Members[old].ProcessId);
         }
 
         var answer = await stale.ReadReplyAsync();
@@ -247,12 +247,6 @@ public sealed class ClusterTests(ITestOutputHelper output)
         Assert.Equal(events.Count, events.Distinct().Count());
     }
 
-    private static void Signal(string signal, int processId)
-    {
-        using var kill = Process.Start("kill", [$"-{signal}", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
-    }
 
     /// <summary>Every acknowledged write present exactly once; positions without gaps; no event twice.</summary>
     private static void AssertComplete(List<string> events, IEnumerable<string> acknowledged, TestCluster cluster)

@@ -60,7 +60,7 @@ public sealed class FrozenLeaderTests(ITestOutputHelper output)
             stale.Add(await RespConnection.OpenAsync(cluster.Members[old].Port, TimeSpan.FromSeconds(60)));
         }
 
-        Signal("STOP", cluster.Members[old].ProcessId);
+        TestCluster.Signal("STOP", cluster.Members[old].ProcessId);
         try
         {
             // Each reaches the old leader only when it wakes, all at once, while it still takes itself for the leader.
@@ -89,7 +89,7 @@ public sealed class FrozenLeaderTests(ITestOutputHelper output)
         }
         finally
         {
-            Signal("CONT", cluster.Members[old].ProcessId);
+            TestCluster.Signal("CONT", cluster.Members[old].ProcessId);
         }
 
         // More writes, one every ~1.5 ms over the ~100 ms in which the woken member learns the new term and steps down;
@@ -125,10 +125,4 @@ public sealed class FrozenLeaderTests(ITestOutputHelper output)
         output.WriteLine($"round {round}: the woken leader (member {old}) acknowledged {staleAcknowledged} of {Queued + Spaced} writes sent to it");
     }
 
-    private static void Signal(string signal, int processId)
-    {
-        using var kill = Process.Start("kill", [$"-{signal}", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
-    }
 }

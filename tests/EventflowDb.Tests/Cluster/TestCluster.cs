@@ -43,7 +43,11 @@ public sealed class TestCluster : IAsyncDisposable
     public static Task<TestCluster> StartAsync(IReadOnlyList<string?> dataDirectories, params string[] extraArgs) =>
         StartAsync(dataDirectories, http: false, extraArgs);
 
-    private static async Task<TestCluster> StartAsync(IReadOnlyList<string?> dataDirectories, bool http, params string[] extraArgs)
+    /// <summary>One member per entry of <paramref name="memberArgs"/>, each with those arguments after the shared ones.</summary>
+    public static Task<TestCluster> StartAsync(IReadOnlyList<string[]> memberArgs, params string[] extraArgs) =>
+        StartAsync(new string?[memberArgs.Count], http: false, extraArgs, memberArgs);
+
+    private static async Task<TestCluster> StartAsync(IReadOnlyList<string?> dataDirectories, bool http, string[] extraArgs, IReadOnlyList<string[]>? memberArgs = null)
     {
         var peerPorts = dataDirectories.Select(_ => ServerProcess.FreePort()).ToArray();
         string list = string.Join(",", peerPorts.Select(p => $"127.0.0.1:{p}"));
@@ -51,7 +55,7 @@ public sealed class TestCluster : IAsyncDisposable
         {
             DataDirectory = dataDirectories[i],
             Http = http,
-            ExtraArgs = ["--cluster-port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", list, .. extraArgs],
+            ExtraArgs = ["--cluster-port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", list, .. extraArgs, .. memberArgs?[i] ?? []],
         })).ToArray();
         var members = await Task.WhenAll(starts);
         foreach (var member in members)
@@ -101,6 +105,14 @@ public sealed class TestCluster : IAsyncDisposable
     {
         await using var c = await RespConnection.OpenAsync(member.Port, TimeSpan.FromSeconds(10));
         return await c.CommandAsync(args);
+    }
+
+    /// <summary>Sends a signal (STOP, CONT, …) to a member's process with kill(1).</summary>
+    public static void Signal(string signal, int processId)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
     }
 
     /// <summary>The index of the member whose ROLE says master, polled among the running members until the deadline.</summary>

@@ -87,7 +87,11 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
             for (int i = 0; i < replicas.Count; i++)
             {
                 var (host, port) = Configuration.OptionsParser.ParseHostPort(replicas[i].ClientAddress!, "announce");
-                line($"slave{i}", $"ip={host},port={port},state=online,offset=0,lag=0");
+                // offset: the Raft index the replica's log matches (comparable with master_repl_offset); lag: seconds
+                // since it was last seen in sync. Unknown progress is reported as offset 0, as Redis does before the
+                // first acknowledgement.
+                var progress = replicas[i].Progress;
+                line($"slave{i}", $"ip={host},port={port},state=online,offset={progress?.MatchIndex ?? 0},lag={progress?.LagSeconds ?? 0}");
             }
         }
         else
@@ -102,7 +106,9 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
             line("connected_slaves", 0);
         }
 
-        line("master_repl_offset", node.DurableIndex);
+        // The leader's offset is its log's last index, the one its replicas' offsets count towards; a follower's is
+        // the index its own store holds durably.
+        line("master_repl_offset", node.IsLeader ? node.LastIndex : node.DurableIndex);
     }
 
     /// <summary>The Raft view of this member: members, leader, term, and how far this member's store is.</summary>
@@ -128,8 +134,11 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
         for (int i = 0; i < members.Count; i++)
         {
             var m = members[i];
-            string index = m.MatchIndex is { } match ? match.ToString(CultureInfo.InvariantCulture) : "";
-            line($"member{i}", $"peer={m.PeerAddress},client={m.ClientAddress ?? ""},role={(m.IsLeader ? "leader" : "follower")},status={m.Status},self={(m.IsSelf ? 1 : 0)},durable_index={index}");
+            string durable = m.DurableIndex is { } index ? index.ToString(CultureInfo.InvariantCulture) : "";
+            string progress = m.Progress is { } p
+                ? string.Create(CultureInfo.InvariantCulture, $",match_index={p.MatchIndex},lag_entries={p.LagEntries},lag_seconds={p.LagSeconds}")
+                : "";
+            line($"member{i}", $"peer={m.PeerAddress},client={m.ClientAddress ?? ""},role={(m.IsLeader ? "leader" : "follower")},status={m.Status},self={(m.IsSelf ? 1 : 0)},durable_index={durable}{progress}");
         }
     }
 

@@ -27,6 +27,8 @@ internal sealed class RoleCommand() : SyncCommand("ROLE", 1)
         long offset = node.DurableIndex;
         if (node.IsLeader)
         {
+            // As INFO replication: the master's offset is its log's last index, each replica's the index it matches.
+            offset = node.LastIndex;
             var replicas = node.Members().Where(m => !m.IsSelf && m.ClientAddress is not null).ToList();
             writer.WriteArrayHeader(3);
             writer.WriteBulkString("master"u8);
@@ -38,7 +40,7 @@ internal sealed class RoleCommand() : SyncCommand("ROLE", 1)
                 writer.WriteArrayHeader(3);
                 writer.WriteBulkString(host);
                 writer.WriteBulkString(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                writer.WriteBulkString("0");
+                writer.WriteBulkString((replica.Progress?.MatchIndex ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
             return;

@@ -19,6 +19,9 @@ internal sealed class TlsCertificates(ServerOptions options, Serilog.ILogger log
     /// <summary>What the HTTP port's next HTTPS handshake uses; null while no certificate is configured.</summary>
     public SslServerAuthenticationOptions? HttpHandshakeOptions => _material?.HttpAuthenticationOptions;
 
+    /// <summary>The loaded files in use (certificate and CA), or null: the cluster's peer TLS reads them per handshake.</summary>
+    public TlsMaterial? Material => _material;
+
     /// <summary>The server certificate in use, or null.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate => _material?.Certificate;
 

@@ -37,6 +37,9 @@ internal sealed class TlsMaterial
     /// <summary>The server certificate (with its private key).</summary>
     public X509Certificate2 Certificate { get; }
 
+    /// <summary>The certificates of the CA file (empty without one): the only roots a client or cluster peer may chain to.</summary>
+    public X509Certificate2Collection TrustedCertificates => _trusted;
+
     /// <summary>Shared by every handshake of the TLS port (SslStream copies what it needs).</summary>
     public SslServerAuthenticationOptions AuthenticationOptions { get; }
 
@@ -140,14 +143,28 @@ internal sealed class TlsMaterial
             return _authClients == TlsAuthClients.Optional;
         }
 
+        return ChainsTo(certificate, presented, _trusted, ClientAuthentication);
+    }
+
+    /// <summary>
+    /// True when <paramref name="certificate"/> (with the intermediates the peer sent) chains to one of
+    /// <paramref name="trusted"/> and nothing else, is within its validity period and, when given, allows
+    /// <paramref name="usage"/>. Revocation is not checked (offline).
+    /// </summary>
+    public static bool ChainsTo(X509Certificate certificate, X509Chain? presented, X509Certificate2Collection trusted, Oid? usage)
+    {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(_trusted);
+        chain.ChainPolicy.CustomTrustStore.AddRange(trusted);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(ClientAuthentication);
+        if (usage is not null)
+        {
+            chain.ChainPolicy.ApplicationPolicy.Add(usage);
+        }
+
         if (presented is not null)
         {
-            // Intermediates the client sent along with its certificate.
+            // Intermediates the peer sent along with its certificate.
             foreach (var element in presented.ChainElements)
             {
                 chain.ChainPolicy.ExtraStore.Add(element.Certificate);
