@@ -134,10 +134,11 @@ internal sealed partial class ClusterNode : IAsyncDisposable
             LowerElectionTimeout = 250,
             UpperElectionTimeout = 500,
             RequestTimeout = TimeSpan.FromMilliseconds(200),
-            ConnectTimeout = TimeSpan.FromMilliseconds(200),
+            // A TLS handshake (two chain checks) on a busy host needs more than a bare connect.
+            ConnectTimeout = TimeSpan.FromMilliseconds(options.Tls.Cluster ? 500 : 200),
             ColdStart = false,
             PublicEndPoint = self,
-            SslOptions = options.Tls.Cluster ? PeerTls.Create(tls) : null,
+            SslOptions = options.Tls.Cluster ? PeerTls.Create(tls, logger) : null,
         };
         configuration.Metadata[AnnounceKey] = options.EffectiveAnnounce;
         var builder = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage!).CreateInitialConfigurationBuilder();
@@ -297,6 +298,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
                 return;
             }
 
+            _progress.LeadershipStarted();
             var becoming = BecomeWritableAsync(leadership);
             _becoming = becoming;
             var ready = await becoming.ConfigureAwait(false);
@@ -366,6 +368,12 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or QuorumUnreachableException)
         {
             _logger.Information("Cluster: leadership lost before writes could start ({Error})", e.Message);
+            return null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Anything else (a WAL failure reading the last entry): this term takes no writes, the next one tries again.
+            _logger.Warning(e, "Cluster: elected, but could not prepare for writes; this term takes none");
             return null;
         }
     }

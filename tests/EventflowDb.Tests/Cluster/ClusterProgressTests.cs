@@ -107,7 +107,8 @@ public sealed class ClusterProgressTests
 
             var fields = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Split(',')
                 .Select(f => f.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : "");
-            if (fields.TryGetValue("match_index", out string? match))
+            // An empty match_index: the member has not answered in this leadership yet.
+            if (fields.TryGetValue("match_index", out string? match) && match.Length > 0)
             {
                 followers[fields["client"]] = (long.Parse(match, CultureInfo.InvariantCulture), long.Parse(fields["lag_entries"], CultureInfo.InvariantCulture), long.Parse(fields["lag_seconds"], CultureInfo.InvariantCulture));
             }

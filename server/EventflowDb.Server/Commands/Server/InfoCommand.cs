@@ -88,8 +88,8 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
             {
                 var (host, port) = Configuration.OptionsParser.ParseHostPort(replicas[i].ClientAddress!, "announce");
                 // offset: the Raft index the replica's log matches (comparable with master_repl_offset); lag: seconds
-                // since it was last seen in sync. Unknown progress is reported as offset 0, as Redis does before the
-                // first acknowledgement.
+                // since it was last seen in sync. A replica that has not answered in this leadership shows offset 0, as
+                // Redis does before the first acknowledgement.
                 var progress = replicas[i].Progress;
                 line($"slave{i}", $"ip={host},port={port},state=online,offset={progress?.MatchIndex ?? 0},lag={progress?.LagSeconds ?? 0}");
             }
@@ -136,7 +136,7 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
             var m = members[i];
             string durable = m.DurableIndex is { } index ? index.ToString(CultureInfo.InvariantCulture) : "";
             string progress = m.Progress is { } p
-                ? string.Create(CultureInfo.InvariantCulture, $",match_index={p.MatchIndex},lag_entries={p.LagEntries},lag_seconds={p.LagSeconds}")
+                ? string.Create(CultureInfo.InvariantCulture, $",match_index={p.MatchIndex?.ToString(CultureInfo.InvariantCulture) ?? ""},lag_entries={p.LagEntries?.ToString(CultureInfo.InvariantCulture) ?? ""},lag_seconds={p.LagSeconds}")
                 : "";
             line($"member{i}", $"peer={m.PeerAddress},client={m.ClientAddress ?? ""},role={(m.IsLeader ? "leader" : "follower")},status={m.Status},self={(m.IsSelf ? 1 : 0)},durable_index={durable}{progress}");
         }

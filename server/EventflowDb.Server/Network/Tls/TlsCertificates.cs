@@ -38,6 +38,12 @@ internal sealed class TlsCertificates(ServerOptions options, Serilog.ILogger log
         lock (_lock)
         {
             var next = change(options.Tls);
+            if (next.Cluster && (next.CertFile is null || next.KeyFile is null || next.CaCertFile is null))
+            {
+                // The cluster's peers are checked against these files at each new connection.
+                throw new TlsFileException(next.CaCertFile is null ? "tls-ca-cert-file" : next.CertFile is null ? "tls-cert-file" : "tls-key-file", "tls-cluster is on: the certificate, its key and the CA file stay required");
+            }
+
             TlsMaterial? material = null;
             if (next.CertFile is not null && next.KeyFile is not null)
             {
