@@ -260,11 +260,23 @@ internal sealed partial class ClusterNode
                 context = pendings;
             }
 
+            // Given up if the leadership ends while the append waits for the WAL's lock: otherwise a stall spanning a
+            // re-election of this member would put this term's entry after the next term's no-op.
             var entry = new BinaryLogEntry { Content = content, Term = lead.Term, Context = context };
-            await _wal.AppendAsync(entry, CancellationToken.None).ConfigureAwait(false);
+            await _wal.AppendAsync(entry, lead.Token).ConfigureAwait(false);
             Volatile.Write(ref _entriesProposed, _entriesProposed + 1);
             Volatile.Write(ref _writesProposed, _writesProposed + batch.Count);
             return true;
+        }
+        catch (OperationCanceledException) when (lead.Token.IsCancellationRequested)
+        {
+            var changed = ClusterUnavailableException.NoLeader("leadership was lost before the write was proposed; its outcome is unknown, retry it (with message ids it is stored once)");
+            foreach (var p in batch)
+            {
+                p.Pending.Fail(changed);
+            }
+
+            return false;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
