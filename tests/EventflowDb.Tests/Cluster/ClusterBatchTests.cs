@@ -161,12 +161,7 @@ public sealed partial class ClusterBatchTests(ITestOutputHelper output)
             marker = doc.RootElement.GetProperty("data").GetProperty("m").GetString()!;
         }
 
-        var hits = StoreFiles.LogSegments(member.DataDirectory)
-            .Select(s => (s.File, At: StoreFiles.Find(s.File.FullName, Encoding.UTF8.GetBytes(marker))))
-            .Where(s => s.At.Count > 0)
-            .ToList();
-        var (file, at) = Assert.Single(hits);
-        StoreFiles.FlipBit(file.FullName, at[0] + 3, 0);
+        StoreFiles.FlipBitInside(member.DataDirectory, Encoding.UTF8.GetBytes(marker));
         await member.RestartAsync("--repair");
 
         await cluster.WaitForConvergenceAsync(Generous);

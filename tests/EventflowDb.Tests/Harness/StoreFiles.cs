@@ -156,6 +156,21 @@ public static partial class StoreFiles
         return ((byte)before, after);
     }
 
+    /// <summary>
+    /// Flips one bit a few bytes into the first occurrence of <paramref name="marker"/> in a stopped server's log; the
+    /// marker must be in exactly one segment (the assertion fails otherwise).
+    /// </summary>
+    public static void FlipBitInside(string dataDirectory, ReadOnlySpan<byte> marker)
+    {
+        var pattern = marker.ToArray();
+        var hits = LogSegments(dataDirectory)
+            .Select(s => (s.File, At: Find(s.File.FullName, pattern)))
+            .Where(s => s.At.Count > 0)
+            .ToList();
+        var (file, at) = Xunit.Assert.Single(hits);
+        FlipBit(file.FullName, at[0] + 3, 0);
+    }
+
     /// <summary>Every offset at which <paramref name="pattern"/> occurs in the file.</summary>
     public static List<long> Find(string path, ReadOnlySpan<byte> pattern)
     {
