@@ -550,10 +550,27 @@ public sealed class FasterEventStore : IEventStore
     }
 
     /// <inheritdoc />
-    public async Task<BackupResult> BackupAsync(string directory, CancellationToken cancellationToken = default)
+    public Task<BackupResult> BackupAsync(string directory, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         StoreBackup.CheckTarget(_directory, directory);
+        return BackupCoreAsync(directory, cancellationToken);
+    }
+
+    /// <summary>
+    /// A backup into a directory of the data directory that no backup reads (the cluster's seed copy,
+    /// <c>&lt;data&gt;/raft/seed-out</c>, served by SEED), which <see cref="BackupAsync"/> refuses for users. The caller
+    /// owns that directory: files it keeps there beside the backup's (the consumer groups') are left alone.
+    /// </summary>
+    internal Task<BackupResult> BackupWithinAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        StoreBackup.CheckInternalTarget(_directory, directory);
+        return BackupCoreAsync(directory, cancellationToken);
+    }
+
+    private async Task<BackupResult> BackupCoreAsync(string directory, CancellationToken cancellationToken)
+    {
         await _backupGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

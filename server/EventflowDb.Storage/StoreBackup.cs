@@ -57,6 +57,26 @@ internal sealed class StoreBackup(string source, string target, LogLayout layout
         }
     }
 
+    /// <summary>
+    /// Accepts only a directory strictly inside the store whose first component is none of the entries a backup copies
+    /// (log, index, snapshot.bin, ...), so the copy never reads what it writes.
+    /// </summary>
+    public static void CheckInternalTarget(string source, string target)
+    {
+        string src = WithSeparator(Path.GetFullPath(source));
+        string dst = WithSeparator(Path.GetFullPath(target));
+        if (!dst.StartsWith(src, StringComparison.Ordinal) || dst.Length == src.Length)
+        {
+            throw new IOException($"the internal backup directory {target} must be inside the data directory");
+        }
+
+        string first = dst[src.Length..].Split(Path.DirectorySeparatorChar)[0];
+        if (BackupEntries.Contains(first))
+        {
+            throw new IOException($"the internal backup directory {target} is inside '{first}', which a backup copies");
+        }
+    }
+
     public long Copy(long end, long events, StoreChecksum checksum, CancellationToken cancellationToken)
     {
         var previous = BackupManifest.TryRead(target);

@@ -54,6 +54,7 @@ internal static class CommandCatalog
         new ClusterCommand { Categories = Category.Connection },
         new RoleCommand { Categories = Category.Connection },
         new BackupCommand { Categories = Category.Admin },
+        new SeedCommand { Categories = Category.Admin },
         new SlowLogCommand { Categories = Category.Admin },
 
         // Users

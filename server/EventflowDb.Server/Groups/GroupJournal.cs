@@ -12,7 +12,7 @@ namespace EventflowDb.Server.Groups;
 /// </summary>
 internal sealed class GroupJournal : IDisposable
 {
-    private const string FileName = "consumer-groups.journal";
+    public const string FileName = "consumer-groups.journal";
     /// <summary>Journal size past which the next append first compacts it into a snapshot.</summary>
     public const long DefaultCompactBytes = 4 * 1024 * 1024;
 
@@ -115,6 +115,56 @@ internal sealed class GroupJournal : IDisposable
         _log.Flush(flushToDisk: true);
         _seq = record.Seq;
         LastRaftIndex = Math.Max(LastRaftIndex, record.Raft);
+    }
+
+    /// <summary>
+    /// Copies the snapshot (when there is one) and the journal into <paramref name="directory"/>, fsynced, so that
+    /// <see cref="Open"/> there rebuilds the groups as they are now; returns the bytes copied. The caller holds the lock
+    /// under which every <see cref="Append"/> (and its compaction) runs, so neither file changes meanwhile: a copy
+    /// taken without it could pair an old snapshot with a journal emptied by a later compaction, losing records.
+    /// A snapshot missing here is removed there too (a copy made earlier into the same directory must not stay).
+    /// </summary>
+    public long CopyTo(string directory)
+    {
+        long bytes = 0;
+        string snapshotCopy = Path.Combine(directory, GroupStateFile.FileName);
+        if (File.Exists(_snapshot.FilePath))
+        {
+            File.Copy(_snapshot.FilePath, snapshotCopy, overwrite: true);
+            bytes += new FileInfo(snapshotCopy).Length;
+            using var synced = new FileStream(snapshotCopy, FileMode.Open, FileAccess.ReadWrite);
+            synced.Flush(flushToDisk: true);
+        }
+        else
+        {
+            File.Delete(snapshotCopy);
+        }
+
+        // Through our own handle: the file is ours (opened without write sharing), and its length is what was appended.
+        _log.Flush();
+        long length = _log.Length;
+        using (var copy = new FileStream(Path.Combine(directory, FileName), FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var read = new FileStream(_log.Name, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            byte[] buffer = new byte[81920];
+            long remaining = length;
+            while (remaining > 0)
+            {
+                int n = read.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
+                if (n == 0)
+                {
+                    break;
+                }
+
+                copy.Write(buffer, 0, n);
+                remaining -= n;
+                bytes += n;
+            }
+
+            copy.Flush(flushToDisk: true);
+        }
+
+        return bytes;
     }
 
     public void Dispose() => _log.Dispose();

@@ -12,10 +12,13 @@ namespace EventflowDb.Server.Groups;
 /// </summary>
 internal sealed class GroupStateFile(string dataDirectory)
 {
-    private const string FileName = "consumer-groups.json";
+    public const string FileName = "consumer-groups.json";
 
     private readonly string _path = Path.Combine(dataDirectory, FileName);
     private readonly string _temporary = Path.Combine(dataDirectory, FileName + ".tmp");
+
+    /// <summary>The snapshot's file (it may not exist yet).</summary>
+    public string FilePath => _path;
 
     public void Save(IEnumerable<ConsumerGroup> groups, long seq, long raft = 0)
     {
