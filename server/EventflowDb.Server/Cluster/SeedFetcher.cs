@@ -330,25 +330,25 @@ internal static class SeedFetcher
                 case ':':
                     return new Reply { Kind = Kind.Integer, Integer = ParseLength(rest, long.MinValue, long.MaxValue) };
                 case '$':
-                {
-                    long length = ParseLength(rest, 0, SeedCommand.ChunkBytes);
-                    byte[] bulk = new byte[length];
-                    await ReadExactlyAsync(bulk, token).ConfigureAwait(false);
-                    await ReadExactlyAsync(new byte[2], token).ConfigureAwait(false);
-                    return new Reply { Kind = Kind.Bulk, Bulk = bulk };
-                }
-
-                case '*':
-                {
-                    long count = ParseLength(rest, 0, MaxItems);
-                    var items = new List<Reply>();
-                    for (long i = 0; i < count; i++)
                     {
-                        items.Add(await ReadAsync(token).ConfigureAwait(false));
+                        long length = ParseLength(rest, 0, SeedCommand.ChunkBytes);
+                        byte[] bulk = new byte[length];
+                        await ReadExactlyAsync(bulk, token).ConfigureAwait(false);
+                        await ReadExactlyAsync(new byte[2], token).ConfigureAwait(false);
+                        return new Reply { Kind = Kind.Bulk, Bulk = bulk };
                     }
 
-                    return new Reply { Kind = Kind.Array, Items = items };
-                }
+                case '*':
+                    {
+                        long count = ParseLength(rest, 0, MaxItems);
+                        var items = new List<Reply>();
+                        for (long i = 0; i < count; i++)
+                        {
+                            items.Add(await ReadAsync(token).ConfigureAwait(false));
+                        }
+
+                        return new Reply { Kind = Kind.Array, Items = items };
+                    }
 
                 default:
                     throw new IOException($"unexpected reply type '{line[0]}'");

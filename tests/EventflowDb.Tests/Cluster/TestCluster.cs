@@ -47,7 +47,15 @@ public sealed class TestCluster : IAsyncDisposable
     public static Task<TestCluster> StartAsync(IReadOnlyList<string[]> memberArgs, params string[] extraArgs) =>
         StartAsync(new string?[memberArgs.Count], http: false, extraArgs, memberArgs);
 
-    private static async Task<TestCluster> StartAsync(IReadOnlyList<string?> dataDirectories, bool http, string[] extraArgs, IReadOnlyList<string[]>? memberArgs = null)
+    /// <summary>Members with <c>--password</c> (the helpers here that send unauthenticated commands do not work on them).</summary>
+    public static Task<TestCluster> StartWithPasswordAsync(string password, int size = 3) =>
+        StartAsync(new string?[size], http: false, [], password: password);
+
+    /// <summary>Members that also listen on a TLS port with <paramref name="tls"/>'s server certificate and CA.</summary>
+    public static Task<TestCluster> StartWithTlsAsync(TestCertificates tls, int size = 3, params string[] extraArgs) =>
+        StartAsync(new string?[size], http: false, extraArgs, tls: tls);
+
+    private static async Task<TestCluster> StartAsync(IReadOnlyList<string?> dataDirectories, bool http, string[] extraArgs, IReadOnlyList<string[]>? memberArgs = null, string? password = null, TestCertificates? tls = null)
     {
         var peerPorts = dataDirectories.Select(_ => ServerProcess.FreePort()).ToArray();
         string list = string.Join(",", peerPorts.Select(p => $"127.0.0.1:{p}"));
@@ -55,6 +63,8 @@ public sealed class TestCluster : IAsyncDisposable
         {
             DataDirectory = dataDirectories[i],
             Http = http,
+            Password = password,
+            Tls = tls,
             ExtraArgs = ["--cluster-port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", list, .. extraArgs, .. memberArgs?[i] ?? []],
         })).ToArray();
         var members = await Task.WhenAll(starts);
