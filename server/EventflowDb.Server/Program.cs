@@ -19,6 +19,9 @@ internal static class Program
     /// <summary>Exit status when the store is damaged and --repair was not given (SPEC.md, "Storage integrity").</summary>
     private const int StoreDamagedExitCode = 3;
 
+    /// <summary>RunAsync's answer when the service must start again, a copy of a member's store installed first.</summary>
+    private const int RestartToInstall = -1;
+
     private const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
     public static async Task<int> Main(string[] args)
@@ -55,7 +58,13 @@ internal static class Program
 
         try
         {
-            return await RunAsync(options, logger).ConfigureAwait(false);
+            int status;
+            while ((status = await RunAsync(options, logger).ConfigureAwait(false)) == RestartToInstall)
+            {
+                logger.Information("Restarting the service to install a copy of a member's store");
+            }
+
+            return status;
         }
         catch (Exception e)
         {
@@ -120,6 +129,16 @@ internal static class Program
         FasterEventStore store;
         try
         {
+            if (options.Clustered && Cluster.SnapshotInstall.Pending(options.DataDirectory))
+            {
+                await Cluster.SnapshotInstall.RunPendingAsync(
+                    options.DataDirectory,
+                    options.EffectiveAnnounce,
+                    Cluster.SnapshotInstall.With(options, tls, logger),
+                    logger,
+                    shutdown.Token).ConfigureAwait(false);
+            }
+
             store = await FasterEventStore.OpenAsync(storeOptions, logger, shutdown.Token).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -127,6 +146,12 @@ internal static class Program
             if (await httpStarting.ConfigureAwait(false) is { } started)
             {
                 await started.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (e is OperationCanceledException && shutdown.IsCancellationRequested)
+            {
+                // Stopped while a store copy was being installed: the next start goes on with it.
+                return 0;
             }
 
             if (e is StoreDamagedException)
@@ -147,12 +172,20 @@ internal static class Program
 
         // In a cluster the network layer sees the replicated store: reads from this member's store, writes through Raft.
         IEventStore served = store;
+        var installRequested = new TaskCompletionSource().Task;
         if (options.Clustered)
         {
             try
             {
                 var node = await Cluster.ClusterNode.StartAsync(options, store, tls, logger, shutdown.Token).ConfigureAwait(false);
                 served = new Cluster.ReplicatedEventStore(store, node);
+                installRequested = node.InstallRequested;
+            }
+            catch (Cluster.SnapshotInstallRequiredException e)
+            {
+                logger.Warning("Cluster: {Reason}; this member installs a copy of a member's store", e.Message);
+                await store.DisposeAsync().ConfigureAwait(false);
+                return RestartToInstall;
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
             {
@@ -162,6 +195,7 @@ internal static class Program
             }
         }
 
+        bool restart = false;
         try
         {
             using var context = new ServerContext(options, served, commands, logger, access) { Tls = tls };
@@ -175,14 +209,10 @@ internal static class Program
                 logger.Information("Users from {AclFile}: {Users}", Path.GetFullPath(access.FilePath), string.Join(", ", access.Users.Select(u => u.Name)));
             }
 
-            try
-            {
-                await Task.Delay(Timeout.Infinite, shutdown.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                logger.Information("Shutting down");
-            }
+            // Until a signal, or until this member must install a copy of a store (then the service starts again).
+            await Task.WhenAny(Task.Delay(Timeout.Infinite, shutdown.Token), installRequested).ConfigureAwait(false);
+            restart = installRequested.IsCompleted && !shutdown.IsCancellationRequested;
+            logger.Information(restart ? "Stopping the service to install a copy of a member's store" : "Shutting down");
 
             health.Stopping();
 
@@ -206,7 +236,7 @@ internal static class Program
             logger.Information("Store closed");
         }
 
-        return 0;
+        return restart ? RestartToInstall : 0;
 
         async Task<RespServer> ListenAsync(RespServer server, int port, string transport)
         {

@@ -10,11 +10,12 @@ internal sealed partial class ChaosMember : IDisposable
 {
     private readonly string _dll;
     private readonly string _members;
+    private readonly IReadOnlyList<string> _extraArgs;
     private readonly Lock _logLock = new();
     private readonly StreamWriter _log;
     private Process? _process;
 
-    public ChaosMember(int index, string dll, string directory, int clientPort, int frontPort, int backPort, string members)
+    public ChaosMember(int index, string dll, string directory, int clientPort, int frontPort, int backPort, string members, IReadOnlyList<string> extraArgs)
     {
         Index = index;
         _dll = dll;
@@ -22,6 +23,7 @@ internal sealed partial class ChaosMember : IDisposable
         FrontPort = frontPort;
         BackPort = backPort;
         _members = members;
+        _extraArgs = extraArgs;
         DataDirectory = Path.Combine(directory, $"n{index}");
         LogPath = Path.Combine(directory, $"member-{index}.log");
         _log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
@@ -55,7 +57,7 @@ internal sealed partial class ChaosMember : IDisposable
         {
             _dll, "--port", Text(ClientPort), "--data", DataDirectory, "--http-port", "0", "--checkpoint-interval", "5",
             "--cluster-port", Text(FrontPort), "--cluster-listen", Text(BackPort), "--cluster-members", _members, "--log-level", "information",
-        })
+        }.Concat(_extraArgs))
         {
             info.ArgumentList.Add(a);
         }

@@ -19,7 +19,9 @@ namespace EventflowDb.Bench.Chaos;
 /// reset), and rarely a wiped data directory. After each fault, with the writers paused, it checks: a leader within 5 s
 /// while a majority is up, every acknowledged event on every member once, CHECKSUM and count equal, no message id
 /// twice, stream versions and positions without gaps, the FOLLOW reader without gap or repeat.
-/// <c>chaos [--minutes 60] [--seed N] [--out file.md] [--dll server.dll]</c>; exits 1 on any violation.
+/// <c>chaos [--minutes 60] [--seed N] [--out file.md] [--dll server.dll] [--snapshot-entries N]</c>; exits 1 on any
+/// violation. <c>--snapshot-entries</c> passes <c>--cluster-snapshot-entries</c> to the members: small values make wiped
+/// and long-stopped members install store copies.
 /// </summary>
 internal static class ChaosRun
 {
@@ -40,7 +42,8 @@ internal static class ChaosRun
             return 2;
         }
 
-        var run = new Chaos(seed, dll, TimeSpan.FromMinutes(minutes));
+        string[] serverArgs = Option("--snapshot-entries") is { } entries ? ["--cluster-snapshot-entries", entries] : [];
+        var run = new Chaos(seed, dll, TimeSpan.FromMinutes(minutes), serverArgs);
         int code = await run.RunAsync().ConfigureAwait(false);
         if (Option("--out") is { } output)
         {
@@ -64,7 +67,7 @@ internal static class ChaosRun
         WipeLeader,
     }
 
-    private sealed class Chaos(int seed, string dll, TimeSpan duration)
+    private sealed class Chaos(int seed, string dll, TimeSpan duration, string[] serverArgs)
     {
         private static readonly (FaultKind Kind, int Weight)[] Weights =
         [
@@ -112,7 +115,7 @@ internal static class ChaosRun
             int[] back = [.. Enumerable.Range(0, 3).Select(_ => FreePort())];
             string list = string.Join(",", front.Select(p => $"127.0.0.1:{p}"));
             _proxy = new PartitionProxy(front, back);
-            _members = [.. Enumerable.Range(0, 3).Select(i => new ChaosMember(i, dll, _directory, client[i], front[i], back[i], list))];
+            _members = [.. Enumerable.Range(0, 3).Select(i => new ChaosMember(i, dll, _directory, client[i], front[i], back[i], list, serverArgs))];
             Log($"chaos seed {seed}, {duration.TotalMinutes:0.#} min, members in {_directory} (client ports {string.Join(",", client)}, peer identities {string.Join(",", front)} -> {string.Join(",", back)})");
             Task[] writers = [];
             Task? reader = null;
@@ -205,6 +208,23 @@ internal static class ChaosRun
             return _violations.Count == 0 ? 0 : 1;
         }
 
+        /// <summary>Lines of all members' logs (every start) that contain <paramref name="text"/>.</summary>
+        private int CountInLogs(string text)
+        {
+            int count = 0;
+            foreach (var member in _members.Where(m => File.Exists(m.LogPath)))
+            {
+                // The member's writer still holds the file open.
+                using var reader = new StreamReader(new FileStream(member.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+                while (reader.ReadLine() is { } line)
+                {
+                    count += line.Contains(text, StringComparison.Ordinal) ? 1 : 0;
+                }
+            }
+
+            return count;
+        }
+
         public string Summary()
         {
             var md = new StringBuilder();
@@ -230,6 +250,12 @@ internal static class ChaosRun
 
             md.AppendLine(CultureInfo.InvariantCulture, $"- leader after healing/restarting (until some member says master): {Stats(_leaderAfterHeal)}");
             md.AppendLine(CultureInfo.InvariantCulture, $"- partition proxy: {_proxy?.Accepted ?? 0:N0} links forwarded, {_proxy?.Refused ?? 0:N0} cut at accept, {_proxy?.Unidentified ?? 0:N0} of unknown origin");
+            if (serverArgs.Length > 0)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- member flags added: `{string.Join(' ', serverArgs)}`");
+            }
+
+            md.AppendLine(CultureInfo.InvariantCulture, $"- Raft log compactions: {CountInLogs("Raft log compacted through"):N0}; store copies installed: {CountInLogs("installed the store copied from"):N0} (started: {CountInLogs("installing a copy of a member's store"):N0})");
             md.AppendLine(CultureInfo.InvariantCulture, $"- invariant violations: {_violations.Count}");
             foreach (string v in _violations.Take(50))
             {

@@ -104,6 +104,34 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         }
     }
 
+    /// <summary>Completes when this member must install a copy of a store (the leader's log starts after its own): the service restarts.</summary>
+    public Task InstallRequested => _machine.InstallRequested;
+
+    /// <summary>The index through which this member's Raft log is compacted (0: not compacted).</summary>
+    public long SnapshotIndex => _machine.SnapshotIndex;
+
+    /// <summary>Client addresses of the members known here: the leader's first, this member's last.</summary>
+    private List<string> KnownSources()
+    {
+        var sources = new List<string>();
+        if (LeaderAnnounce is { } leader)
+        {
+            sources.Add(leader);
+        }
+
+        lock (_announces)
+        {
+            sources.AddRange(_announces.Values.Where(a => !sources.Contains(a)));
+        }
+
+        if (!sources.Contains(Announce))
+        {
+            sources.Add(Announce);
+        }
+
+        return sources;
+    }
+
     /// <summary>Opens the WAL over the store (replaying committed entries it lacks) and joins the cluster.</summary>
     public static async Task<ClusterNode> StartAsync(ServerOptions options, IEventStore store, Network.Tls.TlsCertificates tls, Serilog.ILogger logger, CancellationToken token)
     {
@@ -151,7 +179,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
         string raftDirectory = Path.Combine(options.DataDirectory, "raft");
         Directory.CreateDirectory(raftDirectory);
-        var machine = new StoreStateMachine(store, Path.Combine(raftDirectory, "applied"), logger)
+        var machine = new StoreStateMachine(store, raftDirectory, options.ClusterSnapshotEntries, logger)
         {
             Groups = new ReplicatedGroups(store, options.DataDirectory, logger),
         };
@@ -161,7 +189,14 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         var cluster = new RaftCluster(configuration) { AuditTrail = wal };
         var node = new ClusterNode(options, logger, cluster, wal, machine, self);
         machine.Groups.Node = node;
+        machine.Sources = node.KnownSources;
         await cluster.StartAsync(token).ConfigureAwait(false);
+        foreach (var member in cluster.Members.Where(m => m.IsRemote))
+        {
+            // Their client addresses go into snapshots: where a member that needs a store copies one from.
+            node.StartLearningAnnounce(member);
+        }
+
         node._leadershipLoop = Task.Run(node.FollowLeadershipAsync, CancellationToken.None);
         node._stepAside = Task.Run(node.StepAsideOnFailureAsync, CancellationToken.None);
         node._proposalLoop = Task.Run(node.ProposeBatchesAsync, CancellationToken.None);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Threading.Channels;
+using DotNext.IO;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using EventflowDb.Storage;
 using NUlid;
@@ -29,7 +30,13 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     private readonly FileStream _appliedFile;
     private readonly Ulid _durableAtStart;
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Channel<(long Index, Task Write)> _durability = Channel.CreateUnbounded<(long, Task)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<Durable> _durability = Channel.CreateUnbounded<Durable>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly string _raftDirectory;
+    private readonly long _keepEntries;
+    private readonly TaskCompletionSource _installRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private StoreSnapshot? _snapshot;
+    private (long Index, long Term, Ulid LastEventId)? _candidate;
+    private Ulid _lastEventId;
     private readonly Task _durabilityLoop;
     private long _lastApplied;
     private long _durableIndex;
@@ -38,11 +45,31 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     private bool _recoveryLogged;
     private Ulid _lastMark;
 
-    public StoreStateMachine(IEventStore store, string appliedPath, Serilog.ILogger logger)
+    /// <summary>An entry handed to the store: its index and term, the last event id through it, and its write.</summary>
+    private readonly record struct Durable(long Index, long Term, Ulid LastEventId, Task Write);
+
+    /// <param name="store">This member's store.</param>
+    /// <param name="raftDirectory"><c>&lt;data&gt;/raft</c>: the applied index, the snapshot record, a pending install.</param>
+    /// <param name="snapshotEntries">Entries the log keeps before it is compacted (<c>--cluster-snapshot-entries</c>).</param>
+    /// <param name="logger">Where recovery and compaction are told.</param>
+    public StoreStateMachine(IEventStore store, string raftDirectory, long snapshotEntries, Serilog.ILogger logger)
     {
         _store = store;
         _logger = logger;
-        _appliedFile = new FileStream(appliedPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        _raftDirectory = raftDirectory;
+        _keepEntries = Math.Max(8, snapshotEntries / 2);
+        _snapshot = StoreSnapshot.Load(raftDirectory);
+        _lastEventId = store.Checksum.LastId;
+        if (_snapshot is not null && _lastEventId.CompareTo(_snapshot.LastEventId) < 0)
+        {
+            // The log no longer has the entries this store lost (a tail cut by --repair, files removed): only a copy of a
+            // member's store brings them back.
+            _snapshot.Save(raftDirectory, SnapshotInstall.FileName);
+            throw new SnapshotInstallRequiredException(
+                $"the store's last event {_lastEventId} is before {_snapshot.LastEventId}, the last event of Raft entry {_snapshot.Index}, and the Raft log was compacted through that entry");
+        }
+
+        _appliedFile = new FileStream(Path.Combine(raftDirectory, "applied"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         Span<byte> bytes = stackalloc byte[8];
         long appliedAtStart = _appliedFile.Read(bytes) == 8 ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
         _durableIndex = appliedAtStart;
@@ -53,6 +80,15 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             "Cluster recovery: the store holds {Events} events (last id {LastId}; Raft entries through index {AppliedIndex} were recorded as applied); committed entries whose mark is above that id are applied again",
             store.EventCount, _durableAtStart, appliedAtStart);
     }
+
+    /// <summary>Client addresses of the known members, the leader first (recorded in snapshots: where a store can be copied from).</summary>
+    public Func<IReadOnlyList<string>> Sources { get; set; } = () => [];
+
+    /// <summary>Completes when the leader sent a snapshot this member's store lacks: it must install a copy of a store.</summary>
+    public Task InstallRequested => _installRequested.Task;
+
+    /// <summary>The index through which the Raft log is compacted here (0: not compacted).</summary>
+    public long SnapshotIndex => Volatile.Read(ref _snapshot)?.Index ?? 0;
 
     /// <summary>Where consumer-group entries go (<see cref="ReplicatedKind.Group"/>); they have their own restart rule.</summary>
     public ReplicatedGroups? Groups { get; init; }
@@ -102,7 +138,20 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     public async ValueTask<long> ApplyAsync(LogEntry entry, CancellationToken token)
     {
         long index = entry.Index;
-        if (entry.IsSnapshot || !entry.TryGetPayload(out var payload) || payload.IsEmpty)
+        if (entry.IsSnapshot)
+        {
+            return await ReceiveSnapshotAsync(entry, token).ConfigureAwait(false);
+        }
+
+        if (_installRequested.Task.IsCompleted)
+        {
+            // The store is about to be replaced: nothing reaches it. After the install the WAL hands these entries over
+            // again (it applies every committed entry after the snapshot at each start).
+            Volatile.Write(ref _lastApplied, index);
+            return index;
+        }
+
+        if (!entry.TryGetPayload(out var payload) || payload.IsEmpty)
         {
             // Leader no-ops (and membership entries) change nothing in the store.
             Volatile.Write(ref _lastApplied, index);
@@ -185,7 +234,13 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
         }
 
-        await _durability.Writer.WriteAsync((index, writes is null ? single ?? Task.CompletedTask : InOrderAsync(writes)), token).ConfigureAwait(false);
+        Ulid lastEventId;
+        lock (_durability)
+        {
+            lastEventId = _lastEventId;
+        }
+
+        await _durability.Writer.WriteAsync(new Durable(index, entry.Term, lastEventId, writes is null ? single ?? Task.CompletedTask : InOrderAsync(writes)), token).ConfigureAwait(false);
         Volatile.Write(ref _lastApplied, index);
         return index;
     }
@@ -211,6 +266,11 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             if (top.CompareTo(_lastMark) > 0)
             {
                 _lastMark = top;
+            }
+
+            if (command.Kind == ReplicatedKind.Append && top.CompareTo(_lastEventId) > 0)
+            {
+                _lastEventId = top;
             }
         }
 
@@ -381,7 +441,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
     private async Task RecordDurableLoopAsync()
     {
-        await foreach (var (index, write) in _durability.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var (index, term, lastEventId, write) in _durability.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             try
             {
@@ -408,6 +468,8 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             {
                 WriteApplied(index);
             }
+
+            await CompactAsync(index, term, lastEventId).ConfigureAwait(false);
         }
 
         WriteApplied(Volatile.Read(ref _durableIndex));
@@ -418,6 +480,89 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         }
     }
 
+    /// <summary>
+    /// Compacts the Raft log once the entries durable here pass the last snapshot by <c>--cluster-snapshot-entries</c>: the
+    /// snapshot moves to an entry about half that far back (so a follower that lags by less still gets entries, not a whole
+    /// store), after an index checkpoint makes everything through it durable whatever <c>--fsync</c> says. The WAL drops
+    /// its pages through the snapshot on its next flush.
+    /// </summary>
+    private async Task CompactAsync(long index, long term, Ulid lastEventId)
+    {
+        if (_installRequested.Task.IsCompleted)
+        {
+            return;
+        }
+
+        if (_candidate is not { } candidate)
+        {
+            _candidate = (index, term, lastEventId);
+            return;
+        }
+
+        if (index - candidate.Index < _keepEntries)
+        {
+            return;
+        }
+
+        _candidate = (index, term, lastEventId);
+        if (candidate.Index <= SnapshotIndex)
+        {
+            return;
+        }
+
+        try
+        {
+            await _store.CheckpointAsync().ConfigureAwait(false);
+            // Addresses known now, and those of the previous snapshot (right after a start none are learned yet).
+            var sources = Sources().Concat(SnapshotSources()).Distinct(StringComparer.Ordinal).ToList();
+            var snapshot = new StoreSnapshot(candidate.Index, candidate.Term, candidate.LastEventId, sources);
+            snapshot.Save(_raftDirectory);
+            Volatile.Write(ref _snapshot, snapshot);
+            _logger.Information("Cluster: Raft log compacted through entry {Index} (term {Term}); entries after it are kept", candidate.Index, candidate.Term);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // Not compacted this time: the log keeps its entries, nothing else changes.
+            _logger.Warning("Cluster: compacting the Raft log through entry {Index} failed: {Error}", candidate.Index, e.Message);
+        }
+    }
+
+    private IReadOnlyList<string> SnapshotSources() => Volatile.Read(ref _snapshot)?.Sources ?? [];
+
+    /// <summary>
+    /// A snapshot from the leader: this member lacks entries the leader's log no longer has. When its store already holds
+    /// everything through the snapshot it only records it; otherwise it records a pending install (a copy of a member's
+    /// store, made at the next start of its service, see <see cref="SnapshotInstall"/>) and stops applying.
+    /// </summary>
+    private async ValueTask<long> ReceiveSnapshotAsync(LogEntry entry, CancellationToken token)
+    {
+        if (entry.Length is not { } length || length > StoreSnapshot.MaxPayloadBytes)
+        {
+            throw new InvalidDataException($"a Raft snapshot of {entry.Length?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"} bytes is not one of ours");
+        }
+
+        var bytes = await entry.ToByteArrayAsync(token: token).ConfigureAwait(false);
+        var offered = StoreSnapshot.Parse(bytes, entry.Index, entry.Term);
+        if (entry.Index <= DurableIndex)
+        {
+            offered.Save(_raftDirectory);
+            Volatile.Write(ref _snapshot, offered);
+            Volatile.Write(ref _lastApplied, Math.Max(LastApplied, entry.Index));
+            return Math.Max(LastApplied, entry.Index);
+        }
+
+        var install = offered with { Sources = [.. Sources().Concat(offered.Sources).Concat(SnapshotSources()).Distinct(StringComparer.Ordinal)] };
+        install.Save(_raftDirectory, SnapshotInstall.FileName);
+        install.Save(_raftDirectory);
+        Volatile.Write(ref _snapshot, install);
+        Volatile.Write(ref _lastApplied, entry.Index);
+        _logger.Warning(
+            "Cluster: this member lacks Raft entries through {Index} that the leader no longer keeps (its store holds entries through {DurableIndex}); it will install a copy of a member's store and restart its service",
+            entry.Index, DurableIndex);
+        _installRequested.TrySetResult();
+        return entry.Index;
+    }
+
     /// <summary>Waits until every applied write is durable and its index recorded.</summary>
     public async Task CompleteAsync()
     {
@@ -425,7 +570,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         await _durabilityLoop.ConfigureAwait(false);
     }
 
-    ISnapshot? ISnapshotManager.Snapshot => null;
+    ISnapshot? ISnapshotManager.Snapshot => Volatile.Read(ref _snapshot);
 
     ValueTask ISnapshotManager.ReclaimGarbageAsync(long watermark, CancellationToken token) => ValueTask.CompletedTask;
 

@@ -97,6 +97,15 @@ internal sealed class ServerOptions
     /// <summary>--replication async: a write is acknowledged once the leader holds it, not a majority.</summary>
     public bool AsyncReplication { get; init; }
 
+    /// <summary>Raft entries a member keeps before compacting its log (<c>--cluster-snapshot-entries</c>); it keeps the newest half.</summary>
+    public int ClusterSnapshotEntries { get; init; } = 50_000;
+
+    /// <summary>The user a member authenticates as on another member's client port to copy its store (<c>--masteruser</c>); null: default.</summary>
+    public string? MasterUser { get; init; }
+
+    /// <summary>The password for <see cref="MasterUser"/> (<c>--masterauth</c>, else <c>--password</c>); null: no AUTH.</summary>
+    public string? MasterAuth { get; init; }
+
     /// <summary>True when the server runs as a member of a cluster.</summary>
     public bool Clustered => ClusterMembers.Count > 0;
 

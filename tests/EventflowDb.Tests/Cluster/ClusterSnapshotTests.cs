@@ -1,0 +1,155 @@
+using System.Globalization;
+using EventflowDb.Tests.Harness;
+using Xunit.Abstractions;
+
+namespace EventflowDb.Tests.Cluster;
+
+/// <summary>
+/// Issue 16: the Raft log is compacted (a member keeps at most --cluster-snapshot-entries entries), and a member that
+/// needs entries no one keeps any more (it was down too long, its data directory was emptied, its store lost files)
+/// installs a copy of a member's store and then applies the entries after it: it ends with exactly the others' events
+/// and consumer groups.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ClusterSnapshotTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+    private static readonly string[] SmallLog = ["--cluster-snapshot-entries", "64"];
+
+    [Fact]
+    public async Task A_member_down_while_the_log_was_compacted_installs_a_store_copy_and_ends_equal()
+    {
+        await using var cluster = await TestCluster.StartAsync(3, SmallLog);
+        await WriteJobsAsync(cluster, "early", 20);
+        Assert.Equal("OK", (await cluster.WriteAsync("GROUP", "CREATE", "workers", "stream:jobs", "0")).Str());
+        var read = (await cluster.WriteAsync("GROUP", "READ", "workers", "alice", "COUNT", "5")).Arr();
+        string first = System.Text.Json.JsonDocument.Parse(read[0].Str()).RootElement.GetProperty("id").GetString()!;
+        Assert.Equal(1, (await cluster.WriteAsync("GROUP", "ACK", "workers", first)).Int());
+        await cluster.WaitForConvergenceAsync(Generous);
+
+        int leader = await cluster.WaitForLeaderAsync(Generous);
+        int behind = (leader + 1) % 3;
+        var member = cluster.Members[behind];
+        Assert.Equal(0, await member.StopAsync());
+
+        // Far more entries than the others keep: their logs start after everything the stopped member has.
+        await WriteJobsAsync(cluster, "late", 300);
+        leader = await cluster.WaitForLeaderAsync(Generous);
+        long compacted = await SnapshotIndexAsync(cluster.Members[leader]);
+        Assert.True(compacted > 200, $"the leader's log was compacted through {compacted} only\n{cluster.Output}");
+
+        await member.RestartAsync();
+        await cluster.WaitForConvergenceAsync(Generous);
+        Assert.Contains("installed the store copied from", member.Output, StringComparison.Ordinal);
+        await AssertSameAsLeaderAsync(cluster, behind);
+
+        // It goes on as a normal member: new writes reach it.
+        await WriteJobsAsync(cluster, "after", 10);
+        await cluster.WaitForConvergenceAsync(Generous);
+        await AssertSameAsLeaderAsync(cluster, behind);
+    }
+
+    [Fact]
+    public async Task A_member_whose_data_directory_was_emptied_after_compaction_installs_a_store_copy()
+    {
+        await using var cluster = await TestCluster.StartAsync(3, SmallLog);
+        await WriteJobsAsync(cluster, "before", 200);
+        Assert.Equal("OK", (await cluster.WriteAsync("GROUP", "CREATE", "workers", "stream:jobs", "0")).Str());
+        _ = await cluster.WriteAsync("GROUP", "READ", "workers", "bob", "COUNT", "3");
+        await WriteJobsAsync(cluster, "more", 100);
+        await cluster.WaitForConvergenceAsync(Generous);
+
+        int leader = await cluster.WaitForLeaderAsync(Generous);
+        int wiped = (leader + 2) % 3;
+        var member = cluster.Members[wiped];
+        Assert.True(await SnapshotIndexAsync(cluster.Members[leader]) > 100, cluster.Output);
+        Assert.Equal(0, await member.StopAsync());
+        foreach (var entry in new DirectoryInfo(member.DataDirectory).EnumerateFileSystemInfos())
+        {
+            if (entry is DirectoryInfo directory)
+            {
+                directory.Delete(recursive: true);
+            }
+            else
+            {
+                entry.Delete();
+            }
+        }
+
+        await member.RestartAsync();
+        await cluster.WaitForConvergenceAsync(Generous);
+        Assert.Contains("installed the store copied from", member.Output, StringComparison.Ordinal);
+        await AssertSameAsLeaderAsync(cluster, wiped);
+    }
+
+    [Fact]
+    public async Task A_member_whose_store_lost_entries_its_own_compacted_log_no_longer_has_installs_a_store_copy_at_start()
+    {
+        await using var cluster = await TestCluster.StartAsync(3, SmallLog);
+        await WriteJobsAsync(cluster, "kept", 300);
+        await cluster.WaitForConvergenceAsync(Generous);
+        int leader = await cluster.WaitForLeaderAsync(Generous);
+        int damaged = (leader + 1) % 3;
+        var member = cluster.Members[damaged];
+        Assert.True(await SnapshotIndexAsync(member) > 100, cluster.Output);
+
+        // A normal restart after compaction replays only the entries after its own snapshot and installs nothing.
+        Assert.Equal(0, await member.StopAsync());
+        await member.RestartAsync();
+        await cluster.WaitForConvergenceAsync(Generous);
+        Assert.DoesNotContain("installing a copy", member.Output, StringComparison.Ordinal);
+
+        // Its store files go (raft/ stays): the store is empty, its log starts after entries it no longer holds.
+        Assert.Equal(0, await member.StopAsync());
+        foreach (string name in new[] { "log", "index" })
+        {
+            Directory.Delete(Path.Combine(member.DataDirectory, name), recursive: true);
+        }
+
+        foreach (string name in new[] { "snapshot.bin", "store.meta" })
+        {
+            File.Delete(Path.Combine(member.DataDirectory, name));
+        }
+
+        await member.RestartAsync();
+        await cluster.WaitForConvergenceAsync(Generous);
+        Assert.Contains("the Raft log was compacted through that entry", member.Output, StringComparison.Ordinal);
+        Assert.Contains("installed the store copied from", member.Output, StringComparison.Ordinal);
+        await AssertSameAsLeaderAsync(cluster, damaged);
+    }
+
+    /// <summary>One ADD per Raft entry (each waits for the previous), with a message id so a retry is stored once.</summary>
+    private static async Task WriteJobsAsync(TestCluster cluster, string prefix, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            string json = $$"""{"stream":"jobs","version":"any","events":[{"type":"Job","data":{"n":"{{prefix}}-{{i}}"},"message_id":"{{prefix}}-{{i}}"}]}""";
+            var reply = await cluster.WriteAsync("ADD", json);
+            Assert.False(reply.IsError(), RespText.Describe(reply));
+        }
+    }
+
+    private static async Task<long> SnapshotIndexAsync(ServerProcess member)
+    {
+        string info = (await TestCluster.CommandAsync(member, "INFO", "cluster")).Str();
+        var line = info.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("cluster_snapshot_index:", StringComparison.Ordinal));
+        return long.Parse(line["cluster_snapshot_index:".Length..], CultureInfo.InvariantCulture);
+    }
+
+    private async Task AssertSameAsLeaderAsync(TestCluster cluster, int member)
+    {
+        int leader = await cluster.WaitForLeaderAsync(Generous);
+        var expected = await TestCluster.AllEventsAsync(cluster.Members[leader]);
+        var events = await TestCluster.AllEventsAsync(cluster.Members[member]);
+        Assert.Equal(expected.Count, events.Count);
+        Assert.Equal(expected, events);
+        string leaderGroups = RespText.Describe(await TestCluster.CommandAsync(cluster.Members[leader], "GROUP", "INFO"));
+        string memberGroups = RespText.Describe(await TestCluster.CommandAsync(cluster.Members[member], "GROUP", "INFO"));
+        Assert.Equal(leaderGroups, memberGroups);
+        output.WriteLine($"member {member}: {events.Count} events, groups {memberGroups}");
+        foreach (string line in cluster.Members[member].Output.Split('\n').Where(l => l.Contains("store", StringComparison.Ordinal) && (l.Contains("install", StringComparison.Ordinal) || l.Contains("Seed", StringComparison.Ordinal) || l.Contains("copy", StringComparison.Ordinal))))
+        {
+            output.WriteLine(line);
+        }
+    }
+}
