@@ -153,4 +153,52 @@ public sealed class BackupTests
         TestStore.TryDelete(foreign);
         TestStore.TryDelete(target);
     }
+
+    [Fact]
+    public async Task A_seed_backup_goes_only_inside_the_store_outside_what_a_backup_copies_keeps_the_callers_files_and_opens_as_the_store()
+    {
+        await using var t = await TestStore.CreateAsync();
+        for (int i = 0; i < 20; i++)
+        {
+            await t.AppendAsync($"s-{i % 3}", ExpectedVersion.Any, TestStore.Event());
+        }
+
+        string seed = Path.Combine(t.Directory, "raft", "seed-out");
+        Directory.CreateDirectory(seed);
+        await File.WriteAllTextAsync(Path.Combine(seed, "consumer-groups.journal"), "kept");
+        var first = await t.Store.BackupWithinAsync(seed);
+        Assert.Equal(20, first.Events);
+        Assert.Equal("kept", await File.ReadAllTextAsync(Path.Combine(seed, "consumer-groups.journal")));
+        Assert.False(Directory.Exists(Path.Combine(seed, "raft")));
+
+        // A second one into the same directory (it holds the caller's file, which BACKUP would refuse) copies again.
+        await t.AppendAsync("s-0", ExpectedVersion.Any, TestStore.Event());
+        var second = await t.Store.BackupWithinAsync(seed);
+        Assert.Equal(21, second.Events);
+        Assert.Equal(t.Store.Checksum, second.Checksum);
+
+        // BACKUP still refuses it; the internal way refuses what is outside the store or inside what a backup copies.
+        await Assert.ThrowsAsync<IOException>(() => t.Store.BackupAsync(seed));
+        await Assert.ThrowsAsync<IOException>(() => t.Store.BackupWithinAsync(NewTarget()));
+        await Assert.ThrowsAsync<IOException>(() => t.Store.BackupWithinAsync(t.Directory));
+        await Assert.ThrowsAsync<IOException>(() => t.Store.BackupWithinAsync(Path.Combine(t.Directory, "log", "seed")));
+        await Assert.ThrowsAsync<IOException>(() => t.Store.BackupWithinAsync(Path.Combine(t.Directory, "index")));
+
+        string copy = NewTarget();
+        CopyDirectory(seed, copy);
+        await using var restored = await t.OpenOtherAsync(copy, new LogCollector());
+        Assert.Equal(21, restored.EventCount);
+        Assert.Equal(second.Checksum, restored.Checksum);
+        TestStore.TryDelete(copy);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
 }

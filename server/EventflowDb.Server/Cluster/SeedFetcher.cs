@@ -85,7 +85,8 @@ internal static class SeedFetcher
     /// <summary>
     /// Connects to <paramref name="address"/> (host:port), authenticates, runs SEED BEGIN, READs every listed file into
     /// <paramref name="targetDirectory"/> (emptied first), checks and fsyncs them, and ends the seed. Any error reply or
-    /// I/O failure is an <see cref="IOException"/> naming the address; the target directory is then incomplete.
+    /// I/O failure is an <see cref="IOException"/> whose message starts with the address; the target directory is then
+    /// incomplete (the next fetch empties it). Cancelling <paramref name="token"/> throws <see cref="OperationCanceledException"/>.
     /// </summary>
     public static async Task<SeedResult> FetchAsync(string address, SeedCredentials credentials, SeedTransport transport, string targetDirectory, Serilog.ILogger logger, CancellationToken token)
     {
