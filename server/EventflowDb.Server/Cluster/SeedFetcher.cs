@@ -17,7 +17,8 @@ namespace EventflowDb.Server.Cluster;
 /// <param name="Events">Events in the copy.</param>
 /// <param name="Files">Files written into the target directory.</param>
 /// <param name="Bytes">Bytes written into the target directory.</param>
-internal sealed record SeedResult(Ulid LastId, ulong Checksum, long Events, int Files, long Bytes);
+/// <param name="RaftIndex">Every Raft entry through this index is in the copy (the source's durable index before it copied).</param>
+internal sealed record SeedResult(Ulid LastId, ulong Checksum, long Events, int Files, long Bytes, long RaftIndex);
 
 /// <summary>How the fetcher authenticates: <c>AUTH user password</c> with a user, <c>AUTH password</c> without, nothing when both are null.</summary>
 internal sealed record SeedCredentials(string? User, string? Password)
@@ -176,7 +177,7 @@ internal static class SeedFetcher
 
             Expect(await connection.CallAsync(["SEED", "END", seed.Id], ReplyTimeout, token).ConfigureAwait(false), Kind.Simple);
             logger.Information("Seed {SeedId} from {Address} fetched into {Directory}: {Files} files, {Bytes} bytes", seed.Id, address, target, seed.Files.Count, bytes);
-            return new SeedResult(seed.LastId, seed.Checksum, seed.Events, seed.Files.Count, bytes);
+            return new SeedResult(seed.LastId, seed.Checksum, seed.Events, seed.Files.Count, bytes, seed.RaftIndex);
         }
         catch (Exception e) when (e is IOException or SocketException or AuthenticationException or UnauthorizedAccessException or FormatException or ArgumentException)
         {
@@ -185,11 +186,11 @@ internal static class SeedFetcher
         }
     }
 
-    /// <summary>The BEGIN reply: <c>[id, last event id, checksum hex, events, path, size, ...]</c>.</summary>
-    private static (string Id, Ulid LastId, ulong Checksum, long Events, List<(string Path, long Size)> Files) Parse(Reply begin)
+    /// <summary>The BEGIN reply: <c>[id, last event id, checksum hex, events, Raft index, path, size, ...]</c>.</summary>
+    private static (string Id, Ulid LastId, ulong Checksum, long Events, long RaftIndex, List<(string Path, long Size)> Files) Parse(Reply begin)
     {
         var items = begin.Items;
-        if (items.Count < 4 || items.Count % 2 != 0)
+        if (items.Count < 5 || items.Count % 2 != 1)
         {
             throw new IOException($"SEED BEGIN replied {items.Count} items");
         }
@@ -198,8 +199,9 @@ internal static class SeedFetcher
         var lastId = Ulid.Parse(Text(items[1]));
         ulong checksum = ulong.Parse(Text(items[2]), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         long events = Number(items[3]);
+        long raftIndex = Number(items[4]);
         var files = new List<(string, long)>();
-        for (int i = 4; i < items.Count; i += 2)
+        for (int i = 5; i < items.Count; i += 2)
         {
             long size = Number(items[i + 1]);
             if (size < 0)
@@ -210,7 +212,7 @@ internal static class SeedFetcher
             files.Add((Text(items[i]), size));
         }
 
-        return (id, lastId, checksum, events, files);
+        return (id, lastId, checksum, events, raftIndex, files);
 
         static string Text(Reply r) => r.Kind == Kind.Bulk ? Encoding.UTF8.GetString(r.Bulk.Span) : throw new IOException("SEED BEGIN: a bulk string expected");
         static long Number(Reply r) => r.Kind == Kind.Integer ? r.Integer : throw new IOException("SEED BEGIN: an integer expected");

@@ -30,8 +30,8 @@ internal static class SnapshotInstall
         "compaction.generation", "consumer-groups.json", "consumer-groups.journal",
     ];
 
-    /// <summary>Copies a member's store (client address) into a directory; the copy's last event id.</summary>
-    public delegate Task<Ulid> Fetch(string address, string targetDirectory, CancellationToken token);
+    /// <summary>Copies a member's store (client address) into a directory: the copy's last event id, and the Raft index through which it holds every entry.</summary>
+    public delegate Task<(Ulid LastId, long RaftIndex)> Fetch(string address, string targetDirectory, CancellationToken token);
 
     /// <summary>
     /// Copies with <see cref="SeedFetcher"/> as this member's settings say: <c>--masteruser</c>/<c>--masterauth</c> (else
@@ -45,7 +45,7 @@ internal static class SnapshotInstall
         {
             var transport = options.Port == 0 && tls.Material is { } material ? SeedTransport.Tls(material) : SeedTransport.Plain;
             var copied = await SeedFetcher.FetchAsync(address, credentials, transport, target, logger, token).ConfigureAwait(false);
-            return copied.LastId;
+            return (copied.LastId, copied.RaftIndex);
         };
     }
 
@@ -82,10 +82,13 @@ internal static class SnapshotInstall
             {
                 try
                 {
-                    var last = await fetch(source, incoming, token).ConfigureAwait(false);
-                    if (last.CompareTo(install.LastEventId) < 0)
+                    var (last, raftIndex) = await fetch(source, incoming, token).ConfigureAwait(false);
+                    if (raftIndex < install.Index || last.CompareTo(install.LastEventId) < 0)
                     {
-                        logger.Warning("Cluster: the store copied from {Source} ends at event {Last}, before the snapshot's {LastEventId}; trying another member", source, last, install.LastEventId);
+                        // A member behind the snapshot (its store lacks entries no log keeps any more): not a source.
+                        logger.Warning(
+                            "Cluster: the store copied from {Source} holds Raft entries through {RaftIndex} (last event {Last}), not yet through the snapshot's {Index} (last event {LastEventId}); trying another member",
+                            source, raftIndex, last, install.Index, install.LastEventId);
                         continue;
                     }
 

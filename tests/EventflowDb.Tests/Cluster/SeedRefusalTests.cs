@@ -23,7 +23,7 @@ public sealed class SeedRefusalTests(ITestOutputHelper output)
         await using var c = await member.OpenRawAsync();
         var begin = (await c.CommandAsync("SEED", "BEGIN")).Arr();
         string id = begin[0].Str();
-        var paths = Enumerable.Range(0, (begin.Count - 4) / 2).Select(i => begin[4 + (2 * i)].Str()).ToList();
+        var paths = Enumerable.Range(0, (begin.Count - 5) / 2).Select(i => begin[5 + (2 * i)].Str()).ToList();
         Assert.Contains("snapshot.bin", paths);
         Assert.Contains("store.meta", paths);
         Assert.Contains(paths, p => p.StartsWith("log/", StringComparison.Ordinal));
@@ -31,7 +31,7 @@ public sealed class SeedRefusalTests(ITestOutputHelper output)
         Assert.All(paths, p => Assert.False(p.StartsWith("raft", StringComparison.Ordinal) || p.Contains('\\', StringComparison.Ordinal) || p.StartsWith('/')));
 
         // A listed file reads; the end of a file is an empty bulk string.
-        long metaSize = begin[4 + (2 * paths.IndexOf("store.meta")) + 1].Int();
+        long metaSize = begin[5 + (2 * paths.IndexOf("store.meta")) + 1].Int();
         Assert.Equal(metaSize, (await c.CommandAsync("SEED", "READ", id, "store.meta", "0")).Bytes!.Length);
         Assert.Empty((await c.CommandAsync("SEED", "READ", id, "store.meta", metaSize.ToString(CultureInfo.InvariantCulture))).Bytes!);
 

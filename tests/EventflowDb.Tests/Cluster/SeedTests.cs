@@ -52,8 +52,12 @@ public sealed class SeedTests(ITestOutputHelper output)
             foreach (int member in new[] { follower, leader })
             {
                 string target = Path.Combine(root, $"seed-in-{member}");
+                long durableBefore = await DurableIndexAsync(cluster.Members[member]);
                 var result = await FetchAsync(cluster.Members[member], target);
                 output.WriteLine($"member {member}: {result}");
+
+                // The copy names the Raft index it holds every entry through: the member's durable index when it began.
+                Assert.InRange(result.RaftIndex, Math.Max(1, durableBefore), await DurableIndexAsync(cluster.Members[member]));
                 Assert.Equal(checksum[0], result.LastId.ToString());
                 Assert.Equal(checksum[1], result.Checksum.ToString("x16", CultureInfo.InvariantCulture));
                 Assert.Equal(300, result.Events);
@@ -85,6 +89,13 @@ public sealed class SeedTests(ITestOutputHelper output)
         {
             ServerProcess.TryDeleteDirectory(root);
         }
+    }
+
+    private static async Task<long> DurableIndexAsync(ServerProcess member)
+    {
+        string info = (await TestCluster.CommandAsync(member, "INFO", "cluster")).Str();
+        string line = info.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("cluster_durable_index:", StringComparison.Ordinal));
+        return long.Parse(line["cluster_durable_index:".Length..], CultureInfo.InvariantCulture);
     }
 
     private static Task<SeedResult> FetchAsync(ServerProcess member, string target) =>

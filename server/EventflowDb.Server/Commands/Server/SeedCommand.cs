@@ -14,7 +14,7 @@ namespace EventflowDb.Server.Commands.Server;
 /// <list type="bullet">
 /// <item><c>SEED BEGIN</c>: copies the store (the BACKUP mechanism) and then the consumer groups' files into
 /// <c>&lt;data&gt;/raft/seed-out</c>, and replies <c>[id, last event id, checksum (16 hex digits, as CHECKSUM),
-/// events, path, size, path, size, ...]</c>; paths are relative to that directory with '/' separators.</item>
+/// events, Raft index (every entry through it is in the copy), path, size, path, size, ...]</c>; paths are relative to that directory with '/' separators.</item>
 /// <item><c>SEED READ id path offset</c>: at most <see cref="ChunkBytes"/> of a listed file from offset (an empty bulk
 /// string at its end). Only the exact paths of the current copy's list are served.</item>
 /// <item><c>SEED END id</c>: the copy is no longer in use (its files stay, so the next BEGIN copies only what changed).</item>
@@ -86,6 +86,9 @@ internal sealed class SeedCommand() : Command("SEED", -2)
             Directory.CreateDirectory(directory);
             BackupResult backup;
             long groupBytes;
+
+            // Read before the copy: the copy holds at least every entry through it (a lower bound, for the installer).
+            long raftIndex = replicated.Node.DurableIndex;
             try
             {
                 // The store first, then the groups (so they may be slightly newer; applying later Raft entries skips what
@@ -112,11 +115,12 @@ internal sealed class SeedCommand() : Command("SEED", -2)
                 copy.Id, session.Id, session.Remote, backup.Events, backup.LastId, files.Count, files.Sum(f => f.Value), backup.BytesCopied + groupBytes);
 
             var writer = session.Writer;
-            writer.WriteArrayHeader(4 + (2 * files.Count));
+            writer.WriteArrayHeader(5 + (2 * files.Count));
             writer.WriteBulkString(copy.Id);
             writer.WriteBulkString(backup.LastId.ToString());
             writer.WriteBulkString(ChecksumCommand.Hex(backup.Checksum.Value));
             writer.WriteInteger(backup.Events);
+            writer.WriteInteger(raftIndex);
             foreach (var (path, size) in files)
             {
                 writer.WriteBulkString(path);
