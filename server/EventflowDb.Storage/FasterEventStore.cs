@@ -668,6 +668,13 @@ public sealed class FasterEventStore : IEventStore
         return _checkpoint.TakeAsync(force: true, cancellationToken);
     }
 
+    /// <summary>Like <see cref="CheckpointAsync"/>, but says whether the checkpoint was taken (false: read-only store, or the checkpoint failed).</summary>
+    internal Task<bool> TryCheckpointAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _checkpoint.TakeAsync(force: true, cancellationToken);
+    }
+
     /// <summary>Finishes queued appends, commits, takes a final checkpoint and closes the log and the index.</summary>
     public async ValueTask DisposeAsync()
     {

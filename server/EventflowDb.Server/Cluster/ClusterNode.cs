@@ -110,6 +110,23 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     /// <summary>The index through which this member's Raft log is compacted (0: not compacted).</summary>
     public long SnapshotIndex => _machine.SnapshotIndex;
 
+    private long _compactionHeldUntil;
+
+    /// <summary>
+    /// Keeps this member's Raft log from being compacted for <paramref name="period"/> from now (SEED: the member copying
+    /// this store needs the entries after the copy once it installed it).
+    /// </summary>
+    public void HoldCompaction(TimeSpan period)
+    {
+        long until = Environment.TickCount64 + (long)period.TotalMilliseconds;
+        long current;
+        do
+        {
+            current = Volatile.Read(ref _compactionHeldUntil);
+        }
+        while (current < until && Interlocked.CompareExchange(ref _compactionHeldUntil, until, current) != current);
+    }
+
     /// <summary>Client addresses of the members known here: the leader's first, this member's last.</summary>
     private List<string> KnownSources()
     {
@@ -179,10 +196,19 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
         string raftDirectory = Path.Combine(options.DataDirectory, "raft");
         Directory.CreateDirectory(raftDirectory);
-        var machine = new StoreStateMachine(store, raftDirectory, options.ClusterSnapshotEntries, logger)
+        var groups = new ReplicatedGroups(store, options.DataDirectory, logger);
+        StoreStateMachine machine;
+        try
         {
-            Groups = new ReplicatedGroups(store, options.DataDirectory, logger),
-        };
+            StoreStateMachine.CheckGroupsHeld(raftDirectory, groups.Registry.LastRaftIndex);
+            machine = new StoreStateMachine(store, raftDirectory, options.ClusterSnapshotEntries, logger) { Groups = groups };
+        }
+        catch (SnapshotInstallRequiredException)
+        {
+            groups.Registry.Dispose();
+            throw;
+        }
+
         var wal = new WriteAheadLog(
             new WriteAheadLog.Options { Location = Path.Combine(raftDirectory, "wal"), ChunkSize = 1 << 20 },
             machine);
@@ -190,6 +216,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         var node = new ClusterNode(options, logger, cluster, wal, machine, self);
         machine.Groups.Node = node;
         machine.Sources = node.KnownSources;
+        machine.CompactionHeld = () => Environment.TickCount64 < Volatile.Read(ref node._compactionHeldUntil);
         await cluster.StartAsync(token).ConfigureAwait(false);
         foreach (var member in cluster.Members.Where(m => m.IsRemote))
         {
@@ -287,7 +314,9 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
     private async Task LearnAnnounceLoopAsync(IClusterMember member)
     {
-        for (int attempt = 0; attempt < 20 && !_stopping.IsCancellationRequested; attempt++)
+        // Taken once: the source may be disposed while this runs on (the service restarts to install a store copy).
+        var stopping = _stopping.Token;
+        for (int attempt = 0; attempt < 20 && !stopping.IsCancellationRequested; attempt++)
         {
             try
             {
@@ -309,7 +338,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
             try
             {
-                await Task.Delay(100, _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(100, stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -361,7 +390,8 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     /// </summary>
     private async Task<Leadership?> BecomeWritableAsync(CancellationToken leadership)
     {
-        if (_machine.Failure is { } failure)
+        string? unable = _machine.Failure ?? (_machine.InstallRequested.IsCompleted ? "its store is about to be replaced by a copy" : null);
+        if (unable is { } failure)
         {
             _logger.Warning("Cluster: elected, but this member cannot apply writes ({Failure}); handing leadership over", failure);
             return null;
@@ -457,7 +487,8 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     {
         try
         {
-            await _machine.Failed.WaitAsync(_stopping.Token).ConfigureAwait(false);
+            // A failed store, or a store about to be replaced by a copy (until the service restarts): no leadership.
+            await Task.WhenAny(_machine.Failed, _machine.InstallRequested).WaitAsync(_stopping.Token).ConfigureAwait(false);
             while (!_cluster.Standby)
             {
                 try
@@ -476,7 +507,9 @@ internal sealed partial class ClusterNode : IAsyncDisposable
                 }
             }
 
-            _logger.Warning("Cluster: this member is standby now (it will not lead) because its store failed");
+            _logger.Warning(
+                "Cluster: this member is standby now (it will not lead) because {Reason}",
+                _machine.Failed.IsCompleted ? "its store failed" : "its store is about to be replaced by a copy");
         }
         catch (OperationCanceledException)
         {

@@ -80,6 +80,9 @@ internal static class SeedFetcher
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>BEGIN copies the whole store first (a large one on a slow disk takes minutes); a source silent longer is hung.</summary>
+    private static readonly TimeSpan BeginTimeout = TimeSpan.FromMinutes(15);
+
     /// <summary>Every reply but BEGIN's (which copies the whole store first) must arrive within this time.</summary>
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(60);
 
@@ -117,7 +120,16 @@ internal static class SeedFetcher
             {
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = tls;
-                await tls.AuthenticateAsClientAsync(transport.ClientOptions(host), token).ConfigureAwait(false);
+                using var handshake = CancellationTokenSource.CreateLinkedTokenSource(token);
+                handshake.CancelAfter(ConnectTimeout);
+                try
+                {
+                    await tls.AuthenticateAsClientAsync(transport.ClientOptions(host), handshake.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                {
+                    throw new IOException($"no TLS handshake within {ConnectTimeout.TotalSeconds:0} s");
+                }
             }
 
             await using var _ = stream.ConfigureAwait(false);
@@ -128,7 +140,7 @@ internal static class SeedFetcher
                 Expect(await connection.CallAsync(auth, ReplyTimeout, token).ConfigureAwait(false), Kind.Simple);
             }
 
-            var begin = Expect(await connection.CallAsync(["SEED", "BEGIN"], Timeout.InfiniteTimeSpan, token).ConfigureAwait(false), Kind.Array);
+            var begin = Expect(await connection.CallAsync(["SEED", "BEGIN"], BeginTimeout, token).ConfigureAwait(false), Kind.Array);
             var seed = Parse(begin);
             logger.Information("Seed {SeedId} from {Address}: {Events} events up to {LastId}, {Files} files, {Bytes} bytes", seed.Id, address, seed.Events, seed.LastId, seed.Files.Count, seed.Files.Sum(f => f.Size));
 
@@ -179,7 +191,7 @@ internal static class SeedFetcher
             logger.Information("Seed {SeedId} from {Address} fetched into {Directory}: {Files} files, {Bytes} bytes", seed.Id, address, target, seed.Files.Count, bytes);
             return new SeedResult(seed.LastId, seed.Checksum, seed.Events, seed.Files.Count, bytes, seed.RaftIndex);
         }
-        catch (Exception e) when (e is IOException or SocketException or AuthenticationException or UnauthorizedAccessException or FormatException or ArgumentException)
+        catch (Exception e) when (e is IOException or SocketException or AuthenticationException or UnauthorizedAccessException or FormatException or ArgumentException or OverflowException or TimeoutException)
         {
             logger.Warning("Seed from {Address} failed: {Error}", address, e.Message);
             throw new IOException($"{address}: {e.Message}", e);

@@ -23,6 +23,9 @@ internal static class SnapshotInstall
 
     private const string IncomingDirectory = "seed-in";
 
+    /// <summary>The Raft index the last installed copy held every entry through (8 bytes, little-endian).</summary>
+    private const string CopiedFileName = "copied";
+
     /// <summary>What a member's data directory holds of the store and its groups (all replaced by an install).</summary>
     private static readonly string[] StoreEntries =
     [
@@ -47,6 +50,19 @@ internal static class SnapshotInstall
             var copied = await SeedFetcher.FetchAsync(address, credentials, transport, target, logger, token).ConfigureAwait(false);
             return (copied.LastId, copied.RaftIndex);
         };
+    }
+
+    /// <summary>The Raft index the last installed copy held every entry through; 0 without one.</summary>
+    public static long CopiedIndex(string raftDirectory)
+    {
+        string path = Path.Combine(raftDirectory, CopiedFileName);
+        if (!File.Exists(path))
+        {
+            return 0;
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        return bytes.Length == 8 ? System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
     }
 
     /// <summary>True when an install is recorded and not yet done.</summary>
@@ -93,6 +109,11 @@ internal static class SnapshotInstall
                     }
 
                     Replace(dataDirectory, incoming);
+
+                    // The copy may be well past the snapshot: a leader's later snapshot up to here needs no new copy.
+                    var copied = new byte[8];
+                    System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(copied, raftIndex);
+                    AtomicFile.Write(Path.Combine(raft, CopiedFileName), s => s.Write(copied));
                     File.Delete(Path.Combine(raft, FileName));
                     AtomicFile.SyncDirectory(raft);
                     logger.Information("Cluster: installed the store copied from {Source} (last event {Last}) in {Elapsed:0.0} s", source, last, clock.Elapsed.TotalSeconds);

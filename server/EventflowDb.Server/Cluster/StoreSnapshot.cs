@@ -19,7 +19,8 @@ namespace EventflowDb.Server.Cluster;
 /// <param name="LastEventId">The last event id among entries through <see cref="Index"/>: a store whose last event is
 /// below it lost entries the log no longer has.</param>
 /// <param name="Sources">Client addresses of the members known when it was taken (where a copy of a store can be had).</param>
-internal sealed record StoreSnapshot(long Index, long Term, Ulid LastEventId, IReadOnlyList<string> Sources) : ISnapshot
+/// <param name="GroupsIndex">The last Raft index the consumer groups' journal held: a journal below it lost records.</param>
+internal sealed record StoreSnapshot(long Index, long Term, Ulid LastEventId, IReadOnlyList<string> Sources, long GroupsIndex = 0) : ISnapshot
 {
     /// <summary>Payloads above this size are not ours (they are refused before being read).</summary>
     public const int MaxPayloadBytes = 64 * 1024;
@@ -34,7 +35,7 @@ internal sealed record StoreSnapshot(long Index, long Term, Ulid LastEventId, IR
     ValueTask IDataTransferObject.WriteToAsync<TWriter>(TWriter writer, CancellationToken token) => writer.Invoke(ToBytes(), token);
 
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
-        new Json { Index = Index, Term = Term, LastEventId = LastEventId.ToString(), Sources = [.. Sources] },
+        new Json { Index = Index, Term = Term, LastEventId = LastEventId.ToString(), Sources = [.. Sources], GroupsIndex = GroupsIndex },
         SnapshotJsonContext.Default.Json);
 
     /// <summary>Reads a snapshot's payload (sent by a leader, or this member's file); <see cref="InvalidDataException"/> when it is not one.</summary>
@@ -55,7 +56,7 @@ internal sealed record StoreSnapshot(long Index, long Term, Ulid LastEventId, IR
             throw new InvalidDataException("a Raft snapshot has no last event id");
         }
 
-        return new StoreSnapshot(index, term, last, json.Sources ?? []);
+        return new StoreSnapshot(index, term, last, json.Sources ?? [], json.GroupsIndex);
     }
 
     /// <summary>The snapshot this member recorded in <c>raft/snapshot</c>, or null when it has none.</summary>
@@ -93,6 +94,9 @@ internal sealed record StoreSnapshot(long Index, long Term, Ulid LastEventId, IR
 
         [JsonPropertyName("sources")]
         public string[]? Sources { get; set; }
+
+        [JsonPropertyName("groups_index")]
+        public long GroupsIndex { get; set; }
     }
 }
 

@@ -14,8 +14,8 @@ namespace EventflowDb.Server.Cluster;
 /// store's group commit. Once a write is durable, the entry's index is written to <c>raft/applied</c>.
 /// </summary>
 /// <remarks>
-/// Recovery: the log is not compacted, so at start the WAL hands every committed entry to <see cref="ApplyAsync"/>
-/// again. An entry is skipped exactly when its leader-stamped mark is not above the store's last durable event id:
+/// Recovery: at start the WAL hands every committed entry after this member's snapshot (<see cref="StoreSnapshot"/>,
+/// taken by <see cref="CompactAsync"/>) to <see cref="ApplyAsync"/> again. An entry is skipped exactly when its leader-stamped mark is not above the store's last durable event id:
 /// marks increase along the log and the store keeps writes in log order, so such an entry is in the store. Nothing
 /// else is trusted: <c>raft/applied</c> may name entries a store lost afterwards (a tail cut by <c>--repair</c>, writes
 /// not yet synced under <c>--fsync everysec</c>), and those must be applied again. The cost: lifecycle changes after
@@ -34,9 +34,9 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     private readonly string _raftDirectory;
     private readonly long _keepEntries;
     private readonly TaskCompletionSource _installRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _snapshotGate = new();
     private StoreSnapshot? _snapshot;
-    private (long Index, long Term, Ulid LastEventId)? _candidate;
-    private Ulid _lastEventId;
+    private (long Index, long Term)? _candidate;
     private readonly Task _durabilityLoop;
     private long _lastApplied;
     private long _durableIndex;
@@ -46,7 +46,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     private Ulid _lastMark;
 
     /// <summary>An entry handed to the store: its index and term, the last event id through it, and its write.</summary>
-    private readonly record struct Durable(long Index, long Term, Ulid LastEventId, Task Write);
+    private readonly record struct Durable(long Index, long Term, Task Write);
 
     /// <param name="store">This member's store.</param>
     /// <param name="raftDirectory"><c>&lt;data&gt;/raft</c>: the applied index, the snapshot record, a pending install.</param>
@@ -59,26 +59,43 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         _raftDirectory = raftDirectory;
         _keepEntries = Math.Max(8, snapshotEntries / 2);
         _snapshot = StoreSnapshot.Load(raftDirectory);
-        _lastEventId = store.Checksum.LastId;
-        if (_snapshot is not null && _lastEventId.CompareTo(_snapshot.LastEventId) < 0)
+        var lastId = store.Checksum.LastId;
+        if (_snapshot is not null && lastId.CompareTo(_snapshot.LastEventId) < 0)
         {
             // The log no longer has the entries this store lost (a tail cut by --repair, files removed): only a copy of a
             // member's store brings them back.
             _snapshot.Save(raftDirectory, SnapshotInstall.FileName);
             throw new SnapshotInstallRequiredException(
-                $"the store's last event {_lastEventId} is before {_snapshot.LastEventId}, the last event of Raft entry {_snapshot.Index}, and the Raft log was compacted through that entry");
+                $"the store's last event {lastId} is before {_snapshot.LastEventId}, which it held when the Raft log was compacted through entry {_snapshot.Index}");
         }
 
         _appliedFile = new FileStream(Path.Combine(raftDirectory, "applied"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         Span<byte> bytes = stackalloc byte[8];
         long appliedAtStart = _appliedFile.Read(bytes) == 8 ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
-        _durableIndex = appliedAtStart;
+
+        // Not raft/applied (a store may lose writes after they were recorded): what a snapshot or an installed copy
+        // proves; the entries after it count once they are applied again.
+        _durableIndex = Math.Max(_snapshot?.Index ?? 0, SnapshotInstall.CopiedIndex(raftDirectory));
         _durableAtStart = store.Checksum.LastId;
         _lastMark = _durableAtStart;
         _durabilityLoop = Task.Run(RecordDurableAsync);
         logger.Information(
             "Cluster recovery: the store holds {Events} events (last id {LastId}; Raft entries through index {AppliedIndex} were recorded as applied); committed entries whose mark is above that id are applied again",
             store.EventCount, _durableAtStart, appliedAtStart);
+    }
+
+    /// <summary>
+    /// At start: throws <see cref="SnapshotInstallRequiredException"/> (an install recorded) when the consumer groups'
+    /// journal holds fewer entries than when the log was compacted (its files were lost): no log has them any more.
+    /// </summary>
+    public static void CheckGroupsHeld(string raftDirectory, long groupsIndex)
+    {
+        if (StoreSnapshot.Load(raftDirectory) is { } snapshot && groupsIndex < snapshot.GroupsIndex)
+        {
+            snapshot.Save(raftDirectory, SnapshotInstall.FileName);
+            throw new SnapshotInstallRequiredException(
+                $"the consumer groups hold Raft entries through {groupsIndex} only, they held {snapshot.GroupsIndex} when the Raft log was compacted through entry {snapshot.Index}");
+        }
     }
 
     /// <summary>Client addresses of the known members, the leader first (recorded in snapshots: where a store can be copied from).</summary>
@@ -146,7 +163,13 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         if (_installRequested.Task.IsCompleted)
         {
             // The store is about to be replaced: nothing reaches it. After the install the WAL hands these entries over
-            // again (it applies every committed entry after the snapshot at each start).
+            // again (it applies every committed entry after the snapshot at each start). A proposal of this member (it
+            // led briefly) gets no outcome here.
+            foreach (var p in entry.Context switch { Pending one => [one], Pending[] many => many, _ => [] })
+            {
+                p.Fail(ClusterUnavailableException.NoLeader("this member is replacing its store by a copy; the write's outcome is unknown, retry it (with message ids it is stored once)"));
+            }
+
             Volatile.Write(ref _lastApplied, index);
             return index;
         }
@@ -234,13 +257,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
         }
 
-        Ulid lastEventId;
-        lock (_durability)
-        {
-            lastEventId = _lastEventId;
-        }
-
-        await _durability.Writer.WriteAsync(new Durable(index, entry.Term, lastEventId, writes is null ? single ?? Task.CompletedTask : InOrderAsync(writes)), token).ConfigureAwait(false);
+        await _durability.Writer.WriteAsync(new Durable(index, entry.Term, writes is null ? single ?? Task.CompletedTask : InOrderAsync(writes)), token).ConfigureAwait(false);
         Volatile.Write(ref _lastApplied, index);
         return index;
     }
@@ -268,10 +285,6 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 _lastMark = top;
             }
 
-            if (command.Kind == ReplicatedKind.Append && top.CompareTo(_lastEventId) > 0)
-            {
-                _lastEventId = top;
-            }
         }
 
         if (_failed.Task.IsCompleted)
@@ -441,7 +454,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
     private async Task RecordDurableLoopAsync()
     {
-        await foreach (var (index, term, lastEventId, write) in _durability.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var (index, term, write) in _durability.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             try
             {
@@ -469,7 +482,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 WriteApplied(index);
             }
 
-            await CompactAsync(index, term, lastEventId).ConfigureAwait(false);
+            await CompactAsync(index, term).ConfigureAwait(false);
         }
 
         WriteApplied(Volatile.Read(ref _durableIndex));
@@ -484,18 +497,19 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     /// Compacts the Raft log once the entries durable here pass the last snapshot by <c>--cluster-snapshot-entries</c>: the
     /// snapshot moves to an entry about half that far back (so a follower that lags by less still gets entries, not a whole
     /// store), after an index checkpoint makes everything through it durable whatever <c>--fsync</c> says. The WAL drops
-    /// its pages through the snapshot on its next flush.
+    /// its pages through the snapshot on its next flush. Held while this member serves a store copy
+    /// (<see cref="CompactionHeld"/>): the member installing it needs the entries after the copy.
     /// </summary>
-    private async Task CompactAsync(long index, long term, Ulid lastEventId)
+    private async Task CompactAsync(long index, long term)
     {
-        if (_installRequested.Task.IsCompleted)
+        if (_installRequested.Task.IsCompleted || CompactionHeld())
         {
             return;
         }
 
         if (_candidate is not { } candidate)
         {
-            _candidate = (index, term, lastEventId);
+            _candidate = (index, term);
             return;
         }
 
@@ -504,7 +518,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             return;
         }
 
-        _candidate = (index, term, lastEventId);
+        _candidate = (index, term);
         if (candidate.Index <= SnapshotIndex)
         {
             return;
@@ -512,20 +526,81 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
         try
         {
-            await _store.CheckpointAsync().ConfigureAwait(false);
+            if (!await CheckpointAsync().ConfigureAwait(false))
+            {
+                _logger.Warning("Cluster: the store's checkpoint did not complete; the Raft log is not compacted through entry {Index} this time", candidate.Index);
+                return;
+            }
+
+            if (CompactionHeld())
+            {
+                // A store copy began while the checkpoint waited (a copy holds the checkpoint gate): the id read now could
+                // be past the copy, and the member installing it would then need yet another copy.
+                return;
+            }
+
+            // Read after the checkpoint: every event through the candidate is in the store durably, so this id (which may
+            // be a later one) is one this store held; a store whose last event is below it lost events.
+            var lastId = _store.Checksum.LastId;
+
             // Addresses known now, and those of the previous snapshot (right after a start none are learned yet).
             var sources = Sources().Concat(SnapshotSources()).Distinct(StringComparer.Ordinal).ToList();
-            var snapshot = new StoreSnapshot(candidate.Index, candidate.Term, candidate.LastEventId, sources);
-            snapshot.Save(_raftDirectory);
-            Volatile.Write(ref _snapshot, snapshot);
-            _logger.Information("Cluster: Raft log compacted through entry {Index} (term {Term}); entries after it are kept", candidate.Index, candidate.Term);
+            long groupsIndex = Groups?.Registry.LastRaftIndex ?? 0;
+            if (Publish(new StoreSnapshot(candidate.Index, candidate.Term, lastId, sources, groupsIndex), install: false))
+            {
+                _logger.Information("Cluster: Raft log compacted through entry {Index} (term {Term}); entries after it are kept", candidate.Index, candidate.Term);
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Not compacted this time: the log keeps its entries, nothing else changes.
+            // Not compacted this time: the log keeps its entries, nothing else changes (and this loop goes on).
             _logger.Warning("Cluster: compacting the Raft log through entry {Index} failed: {Error}", candidate.Index, e.Message);
         }
     }
+
+    /// <summary>True when the checkpoint was taken (false: the store is read-only or the checkpoint failed).</summary>
+    private async Task<bool> CheckpointAsync()
+    {
+        if (_store is FasterEventStore faster)
+        {
+            return await faster.TryCheckpointAsync().ConfigureAwait(false);
+        }
+
+        await _store.CheckpointAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Records <paramref name="snapshot"/> (and a pending install with it) unless a snapshot at or past its index is
+    /// recorded already or an install is pending: the snapshot index only moves forward.
+    /// </summary>
+    private bool Publish(StoreSnapshot snapshot, bool install)
+    {
+        lock (_snapshotGate)
+        {
+            if (snapshot.Index <= SnapshotIndex || (!install && _installRequested.Task.IsCompleted))
+            {
+                return false;
+            }
+
+            if (install)
+            {
+                snapshot.Save(_raftDirectory, SnapshotInstall.FileName);
+            }
+
+            snapshot.Save(_raftDirectory);
+            Volatile.Write(ref _snapshot, snapshot);
+            if (install)
+            {
+                _installRequested.TrySetResult();
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>True while this member serves a store copy, and for a while after (set by the node).</summary>
+    public Func<bool> CompactionHeld { get; set; } = () => false;
 
     private IReadOnlyList<string> SnapshotSources() => Volatile.Read(ref _snapshot)?.Sources ?? [];
 
@@ -536,30 +611,37 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     /// </summary>
     private async ValueTask<long> ReceiveSnapshotAsync(LogEntry entry, CancellationToken token)
     {
-        if (entry.Length is not { } length || length > StoreSnapshot.MaxPayloadBytes)
+        if (entry.Length is { } length && length > StoreSnapshot.MaxPayloadBytes)
         {
-            throw new InvalidDataException($"a Raft snapshot of {entry.Length?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"} bytes is not one of ours");
+            throw new InvalidDataException($"a Raft snapshot of {length} bytes is not one of ours");
         }
 
         var bytes = await entry.ToByteArrayAsync(token: token).ConfigureAwait(false);
-        var offered = StoreSnapshot.Parse(bytes, entry.Index, entry.Term);
-        if (entry.Index <= DurableIndex)
+        if (bytes.Length > StoreSnapshot.MaxPayloadBytes)
         {
-            offered.Save(_raftDirectory);
-            Volatile.Write(ref _snapshot, offered);
+            throw new InvalidDataException($"a Raft snapshot of {bytes.Length} bytes is not one of ours");
+        }
+
+        var offered = StoreSnapshot.Parse(bytes, entry.Index, entry.Term);
+        if (entry.Index <= DurableIndex && _store.Checksum.LastId.CompareTo(offered.LastEventId) >= 0)
+        {
+            // Everything through it is here already (an installed copy that is newer than the leader's snapshot).
+            var own = offered with { LastEventId = _store.Checksum.LastId, GroupsIndex = Groups?.Registry.LastRaftIndex ?? 0 };
+            Publish(own, install: false);
             Volatile.Write(ref _lastApplied, Math.Max(LastApplied, entry.Index));
             return Math.Max(LastApplied, entry.Index);
         }
 
-        var install = offered with { Sources = [.. Sources().Concat(offered.Sources).Concat(SnapshotSources()).Distinct(StringComparer.Ordinal)] };
-        install.Save(_raftDirectory, SnapshotInstall.FileName);
-        install.Save(_raftDirectory);
-        Volatile.Write(ref _snapshot, install);
+        // The sender's list first: it names the sender (the leader) first, the source that keeps the entries after its copy.
+        var install = offered with { Sources = [.. offered.Sources.Concat(Sources()).Concat(SnapshotSources()).Distinct(StringComparer.Ordinal)] };
         Volatile.Write(ref _lastApplied, entry.Index);
-        _logger.Warning(
-            "Cluster: this member lacks Raft entries through {Index} that the leader no longer keeps (its store holds entries through {DurableIndex}); it will install a copy of a member's store and restart its service",
-            entry.Index, DurableIndex);
-        _installRequested.TrySetResult();
+        if (Publish(install, install: true))
+        {
+            _logger.Warning(
+                "Cluster: this member lacks Raft entries through {Index} that the leader no longer keeps (its store holds entries through {DurableIndex}); it will install a copy of a member's store and restart its service",
+                entry.Index, DurableIndex);
+        }
+
         return entry.Index;
     }
 

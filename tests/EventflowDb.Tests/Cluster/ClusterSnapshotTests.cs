@@ -113,9 +113,108 @@ public sealed class ClusterSnapshotTests(ITestOutputHelper output)
 
         await member.RestartAsync();
         await cluster.WaitForConvergenceAsync(Generous);
-        Assert.Contains("the Raft log was compacted through that entry", member.Output, StringComparison.Ordinal);
+        Assert.Contains("which it held when the Raft log was compacted through entry", member.Output, StringComparison.Ordinal);
         Assert.Contains("installed the store copied from", member.Output, StringComparison.Ordinal);
         await AssertSameAsLeaderAsync(cluster, damaged);
+    }
+
+    [Fact]
+    public async Task Refused_writes_and_group_entries_after_the_last_event_leave_every_member_able_to_restart_and_copy()
+    {
+        await using var cluster = await TestCluster.StartAsync(3, SmallLog);
+        await WriteJobsAsync(cluster, "job", 40);
+        Assert.Equal("OK", (await cluster.WriteAsync("GROUP", "CREATE", "workers", "stream:jobs", "0")).Str());
+
+        // Entries that store no event: a refused version, a duplicate message id, then many group entries. Their
+        // events' ids were stamped by the leader but never stored; no snapshot may name them.
+        var conflict = await cluster.WriteAsync("ADD", "jobs", "3", "Job", "{}");
+        Assert.StartsWith("WRONGVERSION", conflict.Text ?? "", StringComparison.Ordinal);
+        _ = await cluster.WriteAsync("ADD", """{"stream":"jobs","version":"any","events":[{"type":"Job","data":{},"message_id":"job-0"}]}""");
+        for (int i = 0; i < 40; i++)
+        {
+            var read = (await cluster.WriteAsync("GROUP", "READ", "workers", "carol", "COUNT", "1")).Arr();
+            string id = System.Text.Json.JsonDocument.Parse(read[0].Str()).RootElement.GetProperty("id").GetString()!;
+            Assert.Equal(1, (await cluster.WriteAsync("GROUP", "ACK", "workers", id)).Int());
+        }
+
+        await cluster.WaitForConvergenceAsync(Generous);
+        int leader = await cluster.WaitForLeaderAsync(Generous);
+        Assert.True(await SnapshotIndexAsync(cluster.Members[leader]) > 60, cluster.Output);
+
+        // Every member restarts on its own compacted log without a copy.
+        for (int m = 0; m < 3; m++)
+        {
+            Assert.Equal(0, await cluster.Members[m].StopAsync());
+            await cluster.Members[m].RestartAsync();
+            await cluster.WaitForConvergenceAsync(Generous);
+            Assert.DoesNotContain("installing a copy", cluster.Members[m].Output, StringComparison.Ordinal);
+        }
+
+        // A member whose consumer-group files are lost gets them back with a copy (the log no longer has the entries).
+        leader = await cluster.WaitForLeaderAsync(Generous);
+        int lost = (leader + 1) % 3;
+        var member = cluster.Members[lost];
+        Assert.Equal(0, await member.StopAsync());
+        foreach (string file in Directory.EnumerateFiles(member.DataDirectory, "consumer-groups.*"))
+        {
+            File.Delete(file);
+        }
+
+        await member.RestartAsync();
+        await cluster.WaitForConvergenceAsync(Generous);
+        Assert.Contains("the consumer groups hold Raft entries through 0 only", member.Output, StringComparison.Ordinal);
+        Assert.Contains("installed the store copied from", member.Output, StringComparison.Ordinal);
+        await AssertSameAsLeaderAsync(cluster, lost);
+    }
+
+    [Fact]
+    public async Task A_member_installing_a_copy_while_writes_go_on_installs_once_and_catches_up()
+    {
+        await using var cluster = await TestCluster.StartAsync(3, SmallLog);
+        await WriteJobsAsync(cluster, "first", 50);
+        await cluster.WaitForConvergenceAsync(Generous);
+        int leader = await cluster.WaitForLeaderAsync(Generous);
+        int behind = (leader + 1) % 3;
+        var member = cluster.Members[behind];
+        Assert.Equal(0, await member.StopAsync());
+        await WriteJobsAsync(cluster, "while-down", 200);
+
+        // Writes go on during the copy and the catch-up: far more entries than the log keeps, so without the source
+        // holding its log the member would need a second copy, and a third.
+        using var stop = new CancellationTokenSource();
+        int written = 0;
+        var writer = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await WriteJobsAsync(cluster, $"during-{written}", 1);
+                Interlocked.Increment(ref written);
+            }
+        });
+        await member.RestartAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!member.Output.Contains("installed the store copied from", StringComparison.Ordinal) && clock.Elapsed < Generous)
+        {
+            await Task.Delay(100);
+        }
+
+        // And on after it, past what the log keeps.
+        int atInstall = Volatile.Read(ref written);
+        while (Volatile.Read(ref written) < atInstall + 100 && clock.Elapsed < Generous)
+        {
+            await Task.Delay(100);
+        }
+
+        await stop.CancelAsync();
+        await writer;
+        await cluster.WaitForConvergenceAsync(Generous);
+        output.WriteLine($"{written} writes during the install");
+        Assert.True(written > 100, $"only {written} writes went on during and after the install");
+        var lines = member.Output.Split('\n');
+        Assert.True(
+            lines.Count(l => l.Contains("installed the store copied from", StringComparison.Ordinal)) == 1,
+            "one copy expected:\n" + string.Join('\n', lines.Where(l => l.Contains("Cluster", StringComparison.Ordinal) || l.Contains("Seed", StringComparison.Ordinal))));
+        await AssertSameAsLeaderAsync(cluster, behind);
     }
 
     /// <summary>One ADD per Raft entry (each waits for the previous), with a message id so a retry is stored once.</summary>

@@ -29,6 +29,9 @@ internal sealed class SeedCommand() : Command("SEED", -2)
     /// <summary>The largest READ reply (1 MiB): the fetcher refuses longer bulk strings.</summary>
     public const int ChunkBytes = 1 << 20;
 
+    /// <summary>How long after a BEGIN, READ or END this member keeps its Raft log from being compacted.</summary>
+    public static readonly TimeSpan CompactionHold = TimeSpan.FromMinutes(2);
+
     /// <summary>A copy not read for this long (and not ENDed) is abandoned: the next BEGIN may replace it.</summary>
     public static readonly TimeSpan IdleAfter = TimeSpan.FromSeconds(60);
 
@@ -88,6 +91,8 @@ internal sealed class SeedCommand() : Command("SEED", -2)
             long groupBytes;
 
             // Read before the copy: the copy holds at least every entry through it (a lower bound, for the installer).
+            // This member keeps the entries after it meanwhile (no compaction), for the member that installs the copy.
+            replicated.Node.HoldCompaction(CompactionHold);
             long raftIndex = replicated.Node.DurableIndex;
             try
             {
@@ -170,6 +175,8 @@ internal sealed class SeedCommand() : Command("SEED", -2)
             copy.LastUse = Environment.TickCount64;
         }
 
+        ((ReplicatedEventStore)session.Store).Node.HoldCompaction(CompactionHold);
+
         // Bounded by the listed size and the chunk, never by what the client asks.
         int length = (int)Math.Min(ChunkBytes, size - offset);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
@@ -227,6 +234,8 @@ internal sealed class SeedCommand() : Command("SEED", -2)
             _current = null;
         }
 
+        // The member that copied restarts and asks the leader for the entries after its copy: keep them a while.
+        ((ReplicatedEventStore)session.Store).Node.HoldCompaction(CompactionHold);
         session.Server.Logger.Information("Seed {SeedId} ended by client {ClientId} {Remote}", id, session.Id, session.Remote);
         session.Writer.WriteOk();
     }
