@@ -127,11 +127,15 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         while (current < until && Interlocked.CompareExchange(ref _compactionHeldUntil, until, current) != current);
     }
 
-    /// <summary>Client addresses of the members known here: the leader's first, this member's last.</summary>
+    /// <summary>
+    /// Client addresses of the members known here: this member's first (a snapshot it takes is sent by it as the leader,
+    /// and the member that receives it copies from the leader first: the one that keeps its log for it), then the
+    /// leader's, then the others.
+    /// </summary>
     private List<string> KnownSources()
     {
-        var sources = new List<string>();
-        if (LeaderAnnounce is { } leader)
+        var sources = new List<string> { Announce };
+        if (LeaderAnnounce is { } leader && !sources.Contains(leader))
         {
             sources.Add(leader);
         }
@@ -139,11 +143,6 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         lock (_announces)
         {
             sources.AddRange(_announces.Values.Where(a => !sources.Contains(a)));
-        }
-
-        if (!sources.Contains(Announce))
-        {
-            sources.Add(Announce);
         }
 
         return sources;

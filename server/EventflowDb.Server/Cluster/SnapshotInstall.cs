@@ -116,7 +116,7 @@ internal static class SnapshotInstall
                     AtomicFile.Write(Path.Combine(raft, CopiedFileName), s => s.Write(copied));
                     File.Delete(Path.Combine(raft, FileName));
                     AtomicFile.SyncDirectory(raft);
-                    logger.Information("Cluster: installed the store copied from {Source} (last event {Last}) in {Elapsed:0.0} s", source, last, clock.Elapsed.TotalSeconds);
+                    logger.Information("Cluster: installed the store copied from {Source} (Raft entries through {RaftIndex}, last event {Last}) in {Elapsed:0.0} s", source, raftIndex, last, clock.Elapsed.TotalSeconds);
                     return;
                 }
                 catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or UnauthorizedAccessException or InvalidDataException)

@@ -98,7 +98,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         }
     }
 
-    /// <summary>Client addresses of the known members, the leader first (recorded in snapshots: where a store can be copied from).</summary>
+    /// <summary>Client addresses of the known members, this member first (recorded in snapshots: where a store can be copied from).</summary>
     public Func<IReadOnlyList<string>> Sources { get; set; } = () => [];
 
     /// <summary>Completes when the leader sent a snapshot this member's store lacks: it must install a copy of a store.</summary>
