@@ -225,7 +225,12 @@ internal static class ChaosRun
             return count;
         }
 
-        public string Summary()
+        private string? _summary;
+
+        /// <summary>The run's summary, made once (the members' logs it counts from are deleted after a clean run).</summary>
+        public string Summary() => _summary ??= MakeSummary();
+
+        private string MakeSummary()
         {
             var md = new StringBuilder();
             md.AppendLine(CultureInfo.InvariantCulture, $"Chaos run started {_started:yyyy-MM-dd HH:mm} UTC, seed {seed}, {_clock.Elapsed.TotalMinutes:0.0} min of faults, 3 members on one machine, {WriterCount} writers + 1 FOLLOW reader");

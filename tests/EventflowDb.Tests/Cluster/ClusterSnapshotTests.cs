@@ -122,7 +122,8 @@ public sealed class ClusterSnapshotTests(ITestOutputHelper output)
     public async Task Refused_writes_and_group_entries_after_the_last_event_leave_every_member_able_to_restart_and_copy()
     {
         await using var cluster = await TestCluster.StartAsync(3, SmallLog);
-        await WriteJobsAsync(cluster, "job", 40);
+        // More jobs than the 40 reads take, so a read retried after a failover still finds one.
+        await WriteJobsAsync(cluster, "job", 60);
         Assert.Equal("OK", (await cluster.WriteAsync("GROUP", "CREATE", "workers", "stream:jobs", "0")).Str());
 
         // Entries that store no event: a refused version, a duplicate message id, then many group entries. Their
@@ -134,7 +135,9 @@ public sealed class ClusterSnapshotTests(ITestOutputHelper output)
         {
             var read = (await cluster.WriteAsync("GROUP", "READ", "workers", "carol", "COUNT", "1")).Arr();
             string id = System.Text.Json.JsonDocument.Parse(read[0].Str()).RootElement.GetProperty("id").GetString()!;
-            Assert.Equal(1, (await cluster.WriteAsync("GROUP", "ACK", "workers", id)).Int());
+
+            // 0 when a retry after a failover (the harness resends on TRYAGAIN) finds the first ACK applied.
+            Assert.InRange((await cluster.WriteAsync("GROUP", "ACK", "workers", id)).Int(), 0, 1);
         }
 
         await cluster.WaitForConvergenceAsync(Generous);

@@ -34,12 +34,16 @@ public sealed class SeedTlsTests(ITestOutputHelper output)
                 address, SeedCredentials.None, SeedTransport.Tls(null, ca), target, Serilog.Core.Logger.None, CancellationToken.None));
             output.WriteLine(anonymous.Message);
 
+            // Refused by the handshake (the same address just served a copy), not by an unreachable port.
+            Assert.IsNotType<System.Net.Sockets.SocketException>(anonymous.InnerException);
+
             // A server whose certificate does not chain to the trusted CA is refused.
             var other = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
             other.ImportFromPemFile(certificates.OtherCaFile);
             var refused = await Assert.ThrowsAsync<IOException>(() => SeedFetcher.FetchAsync(
                 address, SeedCredentials.None, SeedTransport.Tls(certificates.Client.Load(), other), target, Serilog.Core.Logger.None, CancellationToken.None));
             Assert.StartsWith(address + ": ", refused.Message, StringComparison.Ordinal);
+            Assert.IsType<System.Security.Authentication.AuthenticationException>(refused.InnerException);
             output.WriteLine(refused.Message);
         }
         finally
