@@ -201,21 +201,8 @@ internal sealed class StoreBackup(string source, string target, LogLayout layout
     {
         using var input = new FileStream(from, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
         long length = input.Length;
-        long remaining = Math.Min(limit, length);
         using var output = new FileStream(to, FileMode.Create, FileAccess.Write, FileShare.None, 1);
-        while (remaining > 0)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int read = input.Read(_buffer, 0, (int)Math.Min(_buffer.Length, remaining));
-            if (read == 0)
-            {
-                break;
-            }
-
-            output.Write(_buffer, 0, read);
-            remaining -= read;
-            _bytesCopied += read;
-        }
+        _bytesCopied += StreamCopy.Prefix(input, output, Math.Min(limit, length), _buffer, cancellationToken);
 
         // A shorter copy is extended with zeros (a hole: no bytes written), so the segment keeps its size.
         output.SetLength(length);

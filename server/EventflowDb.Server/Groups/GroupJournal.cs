@@ -146,20 +146,7 @@ internal sealed class GroupJournal : IDisposable
         using (var copy = new FileStream(Path.Combine(directory, FileName), FileMode.Create, FileAccess.Write, FileShare.None))
         using (var read = new FileStream(_log.Name, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
         {
-            byte[] buffer = new byte[81920];
-            long remaining = length;
-            while (remaining > 0)
-            {
-                int n = read.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
-                if (n == 0)
-                {
-                    break;
-                }
-
-                copy.Write(buffer, 0, n);
-                remaining -= n;
-                bytes += n;
-            }
+            bytes += Storage.StreamCopy.Prefix(read, copy, length, new byte[81920]);
 
             copy.Flush(flushToDisk: true);
         }

@@ -207,14 +207,32 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return dir;
     }
 
-    /// <summary>A loopback port that was free a moment ago.</summary>
+    private const int FirstPort = 20_000;
+    private const int PortCount = 12_000;
+    private static int _nextPort = Random.Shared.Next(PortCount);
+
+    /// <summary>
+    /// A loopback port that was free a moment ago, below Linux's ephemeral range (32768-60999): a port the OS picked
+    /// could be taken by any outgoing connection (cluster members connect to each other as they start) before the server
+    /// binds it ("Address already in use"). Ports are handed out in turn from a random start, so test runs in parallel
+    /// processes rarely meet, and a port in use is skipped.
+    /// </summary>
     public static int FreePort()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        for (int attempt = 0; ; attempt++)
+        {
+            int port = FirstPort + (int)((uint)Interlocked.Increment(ref _nextPort) % PortCount);
+            try
+            {
+                var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                return port;
+            }
+            catch (SocketException) when (attempt < PortCount)
+            {
+            }
+        }
     }
 
     /// <summary>Runs the server binary with exactly <paramref name="args"/> and waits for it to exit (for --help and refused configurations).</summary>
