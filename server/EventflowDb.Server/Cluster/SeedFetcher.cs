@@ -92,7 +92,12 @@ internal static class SeedFetcher
     /// I/O failure is an <see cref="IOException"/> whose message starts with the address; the target directory is then
     /// incomplete (the next fetch empties it). Cancelling <paramref name="token"/> throws <see cref="OperationCanceledException"/>.
     /// </summary>
-    public static async Task<SeedResult> FetchAsync(string address, SeedCredentials credentials, SeedTransport transport, string targetDirectory, Serilog.ILogger logger, CancellationToken token)
+    public static Task<SeedResult> FetchAsync(string address, SeedCredentials credentials, SeedTransport transport, string targetDirectory, Serilog.ILogger logger, CancellationToken token) =>
+        // On the thread pool from the start: writing and fsyncing a whole store blocks threads for seconds, never the caller's
+        // (a synchronization context with few threads, as a test runner's, would stall everything else on it).
+        Task.Run(() => FetchCoreAsync(address, credentials, transport, targetDirectory, logger, token), token);
+
+    private static async Task<SeedResult> FetchCoreAsync(string address, SeedCredentials credentials, SeedTransport transport, string targetDirectory, Serilog.ILogger logger, CancellationToken token)
     {
         ArgumentNullException.ThrowIfNull(credentials);
         ArgumentNullException.ThrowIfNull(transport);

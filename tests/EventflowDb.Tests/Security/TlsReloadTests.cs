@@ -139,7 +139,7 @@ public sealed class TlsReloadTests(ITestOutputHelper output) : IntegrationTest(o
 
     private static async Task WaitForOutputAsync(ServerProcess server, string text)
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (!server.Output.Contains(text, StringComparison.Ordinal))
         {
             await Task.Delay(50, cts.Token);
