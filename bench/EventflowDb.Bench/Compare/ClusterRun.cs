@@ -7,7 +7,7 @@ namespace EventflowDb.Bench.Compare;
 
 /// <summary>
 /// <c>cluster</c>: a 3-member cluster on this machine (issue 16), every member on its own data directory, fsync always,
-/// sync replication. Measures ADD (pipeline 16 and 1, redis-benchmark, 50 connections) and batches of 100 events
+/// <c>--replication sync</c> (or as <c>--replication</c> says). Measures ADD (pipeline 16 and 1, redis-benchmark, 50 connections) and batches of 100 events
 /// against the leader, then the failover time: kill -9 of the leader until another member answers an ADD (several
 /// kills, the killed member restarted in between). Prints a Markdown table for docs/benchmarks.md.
 /// </summary>
@@ -20,13 +20,14 @@ internal static class ClusterRun
     {
         string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         int kills = Option("--kills") is { } k ? int.Parse(k, CultureInfo.InvariantCulture) : 3;
+        string replication = Option("--replication") ?? "sync";
         string root = Repo.Root();
         string dll = Option("--dll") ?? Path.Combine(root, "server/EventflowDb.Server/bin/Release/net10.0/EventflowDb.Server.dll");
         string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
         string directory = Path.Combine(Path.GetTempPath(), "efdb-bench-cluster-" + Guid.NewGuid().ToString("N")[..8]);
         string members = string.Join(",", Enumerable.Range(0, 3).Select(i => $"127.0.0.1:{BasePeerPort + i}"));
         var nodes = Enumerable.Range(0, 3)
-            .Select(i => ServerProcess.EventflowMember(dll, Path.Combine(directory, $"n{i}"), BasePort + i, BasePeerPort + i, members))
+            .Select(i => ServerProcess.EventflowMember(dll, Path.Combine(directory, $"n{i}"), BasePort + i, BasePeerPort + i, members, replication))
             .ToArray();
         var rows = new List<string>();
         try
@@ -38,12 +39,12 @@ internal static class ClusterRun
             foreach (var (clients, pipeline, requests) in new[] { (1, 1, 3_000), (16, 1, 20_000), (50, 1, 30_000), (16, 16, 100_000), (50, 16, 150_000) })
             {
                 var (result, retries) = await OnLeaderAsync(nodes, clients, pipeline, requests).ConfigureAwait(false);
-                rows.Add(Row($"ADD 1 event, {clients} conns, pipeline {pipeline} (sync, 3 members){(retries > 0 ? $", {retries} run(s) cut by an election and repeated" : "")}", result));
+                rows.Add(Row($"ADD 1 event, {clients} conns, pipeline {pipeline} ({replication}, 3 members){(retries > 0 ? $", {retries} run(s) cut by an election and repeated" : "")}", result));
             }
 
             leaderNode = nodes[await LeaderAsync(nodes, -1, TimeSpan.FromSeconds(30)).ConfigureAwait(false)];
             var batches = await Task.Run(() => Workloads.AddBatchEventflow(leaderNode.Port, 16, TimeSpan.FromSeconds(10))).ConfigureAwait(false);
-            rows.Add(Row("ADD batches of 100 events, 16 conns (sync, 3 members)", batches));
+            rows.Add(Row($"ADD batches of 100 events, 16 conns ({replication}, 3 members)", batches));
             string proposals = ProposalsOf(leaderNode.Port);
 
             var failovers = new List<double>();
@@ -59,7 +60,7 @@ internal static class ClusterRun
             }
 
             var text = new StringBuilder();
-            text.AppendLine(CultureInfo.InvariantCulture, $"Cluster run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average at start {load}, 3 members on one 2-core machine, fsync always, --replication sync");
+            text.AppendLine(CultureInfo.InvariantCulture, $"Cluster run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average at start {load}, 3 members on one 2-core machine, fsync always, --replication {replication}");
             text.AppendLine();
             text.AppendLine("| scenario | ops/s | events/s | p50 ms | p99 ms | max ms |");
             text.AppendLine("|---|---|---|---|---|---|");

@@ -33,8 +33,8 @@ internal sealed class ServerProcess : IDisposable
         => new("EventflowDB", "dotnet", [serverDll, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", dataDirectory, "--log-level", "warning", "--fsync", fsync, "--checkpoint-interval", "5", "--http-port", "0"], port);
 
     /// <summary>A member of a local cluster (issue 16): <paramref name="members"/> lists every member's peer address.</summary>
-    public static ServerProcess EventflowMember(string serverDll, string dataDirectory, int port, int clusterPort, string members)
-        => new("EventflowDB", "dotnet", [serverDll, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", dataDirectory, "--log-level", "warning", "--checkpoint-interval", "5", "--http-port", "0", "--cluster-port", clusterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", members], port);
+    public static ServerProcess EventflowMember(string serverDll, string dataDirectory, int port, int clusterPort, string members, string replication = "sync")
+        => new("EventflowDB", "dotnet", [serverDll, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", dataDirectory, "--log-level", "warning", "--checkpoint-interval", "5", "--http-port", "0", "--cluster-port", clusterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster-members", members, "--replication", replication], port);
 
     /// <summary>SIGKILL, no wait for anything but the exit.</summary>
     public void Kill()

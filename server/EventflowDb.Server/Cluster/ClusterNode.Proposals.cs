@@ -9,7 +9,9 @@ namespace EventflowDb.Server.Cluster;
 /// The leader's proposals, batched: a write is stamped and queued under one lock, and one loop appends what is queued
 /// as a single Raft entry, forces its replication round and takes the next batch once that round is over. So the
 /// writes that arrive while an entry is being replicated share the next entry: one WAL append, one AppendEntries
-/// payload, one follower sync and one apply call for all of them, instead of one each.
+/// payload, one follower sync and one apply call for all of them, instead of one each. Under <c>--replication async</c>
+/// the loop applies each entry to this member's store ahead of the commit instead of waiting for its round, and
+/// <see cref="PumpReplicationAsync"/> runs the rounds.
 /// </summary>
 internal sealed partial class ClusterNode
 {
@@ -22,6 +24,8 @@ internal sealed partial class ClusterNode
     private readonly Lock _queueGate = new();
     private readonly Channel<Proposal> _proposals = Channel.CreateUnbounded<Proposal>(new UnboundedChannelOptions { SingleReader = true });
     private Task _proposalLoop = Task.CompletedTask;
+    private readonly Channel<bool> _replicationWanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private Task _replicationPump = Task.CompletedTask;
     private long _entriesProposed;
     private long _writesProposed;
 
@@ -60,7 +64,7 @@ internal sealed partial class ClusterNode
 
     /// <summary>
     /// Proposes a write (leader only) and returns this member's result of applying it: after a majority holds the entry
-    /// carrying it and this member applied it.
+    /// carrying it and this member applied it (under async replication: once this member's store holds it).
     /// </summary>
     public async Task<object> ProposeAsync(Func<UlidGenerator, long, ReplicatedCommand> build, CancellationToken token)
     {
@@ -168,10 +172,21 @@ internal sealed partial class ClusterNode
                     continue;
                 }
 
-                bool appended = await AppendAsync(batch).ConfigureAwait(false);
+                var leadership = batch[0].Lead;
+                bool alone = batch[0].Alone;
+                var appended = await AppendAsync(batch).ConfigureAwait(false);
                 batch.Clear();
-                if (!appended)
+                if (appended is null)
                 {
+                    continue;
+                }
+
+                if (_options.AsyncReplication && !alone)
+                {
+                    // Async: the round goes out beside this loop, and the writers are answered once this member's store
+                    // holds the entry (group entries wait for their commit: their journal names entries by committed index).
+                    _replicationWanted.Writer.TryWrite(true);
+                    await ApplyAheadAsync(appended.Value, leadership).ConfigureAwait(false);
                     continue;
                 }
 
@@ -210,6 +225,50 @@ internal sealed partial class ClusterNode
         }
     }
 
+    /// <summary>An appended entry: what the leader applies ahead of the commit under async replication.</summary>
+    private readonly record struct AppendedEntry(long Index, long Term, byte[] Content, object Context);
+
+    private async Task ApplyAheadAsync(AppendedEntry entry, Leadership lead)
+    {
+        try
+        {
+            await _machine.ApplyAheadAsync(entry.Index, entry.Term, entry.Content, entry.Context, lead.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Leadership lost before the entries before it were applied: its commit (if any) answers its writers.
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not applied ahead: its commit applies it and answers its writers, as under sync.
+            _logger.Warning(e, "Cluster: applying Raft entry {Index} ahead of the majority failed; it is applied once committed", entry.Index);
+        }
+    }
+
+    /// <summary>Async replication: forces a replication round whenever entries were appended since the last one began.</summary>
+    private async Task PumpReplicationAsync()
+    {
+        var wanted = _replicationWanted.Reader;
+        try
+        {
+            while (await wanted.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                wanted.TryRead(out _);
+                try
+                {
+                    await _cluster.ForceReplicationAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!_stopping.IsCancellationRequested)
+                {
+                    _logger.Debug("Cluster: forcing replication failed ({Error})", e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+    }
+
     private static void Drop(Proposal p, Exception reason)
     {
         p.TryTake();
@@ -219,9 +278,9 @@ internal sealed partial class ClusterNode
 
     /// <summary>
     /// Appends one entry for <paramref name="batch"/> (all of one leadership) with that leadership's own term, never the
-    /// WAL's current one (see LeadershipTermAsync); false when it was not appended (its writers are told).
+    /// WAL's current one (see LeadershipTermAsync); null when it was not appended (its writers are told).
     /// </summary>
-    private async Task<bool> AppendAsync(List<Proposal> batch)
+    private async Task<AppendedEntry?> AppendAsync(List<Proposal> batch)
     {
         var lead = batch[0].Lead;
         await _proposeLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -235,7 +294,7 @@ internal sealed partial class ClusterNode
                     p.Pending.Fail(changed);
                 }
 
-                return false;
+                return null;
             }
 
             byte[] content;
@@ -263,10 +322,10 @@ internal sealed partial class ClusterNode
             // Given up if the leadership ends while the append waits for the WAL's lock: otherwise a stall spanning a
             // re-election of this member would put this term's entry after the next term's no-op.
             var entry = new BinaryLogEntry { Content = content, Term = lead.Term, Context = context };
-            await _wal.AppendAsync(entry, lead.Token).ConfigureAwait(false);
+            long index = await _wal.AppendAsync(entry, lead.Token).ConfigureAwait(false);
             Volatile.Write(ref _entriesProposed, _entriesProposed + 1);
             Volatile.Write(ref _writesProposed, _writesProposed + batch.Count);
-            return true;
+            return new AppendedEntry(index, lead.Term, content, context);
         }
         catch (OperationCanceledException) when (lead.Token.IsCancellationRequested)
         {
@@ -276,7 +335,7 @@ internal sealed partial class ClusterNode
                 p.Pending.Fail(changed);
             }
 
-            return false;
+            return null;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -287,7 +346,7 @@ internal sealed partial class ClusterNode
                 p.Pending.Fail(unknown);
             }
 
-            return false;
+            return null;
         }
         finally
         {

@@ -79,6 +79,12 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
     public long DurableIndex => _machine.DurableIndex;
 
+    /// <summary>Entries this member applied ahead of the majority (async leader) and not yet found committed.</summary>
+    public int AheadEntries => _machine.AheadEntries;
+
+    /// <summary>The highest index this member ever applied ahead of the majority (changes when it applies one).</summary>
+    public long AheadHighestIndex => _machine.AheadHighestIndex;
+
     public bool AsyncReplication => _options.AsyncReplication;
 
     /// <summary>The leader's client address, when a leader is known and its address was learned.</summary>
@@ -226,6 +232,11 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         node._leadershipLoop = Task.Run(node.FollowLeadershipAsync, CancellationToken.None);
         node._stepAside = Task.Run(node.StepAsideOnFailureAsync, CancellationToken.None);
         node._proposalLoop = Task.Run(node.ProposeBatchesAsync, CancellationToken.None);
+        if (options.AsyncReplication)
+        {
+            node._replicationPump = Task.Run(node.PumpReplicationAsync, CancellationToken.None);
+        }
+
         node._progressLoop = Task.Run(() => node._progress.RunAsync(cluster, () => node.IsLeader, () => wal.LastEntryIndex, node._stopping.Token), CancellationToken.None);
         logger.Information(
             "Cluster member {Self} of {Members} (peer port {ClusterPort}{PeerTls}, client address {Announce}, replication {Replication}); Raft log through index {LastIndex}, committed {CommitIndex}",
@@ -607,6 +618,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         await _progressLoop.ConfigureAwait(false);
         _proposals.Writer.TryComplete();
         await _proposalLoop.ConfigureAwait(false);
+        await _replicationPump.ConfigureAwait(false);
         try
         {
             await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);

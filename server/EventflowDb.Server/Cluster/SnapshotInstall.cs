@@ -114,6 +114,8 @@ internal static class SnapshotInstall
                     var copied = new byte[8];
                     System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(copied, raftIndex);
                     AtomicFile.Write(Path.Combine(raft, CopiedFileName), s => s.Write(copied));
+                    // The copy holds committed entries only: what this store applied ahead of the majority is gone with it.
+                    AheadLog.Delete(raft);
                     File.Delete(Path.Combine(raft, FileName));
                     AtomicFile.SyncDirectory(raft);
                     logger.Information("Cluster: installed the store copied from {Source} (Raft entries through {RaftIndex}, last event {Last}) in {Elapsed:0.0} s", source, raftIndex, last, clock.Elapsed.TotalSeconds);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Threading.Channels;
 using DotNext.IO;
@@ -35,6 +36,8 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     private readonly long _keepEntries;
     private readonly TaskCompletionSource _installRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _snapshotGate = new();
+    private readonly SemaphoreSlim _applyGate = new(1, 1);
+    private readonly AheadLog _ahead;
     private StoreSnapshot? _snapshot;
     private (long Index, long Term)? _candidate;
     private readonly Task _durabilityLoop;
@@ -70,6 +73,12 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         }
 
         _appliedFile = new FileStream(Path.Combine(raftDirectory, "applied"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        _ahead = new AheadLog(raftDirectory);
+        if (_ahead.Count > 0)
+        {
+            logger.Information("Cluster recovery: {Count} Raft entries from index {Index} were applied ahead of the majority (--replication async); each is checked when it is committed", _ahead.Count, _ahead.LowestIndex);
+        }
+
         Span<byte> bytes = stackalloc byte[8];
         long appliedAtStart = _appliedFile.Read(bytes) == 8 ? BinaryPrimitives.ReadInt64LittleEndian(bytes) : 0;
 
@@ -155,40 +164,143 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     public async ValueTask<long> ApplyAsync(LogEntry entry, CancellationToken token)
     {
         long index = entry.Index;
-        if (entry.IsSnapshot)
+        await _applyGate.WaitAsync(token).ConfigureAwait(false);
+        try
         {
-            return await ReceiveSnapshotAsync(entry, token).ConfigureAwait(false);
+            if (entry.IsSnapshot)
+            {
+                return await ReceiveSnapshotAsync(entry, token).ConfigureAwait(false);
+            }
+
+            if (index >= _ahead.LowestIndex && _ahead.Take(index) is { } ahead)
+            {
+                if (ahead.Term != entry.Term)
+                {
+                    Diverged(index, entry.Term, ahead.Term);
+                    Volatile.Write(ref _lastApplied, index);
+                    return index;
+                }
+
+                if (ahead.Live)
+                {
+                    // Applied ahead by this process: the store has it and its writers were answered.
+                    Volatile.Write(ref _lastApplied, index);
+                    return index;
+                }
+
+                // Applied ahead before a restart, the same entry: the restart rule below says whether the store kept it.
+            }
+
+            entry.TryGetPayload(out var payload);
+            await ApplyEntryAsync(index, entry.Term, payload, entry.Context, token).ConfigureAwait(false);
+            Volatile.Write(ref _lastApplied, index);
+            return index;
+        }
+        finally
+        {
+            _applyGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The leader under <c>--replication async</c>: applies its own entry before a majority commits it, so that its
+    /// writers are answered once this store holds their writes. In log order only: once every entry before it is applied
+    /// (committed, or ahead in this term); it waits for that until <paramref name="token"/> ends. False when the entry was
+    /// not applied ahead: then its commit applies it and answers its writers, as under sync.
+    /// </summary>
+    public async Task<bool> ApplyAheadAsync(long index, long term, byte[] content, object context, CancellationToken token)
+    {
+        while (true)
+        {
+            await _applyGate.WaitAsync(token).ConfigureAwait(false);
+            try
+            {
+                if (LastApplied >= index || _installRequested.Task.IsCompleted || _failed.Task.IsCompleted)
+                {
+                    return false;
+                }
+
+                if (Math.Max(LastApplied, _ahead.HighestIndex) == index - 1 && _ahead.OnlyLive(term))
+                {
+                    // Recorded before the store sees it: after a crash the commit of this index is still checked.
+                    _ahead.Add(index, term);
+                    await ApplyEntryAsync(index, term, new ReadOnlySequence<byte>(content), context, CancellationToken.None).ConfigureAwait(false);
+                    return true;
+                }
+            }
+            finally
+            {
+                _applyGate.Release();
+            }
+
+            // An earlier entry is not applied yet (the first entries of a leadership wait for the previous term's commit).
+            await Task.Delay(1, token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Entries this member applied ahead of the majority and not yet checked against the committed log.</summary>
+    public int AheadEntries => _ahead.Count;
+
+    /// <summary>The highest index this member applied ahead of the majority (0: none).</summary>
+    public long AheadHighestIndex => _ahead.HighestIndex;
+
+    /// <summary>
+    /// Entry <paramref name="index"/> was committed with another term than the entry this member applied there ahead of
+    /// the majority (as an async leader): its store holds writes the cluster did not keep, and only a copy of a member's
+    /// store repairs that. Recorded as a pending install, like a snapshot the store lacks.
+    /// </summary>
+    private void Diverged(long index, long term, long aheadTerm)
+    {
+        lock (_snapshotGate)
+        {
+            if (_installRequested.Task.IsCompleted)
+            {
+                return;
+            }
+
+            var sources = Sources().Concat(SnapshotSources()).Distinct(StringComparer.Ordinal).ToList();
+            new StoreSnapshot(index, term, default, sources).Save(_raftDirectory, SnapshotInstall.FileName);
+            _installRequested.TrySetResult();
         }
 
+        _logger.Warning(
+            "Cluster: Raft entry {Index} was committed with term {Term}, but this member applied an entry of term {AheadTerm} there ahead of the majority (--replication async, as leader): the writes it acknowledged alone were not kept by the cluster; it will install a copy of a member's store and restart its service",
+            index, term, aheadTerm);
+    }
+
+    /// <summary>
+    /// Applies entry <paramref name="index"/> (committed, or ahead of the commit on an async leader): its commands reach
+    /// the store in order and its proposals (<paramref name="context"/>) get their outcomes.
+    /// </summary>
+    private async ValueTask ApplyEntryAsync(long index, long term, ReadOnlySequence<byte> payload, object? context, CancellationToken token)
+    {
         if (_installRequested.Task.IsCompleted)
         {
             // The store is about to be replaced: nothing reaches it. After the install the WAL hands these entries over
             // again (it applies every committed entry after the snapshot at each start). A proposal of this member (it
             // led briefly) gets no outcome here.
-            foreach (var p in entry.Context switch { Pending one => [one], Pending[] many => many, _ => [] })
+            foreach (var p in context switch { Pending one => [one], Pending[] many => many, _ => [] })
             {
                 p.Fail(ClusterUnavailableException.NoLeader("this member is replacing its store by a copy; the write's outcome is unknown, retry it (with message ids it is stored once)"));
             }
 
-            Volatile.Write(ref _lastApplied, index);
-            return index;
+            return;
         }
 
-        if (!entry.TryGetPayload(out var payload) || payload.IsEmpty)
+        if (payload.IsEmpty)
         {
             // Leader no-ops (and membership entries) change nothing in the store.
-            Volatile.Write(ref _lastApplied, index);
-            return index;
+            return;
         }
 
         // The leader's proposals: one Pending for a single command, one per command for a batch (in order).
-        var pendings = entry.Context switch
+        var pendings = context switch
         {
             Pending one => [one],
             Pending[] many => many,
             _ => null,
         };
-        if (pendings is { Length: > 0 } && pendings[0].Term != entry.Term)
+        if (pendings is { Length: > 0 } && pendings[0].Term != term)
         {
             // This member proposed an entry at this index as an old leader, and the next leader replaced it: the
             // proposal was never committed, and the entry applied here is someone else's.
@@ -213,8 +325,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 p.Fail(e);
             }
 
-            Volatile.Write(ref _lastApplied, index);
-            return index;
+            return;
         }
 
         if (pendings is not null && pendings.Length != commands.Count)
@@ -243,7 +354,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                     pendings?[j].Fail(CommittedElsewhere());
                 }
 
-                return index;
+                return;
             }
 
             if (single is null)
@@ -257,9 +368,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
         }
 
-        await _durability.Writer.WriteAsync(new Durable(index, entry.Term, writes is null ? single ?? Task.CompletedTask : InOrderAsync(writes)), token).ConfigureAwait(false);
-        Volatile.Write(ref _lastApplied, index);
-        return index;
+        await _durability.Writer.WriteAsync(new Durable(index, term, writes is null ? single ?? Task.CompletedTask : InOrderAsync(writes)), token).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -476,10 +585,17 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 _logger.Error(e, "Cluster: the store failed writing Raft entry {Index}; this member stops applying entries and stays out of elections; fix the store and restart it", index);
                 break;
             }
-            Volatile.Write(ref _durableIndex, index);
+
+            // Only forward: after an installed copy, the entries this member's own log still held below the copy's index
+            // are applied again (skipped by mark) and must not pull the durable index back under what the copy proves.
+            if (index > Volatile.Read(ref _durableIndex))
+            {
+                Volatile.Write(ref _durableIndex, index);
+            }
+
             if (!_durability.Reader.TryPeek(out _))
             {
-                WriteApplied(index);
+                WriteApplied(Volatile.Read(ref _durableIndex));
             }
 
             await CompactAsync(index, term).ConfigureAwait(false);
@@ -519,8 +635,9 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         }
 
         _candidate = (index, term);
-        if (candidate.Index <= SnapshotIndex)
+        if (candidate.Index <= SnapshotIndex || candidate.Index > LastApplied)
         {
+            // Not past the last snapshot, or not committed yet (an async leader's store runs ahead of the commit).
             return;
         }
 
@@ -542,6 +659,12 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             // Read after the checkpoint: every event through the candidate is in the store durably, so this id (which may
             // be a later one) is one this store held; a store whose last event is below it lost events.
             var lastId = _store.Checksum.LastId;
+            if (_ahead.Count > 0)
+            {
+                // Read after the id: that id may be of a write applied ahead of the commit, which no other store may ever
+                // hold. The previous snapshot's id is one every store through this candidate holds.
+                lastId = Volatile.Read(ref _snapshot)?.LastEventId ?? default;
+            }
 
             // Addresses known now, and those of the previous snapshot (right after a start none are learned yet).
             var sources = Sources().Concat(SnapshotSources()).Distinct(StringComparer.Ordinal).ToList();
@@ -623,7 +746,8 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         }
 
         var offered = StoreSnapshot.Parse(bytes, entry.Index, entry.Term);
-        if (entry.Index <= DurableIndex && _store.Checksum.LastId.CompareTo(offered.LastEventId) >= 0)
+        // Entries applied ahead through the snapshot cannot be checked any more: they may be ones the cluster did not keep.
+        if (entry.Index <= DurableIndex && _store.Checksum.LastId.CompareTo(offered.LastEventId) >= 0 && _ahead.LowestIndex > entry.Index)
         {
             // Everything through it is here already (an installed copy that is newer than the leader's snapshot).
             var own = offered with { LastEventId = _store.Checksum.LastId, GroupsIndex = Groups?.Registry.LastRaftIndex ?? 0 };
@@ -656,5 +780,10 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
     ValueTask ISnapshotManager.ReclaimGarbageAsync(long watermark, CancellationToken token) => ValueTask.CompletedTask;
 
-    public void Dispose() => _appliedFile.Dispose();
+    public void Dispose()
+    {
+        _appliedFile.Dispose();
+        _ahead.Dispose();
+        _applyGate.Dispose();
+    }
 }

@@ -229,9 +229,17 @@ public sealed class ClusterSnapshotTests(ITestOutputHelper output)
         output.WriteLine($"{written} writes during the install");
         Assert.True(written > 100, $"only {written} writes went on during and after the install");
         var lines = member.Output.Split('\n');
+        int copies = lines.Count(l => l.Contains("installed the store copied from", StringComparison.Ordinal));
+
+        // One copy: its source keeps the entries after it. A second one only when the leadership moved meanwhile (the
+        // load here can cost an election): the new leader kept only its own 8 to 16 entries, it held nothing for the copy.
+        int asked = Array.FindIndex(lines, l => l.Contains("lacks Raft entries", StringComparison.Ordinal));
+        var terms = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"leader is \S+, term (\d+)")).ToList();
+        string? termAsked = terms.Take(asked).LastOrDefault(m => m.Success)?.Groups[1].Value;
+        bool leadershipMoved = asked >= 0 && terms.Skip(asked).Any(m => m.Success && m.Groups[1].Value != termAsked);
         Assert.True(
-            lines.Count(l => l.Contains("installed the store copied from", StringComparison.Ordinal)) == 1,
-            "one copy expected:\n" + string.Join('\n', lines.Where(l => l.Contains("Cluster", StringComparison.Ordinal) || l.Contains("Seed", StringComparison.Ordinal))));
+            copies == 1 || (copies == 2 && leadershipMoved),
+            $"{copies} copies (leadership moved during the install: {leadershipMoved}):\n" + string.Join('\n', lines.Where(l => l.Contains("Cluster", StringComparison.Ordinal) || l.Contains("Seed", StringComparison.Ordinal))));
         await AssertSameAsLeaderAsync(cluster, behind);
     }
 

@@ -126,6 +126,7 @@ internal sealed class InfoCommand() : SyncCommand("INFO", -1)
         line("cluster_applied_index", node.AppliedIndex);
         line("cluster_durable_index", node.DurableIndex);
         line("cluster_snapshot_index", node.SnapshotIndex);
+        line("cluster_ahead_entries", node.AheadEntries);
         line("cluster_lag_entries", Math.Max(0, node.CommitIndex - node.DurableIndex));
         line("cluster_entries_proposed", node.EntriesProposed);
         line("cluster_writes_proposed", node.WritesProposed);

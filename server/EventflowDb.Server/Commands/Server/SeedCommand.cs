@@ -39,6 +39,8 @@ internal sealed class SeedCommand() : Command("SEED", -2)
     private Copy? _current;
     private bool _beginning;
 
+    private const string AheadRefusal = "SEED refused: this member applied writes ahead of the majority (--replication async leader); copy another member";
+
     /// <summary>The copy's directory: inside the Raft directory, which no backup reads and the store never uses.</summary>
     public static string DirectoryOf(string dataDirectory) => Path.Combine(Path.GetFullPath(dataDirectory), "raft", "seed-out");
 
@@ -69,6 +71,13 @@ internal sealed class SeedCommand() : Command("SEED", -2)
 
     private async Task BeginAsync(ClientSession session, ReplicatedEventStore replicated)
     {
+        // An async leader's store runs ahead of the commit: a copy of it could hold writes the cluster never keeps.
+        long aheadBefore = replicated.Node.AheadHighestIndex;
+        if (replicated.Node.AheadEntries > 0)
+        {
+            throw CommandException.Syntax(AheadRefusal);
+        }
+
         lock (_lock)
         {
             if (_beginning || _current is { } copy && (copy.Reads > 0 || Environment.TickCount64 - copy.LastUse < (long)IdleAfter.TotalMilliseconds))
@@ -106,6 +115,11 @@ internal sealed class SeedCommand() : Command("SEED", -2)
             {
                 session.Server.Logger.Warning("Seed copy requested by client {ClientId} {Remote} failed: {Error}", session.Id, session.Remote, e.Message);
                 throw CommandException.Syntax($"seed failed: {e.Message}");
+            }
+
+            if (replicated.Node.AheadHighestIndex != aheadBefore)
+            {
+                throw CommandException.Syntax(AheadRefusal);
             }
 
             var files = List(directory);

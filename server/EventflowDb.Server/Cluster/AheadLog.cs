@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using EventflowDb.Storage;
+
+namespace EventflowDb.Server.Cluster;
+
+/// <summary>
+/// The Raft entries a leader under <c>--replication async</c> applied to its store before a majority committed them
+/// (<c>raft/ahead</c>: index and term, 16 bytes each, on disk before the store sees the entry). When such an index is
+/// committed, its term says whether the store holds the committed entry (same term) or one the cluster did not keep
+/// (another term: the store diverged and only a copy of a member's store repairs it). The records survive a crash: after
+/// a restart the same check runs on the entries committed again.
+/// </summary>
+internal sealed class AheadLog : IDisposable
+{
+    public const string FileName = "ahead";
+
+    /// <summary>By default the file is rewritten without its checked records once it grows past this.</summary>
+    private const long DefaultRewriteBytes = 1 << 20;
+
+    private const int RecordBytes = 16;
+
+    private readonly string _path;
+    private readonly long _rewriteBytes;
+    private readonly Queue<Record> _records = new();
+    private FileStream _file;
+
+    /// <summary>An entry applied ahead: <paramref name="Live"/> when applied by this process (its store write was made now).</summary>
+    public readonly record struct Record(long Index, long Term, bool Live);
+
+    /// <param name="raftDirectory">Where <c>ahead</c> is kept.</param>
+    /// <param name="rewriteBytes">The size past which checked records are dropped from the file.</param>
+    public AheadLog(string raftDirectory, long rewriteBytes = DefaultRewriteBytes)
+    {
+        _rewriteBytes = rewriteBytes;
+        _path = Path.Combine(raftDirectory, FileName);
+        _file = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        Span<byte> bytes = stackalloc byte[RecordBytes];
+        while (_file.Read(bytes) == RecordBytes)
+        {
+            long index = BinaryPrimitives.ReadInt64LittleEndian(bytes);
+            long term = BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]);
+            if (index <= 0 || index <= HighestIndex)
+            {
+                // A torn tail (zeros) or a record out of order: nothing after it was written whole.
+                break;
+            }
+
+            _records.Enqueue(new Record(index, term, Live: false));
+            HighestIndex = index;
+        }
+
+        // Appends go after the last whole record.
+        _file.SetLength(_records.Count * (long)RecordBytes);
+        _file.Position = _file.Length;
+    }
+
+    /// <summary>Records not yet checked against the committed log.</summary>
+    public int Count => _records.Count;
+
+    /// <summary>The lowest unchecked index (long.MaxValue without one).</summary>
+    public long LowestIndex => _records.Count > 0 ? _records.Peek().Index : long.MaxValue;
+
+    /// <summary>The highest index applied ahead (0 without one).</summary>
+    public long HighestIndex { get; private set; }
+
+    /// <summary>True when every unchecked record was made by this process in <paramref name="term"/>.</summary>
+    public bool OnlyLive(long term) => _records.All(r => r.Live && r.Term == term);
+
+    /// <summary>Records entry <paramref name="index"/> of <paramref name="term"/> durably, before its write reaches the store.</summary>
+    public void Add(long index, long term)
+    {
+        Span<byte> bytes = stackalloc byte[RecordBytes];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, index);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes[8..], term);
+        long at = _file.Position;
+        try
+        {
+            _file.Write(bytes);
+            _file.Flush(flushToDisk: true);
+        }
+        catch (IOException)
+        {
+            // Not recorded (the entry is then not applied ahead): no half record stays for the next one to follow.
+            _file.SetLength(at);
+            _file.Position = at;
+            throw;
+        }
+
+        _records.Enqueue(new Record(index, term, Live: true));
+        HighestIndex = index;
+    }
+
+    /// <summary>The record of <paramref name="index"/>, removed with every record below it (they are checked in log order).</summary>
+    public Record? Take(long index)
+    {
+        Record? found = null;
+        while (_records.Count > 0 && _records.Peek().Index <= index)
+        {
+            var record = _records.Dequeue();
+            if (record.Index == index)
+            {
+                found = record;
+            }
+        }
+
+        if (_records.Count == 0 && _file.Length > 0)
+        {
+            _file.SetLength(0);
+            _file.Flush(flushToDisk: true);
+        }
+        else if (_file.Length > _rewriteBytes)
+        {
+            Rewrite();
+        }
+
+        return found;
+    }
+
+    /// <summary>Removes the file of a directory whose store was replaced by a copy (the copy holds only committed entries).</summary>
+    public static void Delete(string raftDirectory) => File.Delete(Path.Combine(raftDirectory, FileName));
+
+    private void Rewrite()
+    {
+        var bytes = new byte[_records.Count * RecordBytes];
+        int at = 0;
+        foreach (var record in _records)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(at), record.Index);
+            BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(at + 8), record.Term);
+            at += RecordBytes;
+        }
+
+        _file.Dispose();
+        AtomicFile.Write(_path, s => s.Write(bytes));
+        _file = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        _file.Position = _file.Length;
+    }
+
+    public void Dispose() => _file.Dispose();
+}
