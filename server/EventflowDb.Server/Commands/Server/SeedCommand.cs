@@ -3,13 +3,14 @@ using EventflowDb.Protocol;
 using EventflowDb.Server.Cluster;
 using EventflowDb.Server.Commands.Events;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 using EventflowDb.Storage;
 using NUlid;
 
 namespace EventflowDb.Server.Commands.Server;
 
 /// <summary>
-/// SEED (cluster members only, @admin): serves a consistent copy of this member's whole store to a member that must
+/// SEED (cluster members only, @admin and read rights on every stream): serves a consistent copy of this member's whole store to a member that must
 /// rebuild its own (a Raft InstallSnapshot carries only metadata; the store comes out of band, <see cref="SeedFetcher"/>).
 /// <list type="bullet">
 /// <item><c>SEED BEGIN</c>: copies the store (the BACKUP mechanism) and then the consumer groups' files into
@@ -48,6 +49,9 @@ internal sealed class SeedCommand() : Command("SEED", -2)
         {
             throw CommandException.Syntax("SEED is only served by cluster members");
         }
+
+        // The copy holds every stream: only a user whose read patterns cover all streams may take it (SPEC).
+        StreamPermissions.CheckReadsAll(session, "*");
 
         if (request.EqualsIgnoreCase(1, "BEGIN"u8) && request.Count == 2)
         {
