@@ -30,7 +30,10 @@ internal sealed class SeedCommand() : Command("SEED", -2)
     /// <summary>The largest READ reply (1 MiB): the fetcher refuses longer bulk strings.</summary>
     public const int ChunkBytes = 1 << 20;
 
-    /// <summary>How long after a BEGIN, READ or END this member keeps its Raft log from being compacted.</summary>
+    /// <summary>
+    /// How long this member keeps its Raft log from being compacted, counted from the start of a BEGIN, from the end of
+    /// its copy, and from each READ or END.
+    /// </summary>
     public static readonly TimeSpan CompactionHold = TimeSpan.FromMinutes(2);
 
     /// <summary>A copy not read for this long (and not ENDed) is abandoned: the next BEGIN may replace it.</summary>
@@ -105,6 +108,9 @@ internal sealed class SeedCommand() : Command("SEED", -2)
                 backup = await store.BackupWithinAsync(directory, session.Closing).ConfigureAwait(false);
                 groupBytes = await replicated.Node.Groups.Registry.CopyFilesAsync(directory).ConfigureAwait(false);
                 AtomicFile.SyncDirectory(directory);
+
+                // A long copy may outlast the hold taken before it: the installer still needs the entries after raftIndex.
+                replicated.Node.HoldCompaction(CompactionHold);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
