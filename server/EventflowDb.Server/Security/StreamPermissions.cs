@@ -56,7 +56,7 @@ internal static class StreamPermissions
         }
     }
 
-    /// <summary>LISTSTREAMS names every stream: it needs read rights on all of them.</summary>
+    /// <summary>LISTSTREAMS names every stream and SEED copies every stream: they need read rights on all of them.</summary>
     public static void CheckReadsAll(IAclSubject session, string what)
     {
         if (!session.User.Rules.ReadsAllStreams)

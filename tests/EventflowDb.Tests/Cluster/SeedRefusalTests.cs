@@ -1,4 +1,5 @@
 using System.Globalization;
+using EventflowDb.Protocol;
 using EventflowDb.Server.Cluster;
 using EventflowDb.Tests.Harness;
 using Xunit;
@@ -13,7 +14,7 @@ public sealed class SeedRefusalTests(ITestOutputHelper output)
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task Seed_refuses_unlisted_paths_wrong_ids_bad_offsets_a_second_copy_in_use_users_without_admin_and_standalone_servers()
+    public async Task Seed_refuses_unlisted_paths_wrong_ids_bad_offsets_a_second_copy_in_use_users_without_admin_or_every_stream_and_standalone_servers()
     {
         await using var cluster = await TestCluster.StartAsync(3);
         int leader = await cluster.WaitForLeaderAsync(Generous);
@@ -80,6 +81,20 @@ public sealed class SeedRefusalTests(ITestOutputHelper output)
             Assert.Equal("OK", (await reader.CommandAsync("AUTH", "reader", "r")).Str());
             Assert.Equal("NOPERM User reader has no permissions to run the 'seed' command", await reader.ErrorAsync("SEED", "BEGIN"));
         }
+
+        // @admin with read patterns that do not cover every stream: the copy holds them all, so it is refused and logged.
+        Assert.Equal("OK", (await c.CommandAsync("ACL", "LOG", "RESET")).Str());
+        Assert.Equal("OK", (await c.CommandAsync("ACL", "SETUSER", "narrow", "on", ">n", "~account-*", "+@admin", "+@connection")).Str());
+        await using (var narrow = await member.OpenRawAsync())
+        {
+            Assert.Equal("OK", (await narrow.CommandAsync("AUTH", "narrow", "n")).Str());
+            Assert.Equal("NOPERM No permissions to access a stream", await narrow.ErrorAsync("SEED", "BEGIN"));
+            Assert.Equal("NOPERM No permissions to access a stream", await narrow.ErrorAsync("SEED", "READ", next[0].Str(), "store.meta", "0"));
+        }
+
+        var logged = (await c.CommandAsync("ACL", "LOG")).Arr()
+            .Select(e => e.Arr().Where(v => v.Type != RespType.Integer).Select(v => v.Str()).ToList()).ToList();
+        Assert.Contains(logged, fields => fields.Contains("narrow") && fields.Contains("key") && fields.Contains("*"));
 
         Assert.True((await c.CommandAsync("CLUSTER", "INFO")).IsError());
 

@@ -3,13 +3,14 @@ using EventflowDb.Protocol;
 using EventflowDb.Server.Cluster;
 using EventflowDb.Server.Commands.Events;
 using EventflowDb.Server.Network;
+using EventflowDb.Server.Security;
 using EventflowDb.Storage;
 using NUlid;
 
 namespace EventflowDb.Server.Commands.Server;
 
 /// <summary>
-/// SEED (cluster members only, @admin): serves a consistent copy of this member's whole store to a member that must
+/// SEED (cluster members only, @admin and read rights on every stream): serves a consistent copy of this member's whole store to a member that must
 /// rebuild its own (a Raft InstallSnapshot carries only metadata; the store comes out of band, <see cref="SeedFetcher"/>).
 /// <list type="bullet">
 /// <item><c>SEED BEGIN</c>: copies the store (the BACKUP mechanism) and then the consumer groups' files into
@@ -29,7 +30,10 @@ internal sealed class SeedCommand() : Command("SEED", -2)
     /// <summary>The largest READ reply (1 MiB): the fetcher refuses longer bulk strings.</summary>
     public const int ChunkBytes = 1 << 20;
 
-    /// <summary>How long after a BEGIN, READ or END this member keeps its Raft log from being compacted.</summary>
+    /// <summary>
+    /// How long this member keeps its Raft log from being compacted, counted from the start of a BEGIN, from the end of
+    /// its copy, and from each READ or END.
+    /// </summary>
     public static readonly TimeSpan CompactionHold = TimeSpan.FromMinutes(2);
 
     /// <summary>A copy not read for this long (and not ENDed) is abandoned: the next BEGIN may replace it.</summary>
@@ -50,6 +54,9 @@ internal sealed class SeedCommand() : Command("SEED", -2)
         {
             throw CommandException.Syntax("SEED is only served by cluster members");
         }
+
+        // The copy holds every stream: only a user whose read patterns cover all streams may take it (SPEC).
+        StreamPermissions.CheckReadsAll(session, "*");
 
         if (request.EqualsIgnoreCase(1, "BEGIN"u8) && request.Count == 2)
         {
@@ -110,6 +117,9 @@ internal sealed class SeedCommand() : Command("SEED", -2)
                 backup = await store.BackupWithinAsync(directory, session.Closing).ConfigureAwait(false);
                 groupBytes = await replicated.Node.Groups.Registry.CopyFilesAsync(directory).ConfigureAwait(false);
                 AtomicFile.SyncDirectory(directory);
+
+                // A long copy may outlast the hold taken before it: the installer still needs the entries after raftIndex.
+                replicated.Node.HoldCompaction(CompactionHold);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
