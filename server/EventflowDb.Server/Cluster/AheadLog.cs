@@ -90,7 +90,13 @@ internal sealed class AheadLog : IDisposable
         HighestIndex = index;
     }
 
-    /// <summary>The record of <paramref name="index"/>, removed with every record below it (they are checked in log order).</summary>
+    /// <summary>The lowest unchecked record (null without one).</summary>
+    public Record? First => _records.Count > 0 ? _records.Peek() : null;
+
+    /// <summary>
+    /// The record of <paramref name="index"/>, removed with every record below it. The caller checks first that none is
+    /// below: entries are committed in log order, so one left below was committed as an entry without payload.
+    /// </summary>
     public Record? Take(long index)
     {
         Record? found = null;
@@ -103,17 +109,57 @@ internal sealed class AheadLog : IDisposable
             }
         }
 
-        if (_records.Count == 0 && _file.Length > 0)
+        Trim();
+        return found;
+    }
+
+    /// <summary>Drops the records through <paramref name="index"/> without checking them (a snapshot covers them: checked before it was taken).</summary>
+    public void DropThrough(long index)
+    {
+        while (_records.Count > 0 && _records.Peek().Index <= index)
         {
-            _file.SetLength(0);
-            _file.Flush(flushToDisk: true);
-        }
-        else if (_file.Length > _rewriteBytes)
-        {
-            Rewrite();
+            _records.Dequeue();
         }
 
-        return found;
+        Trim();
+    }
+
+    /// <summary>
+    /// The entry of <paramref name="index"/> was recorded but not applied ahead after all: at its commit the restart rule
+    /// decides (the store may or may not hold part of it).
+    /// </summary>
+    public void Demote(long index)
+    {
+        var records = _records.ToArray();
+        _records.Clear();
+        foreach (var record in records)
+        {
+            _records.Enqueue(record.Index == index ? record with { Live = false } : record);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the file from growing with checked records. Best effort: a failure leaves checked records in the file, which
+    /// a restart checks again (with the same outcome) or drops (below the snapshot).
+    /// </summary>
+    private void Trim()
+    {
+        try
+        {
+            if (_records.Count == 0 && _file.Length > 0)
+            {
+                _file.SetLength(0);
+                _file.Position = 0;
+                _file.Flush(flushToDisk: true);
+            }
+            else if (_file.Length > _rewriteBytes)
+            {
+                Rewrite();
+            }
+        }
+        catch (IOException)
+        {
+        }
     }
 
     /// <summary>Removes the file of a directory whose store was replaced by a copy (the copy holds only committed entries).</summary>
@@ -130,9 +176,11 @@ internal sealed class AheadLog : IDisposable
             at += RecordBytes;
         }
 
-        _file.Dispose();
+        // The new file is in place before the old stream closes: a failed write leaves the old file and stream as they were.
         AtomicFile.Write(_path, s => s.Write(bytes));
-        _file = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        var reopened = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        _file.Dispose();
+        _file = reopened;
         _file.Position = _file.Length;
     }
 

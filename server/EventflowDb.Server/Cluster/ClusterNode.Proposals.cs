@@ -26,6 +26,7 @@ internal sealed partial class ClusterNode
     private Task _proposalLoop = Task.CompletedTask;
     private readonly Channel<bool> _replicationWanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private Task _replicationPump = Task.CompletedTask;
+    private Task _aheadCheck = Task.CompletedTask;
     private long _entriesProposed;
     private long _writesProposed;
 
@@ -232,7 +233,8 @@ internal sealed partial class ClusterNode
     {
         try
         {
-            await _machine.ApplyAheadAsync(entry.Index, entry.Term, entry.Content, entry.Context, lead.Token).ConfigureAwait(false);
+            using var ends = CancellationTokenSource.CreateLinkedTokenSource(lead.Token, _stopping.Token);
+            await _machine.ApplyAheadAsync(entry.Index, entry.Term, entry.Content, entry.Context, ends.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -242,6 +244,28 @@ internal sealed partial class ClusterNode
         {
             // Not applied ahead: its commit applies it and answers its writers, as under sync.
             _logger.Warning(e, "Cluster: applying Raft entry {Index} ahead of the majority failed; it is applied once committed", entry.Index);
+        }
+    }
+
+    /// <summary>
+    /// Twice a second while entries applied ahead are unchecked: those at or below DotNext's applied index were committed
+    /// as entries without payload (a new leader's no-op), which <see cref="StoreStateMachine.ApplyAsync"/> never sees.
+    /// </summary>
+    private async Task CheckAheadAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                if (_machine.AheadEntries > 0)
+                {
+                    await _machine.CheckAheadThroughAsync(_wal.LastAppliedIndex, _stopping.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
         }
     }
 

@@ -77,7 +77,38 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
     public long AppliedIndex => _machine.LastApplied;
 
-    public long DurableIndex => _machine.DurableIndex;
+    /// <summary>
+    /// The Raft index through which this member's store holds every committed entry durably. Entries without payload (a
+    /// new leader's no-op) never reach the store, so once every entry handed to it is durable, DotNext's applied index
+    /// counts too (a copy of the store then covers those no-ops). Never reported lower than before.
+    /// </summary>
+    public long DurableIndex
+    {
+        get
+        {
+            // DotNext's applied index first: every entry with payload through it was handed to the store before.
+            long applied = _wal.LastAppliedIndex;
+            long durable = _machine.DurableIndex;
+            long holds = durable >= _machine.LastApplied && _machine.Failure is null && _machine.AheadEntries == 0 && !_machine.InstallRequested.IsCompleted
+                ? Math.Max(durable, applied)
+                : durable;
+            long seen = Volatile.Read(ref _durableSeen);
+            while (holds > seen)
+            {
+                long was = Interlocked.CompareExchange(ref _durableSeen, holds, seen);
+                if (was == seen)
+                {
+                    return holds;
+                }
+
+                seen = was;
+            }
+
+            return seen;
+        }
+    }
+
+    private long _durableSeen;
 
     /// <summary>Entries this member applied ahead of the majority (async leader) and not yet found committed.</summary>
     public int AheadEntries => _machine.AheadEntries;
@@ -236,6 +267,8 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         {
             node._replicationPump = Task.Run(node.PumpReplicationAsync, CancellationToken.None);
         }
+
+        node._aheadCheck = Task.Run(node.CheckAheadAsync, CancellationToken.None);
 
         node._progressLoop = Task.Run(() => node._progress.RunAsync(cluster, () => node.IsLeader, () => wal.LastEntryIndex, node._stopping.Token), CancellationToken.None);
         logger.Information(
@@ -601,7 +634,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
                 }
             }
 
-            long? durable = member.IsRemote ? null : _machine.DurableIndex;
+            long? durable = member.IsRemote ? null : DurableIndex;
             var progress = member.IsRemote && IsLeader ? _progress.Of(member, _wal.LastEntryIndex) : null;
             list.Add(new ClusterMemberInfo(member.EndPoint.ToString() ?? "", announce, !member.IsRemote, member.IsLeader, member.Status.ToString().ToLowerInvariant(), durable, progress));
         }
@@ -619,6 +652,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         _proposals.Writer.TryComplete();
         await _proposalLoop.ConfigureAwait(false);
         await _replicationPump.ConfigureAwait(false);
+        await _aheadCheck.ConfigureAwait(false);
         try
         {
             await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);

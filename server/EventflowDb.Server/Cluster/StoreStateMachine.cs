@@ -39,7 +39,8 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     private readonly SemaphoreSlim _applyGate = new(1, 1);
     private readonly AheadLog _ahead;
     private StoreSnapshot? _snapshot;
-    private (long Index, long Term)? _candidate;
+    private (long Index, long Term, Ulid Top)? _candidate;
+    private Ulid _storedTop;
     private readonly Task _durabilityLoop;
     private long _lastApplied;
     private long _durableIndex;
@@ -74,6 +75,9 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
         _appliedFile = new FileStream(Path.Combine(raftDirectory, "applied"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         _ahead = new AheadLog(raftDirectory);
+
+        // Checked before the snapshot was taken (it covers committed entries only); the file may still list them.
+        _ahead.DropThrough(_snapshot?.Index ?? 0);
         if (_ahead.Count > 0)
         {
             logger.Information("Cluster recovery: {Count} Raft entries from index {Index} were applied ahead of the majority (--replication async); each is checked when it is committed", _ahead.Count, _ahead.LowestIndex);
@@ -86,6 +90,10 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         // proves; the entries after it count once they are applied again.
         _durableIndex = Math.Max(_snapshot?.Index ?? 0, SnapshotInstall.CopiedIndex(raftDirectory));
         _durableAtStart = store.Checksum.LastId;
+
+        // What entries through a snapshot stored, for an async leader's snapshots: the store's own last id, unless it may
+        // hold writes applied ahead of the commit (then what the last snapshot recorded).
+        _storedTop = _ahead.Count > 0 ? _snapshot?.LastEventId ?? default : _durableAtStart;
         _lastMark = _durableAtStart;
         _durabilityLoop = Task.Run(RecordDurableAsync);
         logger.Information(
@@ -172,6 +180,15 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 return await ReceiveSnapshotAsync(entry, token).ConfigureAwait(false);
             }
 
+            if (_ahead.First is { } below && below.Index < index)
+            {
+                // DotNext hands over only entries with a payload: the entry committed at that index was a new leader's
+                // no-op (an entry applied ahead always has one), so the store holds writes the cluster did not keep.
+                Diverged(below.Index, null, below.Term);
+                Volatile.Write(ref _lastApplied, index);
+                return index;
+            }
+
             if (index >= _ahead.LowestIndex && _ahead.Take(index) is { } ahead)
             {
                 if (ahead.Term != entry.Term)
@@ -192,8 +209,11 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
 
             entry.TryGetPayload(out var payload);
-            await ApplyEntryAsync(index, entry.Term, payload, entry.Context, token).ConfigureAwait(false);
-            Volatile.Write(ref _lastApplied, index);
+            if (await ApplyEntryAsync(index, entry.Term, payload, entry.Context, token).ConfigureAwait(false))
+            {
+                Volatile.Write(ref _lastApplied, index);
+            }
+
             return index;
         }
         finally
@@ -224,7 +244,17 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 {
                     // Recorded before the store sees it: after a crash the commit of this index is still checked.
                     _ahead.Add(index, term);
-                    await ApplyEntryAsync(index, term, new ReadOnlySequence<byte>(content), context, CancellationToken.None).ConfigureAwait(false);
+                    try
+                    {
+                        await ApplyEntryAsync(index, term, new ReadOnlySequence<byte>(content), context, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        // Not (wholly) applied: its commit must not be skipped as already in the store.
+                        _ahead.Demote(index);
+                        throw;
+                    }
+
                     return true;
                 }
             }
@@ -235,6 +265,32 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
             // An earlier entry is not applied yet (the first entries of a leadership wait for the previous term's commit).
             await Task.Delay(1, token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Called with DotNext's applied index (which counts entries without payload, never handed to <see cref="ApplyAsync"/>):
+    /// a record at or below it was not checked because the entry committed there was a leader's no-op, so the store holds
+    /// writes the cluster did not keep. Catches the divergence when no later write commits.
+    /// </summary>
+    public async Task CheckAheadThroughAsync(long appliedIndex, CancellationToken token)
+    {
+        if (_ahead.LowestIndex > appliedIndex)
+        {
+            return;
+        }
+
+        await _applyGate.WaitAsync(token).ConfigureAwait(false);
+        try
+        {
+            if (_ahead.First is { } first && first.Index <= appliedIndex)
+            {
+                Diverged(first.Index, null, first.Term);
+            }
+        }
+        finally
+        {
+            _applyGate.Release();
         }
     }
 
@@ -249,7 +305,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     /// the majority (as an async leader): its store holds writes the cluster did not keep, and only a copy of a member's
     /// store repairs that. Recorded as a pending install, like a snapshot the store lacks.
     /// </summary>
-    private void Diverged(long index, long term, long aheadTerm)
+    private void Diverged(long index, long? term, long aheadTerm)
     {
         lock (_snapshotGate)
         {
@@ -259,20 +315,21 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
 
             var sources = Sources().Concat(SnapshotSources()).Distinct(StringComparer.Ordinal).ToList();
-            new StoreSnapshot(index, term, default, sources).Save(_raftDirectory, SnapshotInstall.FileName);
+            new StoreSnapshot(index, term ?? 0, default, sources).Save(_raftDirectory, SnapshotInstall.FileName);
             _installRequested.TrySetResult();
         }
 
         _logger.Warning(
-            "Cluster: Raft entry {Index} was committed with term {Term}, but this member applied an entry of term {AheadTerm} there ahead of the majority (--replication async, as leader): the writes it acknowledged alone were not kept by the cluster; it will install a copy of a member's store and restart its service",
-            index, term, aheadTerm);
+            "Cluster: Raft entry {Index} was committed as {Committed}, but this member applied an entry of term {AheadTerm} there ahead of the majority (--replication async, as leader): the writes it acknowledged alone were not kept by the cluster; it will install a copy of a member's store and restart its service",
+            index, term is { } t ? $"an entry of term {t}" : "a leader's no-op", aheadTerm);
     }
 
     /// <summary>
     /// Applies entry <paramref name="index"/> (committed, or ahead of the commit on an async leader): its commands reach
-    /// the store in order and its proposals (<paramref name="context"/>) get their outcomes.
+    /// the store in order and its proposals (<paramref name="context"/>) get their outcomes. False when this member's store
+    /// failed on it (the entry does not count as applied).
     /// </summary>
-    private async ValueTask ApplyEntryAsync(long index, long term, ReadOnlySequence<byte> payload, object? context, CancellationToken token)
+    private async ValueTask<bool> ApplyEntryAsync(long index, long term, ReadOnlySequence<byte> payload, object? context, CancellationToken token)
     {
         if (_installRequested.Task.IsCompleted)
         {
@@ -284,13 +341,13 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 p.Fail(ClusterUnavailableException.NoLeader("this member is replacing its store by a copy; the write's outcome is unknown, retry it (with message ids it is stored once)"));
             }
 
-            return;
+            return true;
         }
 
         if (payload.IsEmpty)
         {
             // Leader no-ops (and membership entries) change nothing in the store.
-            return;
+            return true;
         }
 
         // The leader's proposals: one Pending for a single command, one per command for a batch (in order).
@@ -325,7 +382,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 p.Fail(e);
             }
 
-            return;
+            return true;
         }
 
         if (pendings is not null && pendings.Length != commands.Count)
@@ -354,7 +411,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                     pendings?[j].Fail(CommittedElsewhere());
                 }
 
-                return;
+                return false;
             }
 
             if (single is null)
@@ -369,6 +426,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         }
 
         await _durability.Writer.WriteAsync(new Durable(index, term, writes is null ? single ?? Task.CompletedTask : InOrderAsync(writes)), token).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>
@@ -434,9 +492,13 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         }
     }
 
-    /// <summary>The writes of one batch entry, awaited in order; a refused one (same on every member) changes nothing.</summary>
-    private static async Task InOrderAsync(List<Task> writes)
+    /// <summary>
+    /// The writes of one batch entry, awaited in order; a refused one (same on every member) changes nothing. Its result:
+    /// the last event id the entry stored (none: default).
+    /// </summary>
+    private static async Task<Ulid> InOrderAsync(List<Task> writes)
     {
+        Ulid top = default;
         foreach (var write in writes)
         {
             try
@@ -445,9 +507,21 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
             catch (ArgumentException)
             {
+                continue;
+            }
+
+            if (write is Task<Ulid> stored && stored.Result.CompareTo(top) > 0)
+            {
+                top = stored.Result;
             }
         }
+
+        return top;
     }
+
+    /// <summary>An append's write, whose result is its last event id when the store took it (default when it refused it).</summary>
+    private static async Task<Ulid> StoredTopAsync(Task<AppendResult> appended, Ulid last) =>
+        (await appended.ConfigureAwait(false)).Status == AppendStatus.Appended ? last : default;
 
     /// <summary>Once the first entry after the skipped ones arrives, says how recovery went.</summary>
     private void LogRecoveryOnce()
@@ -493,7 +567,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             case ReplicatedKind.Append:
                 var appended = _store.AppendAsync(command.Append!, token).AsTask();
                 Forward(appended, pending);
-                return appended;
+                return StoredTopAsync(appended, command.Append!.Events is [.., { Id: { } last }] ? last : default);
             default:
                 // The leader stamped the mark with its clock: every member writes the change with that time.
                 long at = command.Mark.Time.ToUnixTimeMilliseconds();
@@ -593,6 +667,11 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 Volatile.Write(ref _durableIndex, index);
             }
 
+            if (write is Task<Ulid> { IsCompletedSuccessfully: true } stored && stored.Result.CompareTo(_storedTop) > 0)
+            {
+                _storedTop = stored.Result;
+            }
+
             if (!_durability.Reader.TryPeek(out _))
             {
                 WriteApplied(Volatile.Read(ref _durableIndex));
@@ -625,7 +704,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
 
         if (_candidate is not { } candidate)
         {
-            _candidate = (index, term);
+            _candidate = (index, term, _storedTop);
             return;
         }
 
@@ -634,7 +713,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             return;
         }
 
-        _candidate = (index, term);
+        _candidate = (index, term, _storedTop);
         if (candidate.Index <= SnapshotIndex || candidate.Index > LastApplied)
         {
             // Not past the last snapshot, or not committed yet (an async leader's store runs ahead of the commit).
@@ -662,8 +741,8 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             if (_ahead.Count > 0)
             {
                 // Read after the id: that id may be of a write applied ahead of the commit, which no other store may ever
-                // hold. The previous snapshot's id is one every store through this candidate holds.
-                lastId = Volatile.Read(ref _snapshot)?.LastEventId ?? default;
+                // hold. The last event stored by the entries through the candidate is one every store through it holds.
+                lastId = candidate.Top;
             }
 
             // Addresses known now, and those of the previous snapshot (right after a start none are learned yet).

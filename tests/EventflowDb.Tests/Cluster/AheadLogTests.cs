@@ -84,6 +84,23 @@ public sealed class AheadLogTests : IDisposable
     }
 
     [Fact]
+    public void Records_a_snapshot_covers_are_dropped_and_a_demoted_record_is_no_longer_live()
+    {
+        using var log = new AheadLog(_directory);
+        log.Add(3, 1);
+        log.Add(4, 1);
+        log.Add(5, 1);
+        Assert.True(log.OnlyLive(1));
+        log.Demote(5);
+        Assert.False(log.OnlyLive(1));
+        log.DropThrough(4);
+        Assert.Equal(new AheadLog.Record(5, 1, Live: false), log.First);
+        Assert.Equal(new AheadLog.Record(5, 1, Live: false), log.Take(5));
+        Assert.Null(log.First);
+        Assert.Equal(0, new FileInfo(FilePath).Length);
+    }
+
+    [Fact]
     public void Checked_records_are_dropped_from_a_file_past_its_rewrite_size()
     {
         using var log = new AheadLog(_directory, rewriteBytes: 1024);
