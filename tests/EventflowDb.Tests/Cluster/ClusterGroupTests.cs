@@ -27,7 +27,7 @@ public sealed class ClusterGroupTests(ITestOutputHelper output)
         }
 
         const int AckTimeoutMs = 8000;
-        Assert.Equal("OK", (await cluster.WriteAsync("GROUP", "CREATE", "workers", "stream:jobs", "0", "ACKTIMEOUT", AckTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture))).Str());
+        await cluster.CreateGroupAsync("workers", "stream:jobs", "0", "ACKTIMEOUT", AckTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var alice = await cluster.WriteAsync("GROUP", "READ", "workers", "alice", "COUNT", "2");
         var aliceRead = Stopwatch.StartNew();
         Assert.Equal(ids[..2], IdsOf(alice));
@@ -106,7 +106,7 @@ public sealed class ClusterGroupTests(ITestOutputHelper output)
             ids.Add(IdsOf(await cluster.WriteAsync("ADD", "tasks", "any", "Task", "{}"))[0]);
         }
 
-        Assert.Equal("OK", (await cluster.WriteAsync("GROUP", "CREATE", "g", "$all", "0", "ACKTIMEOUT", "300", "MAXDELIVERIES", "5")).Str());
+        await cluster.CreateGroupAsync("g", "$all", "0", "ACKTIMEOUT", "300", "MAXDELIVERIES", "5");
         Assert.Equal(ids, IdsOf(await cluster.WriteAsync("GROUP", "READ", "g", "x", "COUNT", "3")));
         Assert.Equal(1, (await cluster.WriteAsync("GROUP", "ACK", "g", ids[0])).Int());
         await Task.Delay(400);

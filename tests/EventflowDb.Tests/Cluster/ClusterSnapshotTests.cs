@@ -21,7 +21,7 @@ public sealed class ClusterSnapshotTests(ITestOutputHelper output)
     {
         await using var cluster = await TestCluster.StartAsync(3, SmallLog);
         await WriteJobsAsync(cluster, "early", 20);
-        Assert.Equal("OK", (await cluster.WriteAsync("GROUP", "CREATE", "workers", "stream:jobs", "0")).Str());
+        await cluster.CreateGroupAsync("workers", "stream:jobs", "0");
         var read = (await cluster.WriteAsync("GROUP", "READ", "workers", "alice", "COUNT", "5")).Arr();
         string first = System.Text.Json.JsonDocument.Parse(read[0].Str()).RootElement.GetProperty("id").GetString()!;
         Assert.Equal(1, (await cluster.WriteAsync("GROUP", "ACK", "workers", first)).Int());
@@ -54,7 +54,7 @@ public sealed class ClusterSnapshotTests(ITestOutputHelper output)
     {
         await using var cluster = await TestCluster.StartAsync(3, SmallLog);
         await WriteJobsAsync(cluster, "before", 200);
-        Assert.Equal("OK", (await cluster.WriteAsync("GROUP", "CREATE", "workers", "stream:jobs", "0")).Str());
+        await cluster.CreateGroupAsync("workers", "stream:jobs", "0");
         _ = await cluster.WriteAsync("GROUP", "READ", "workers", "bob", "COUNT", "3");
         await WriteJobsAsync(cluster, "more", 100);
         await cluster.WaitForConvergenceAsync(Generous);
@@ -124,7 +124,7 @@ public sealed class ClusterSnapshotTests(ITestOutputHelper output)
         await using var cluster = await TestCluster.StartAsync(3, SmallLog);
         // More jobs than the 40 reads take, so a read retried after a failover still finds one.
         await WriteJobsAsync(cluster, "job", 60);
-        Assert.Equal("OK", (await cluster.WriteAsync("GROUP", "CREATE", "workers", "stream:jobs", "0")).Str());
+        await cluster.CreateGroupAsync("workers", "stream:jobs", "0");
 
         // Entries that store no event: a refused version, a duplicate message id, then many group entries. Their
         // events' ids were stamped by the leader but never stored; no snapshot may name them.
