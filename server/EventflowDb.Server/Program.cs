@@ -232,6 +232,11 @@ internal static class Program
 
             // Commits the log and checkpoints the index so that the next start replays nothing (a cluster member first
             // leaves the cluster, so its last applied entries reach the store).
+            if (restart && served is Cluster.ReplicatedEventStore replicated)
+            {
+                await replicated.Node.CompleteInstallSourcesAsync().ConfigureAwait(false);
+            }
+
             await served.DisposeAsync().ConfigureAwait(false);
             logger.Information("Store closed");
         }

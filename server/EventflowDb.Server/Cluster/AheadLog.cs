@@ -22,7 +22,9 @@ internal sealed class AheadLog : IDisposable
     private readonly string _path;
     private readonly long _rewriteBytes;
     private readonly Queue<Record> _records = new();
+    private readonly Lock _gate = new();
     private FileStream _file;
+    private bool _broken;
 
     /// <summary>An entry applied ahead: <paramref name="Live"/> when applied by this process (its store write was made now).</summary>
     public readonly record struct Record(long Index, long Term, bool Live);
@@ -39,14 +41,14 @@ internal sealed class AheadLog : IDisposable
         {
             long index = BinaryPrimitives.ReadInt64LittleEndian(bytes);
             long term = BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]);
-            if (index <= 0 || index <= HighestIndex)
+            if (index <= 0 || index <= _highestIndex)
             {
                 // A torn tail (zeros) or a record out of order: nothing after it was written whole.
                 break;
             }
 
             _records.Enqueue(new Record(index, term, Live: false));
-            HighestIndex = index;
+            _highestIndex = index;
         }
 
         // Appends go after the last whole record.
@@ -54,50 +56,112 @@ internal sealed class AheadLog : IDisposable
         _file.Position = _file.Length;
     }
 
+    // Read from other threads (INFO, SEED, the no-op check, compaction): every member takes the lock.
+
     /// <summary>Records not yet checked against the committed log.</summary>
-    public int Count => _records.Count;
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _records.Count;
+            }
+        }
+    }
 
     /// <summary>The lowest unchecked index (long.MaxValue without one).</summary>
-    public long LowestIndex => _records.Count > 0 ? _records.Peek().Index : long.MaxValue;
+    public long LowestIndex
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _records.Count > 0 ? _records.Peek().Index : long.MaxValue;
+            }
+        }
+    }
 
     /// <summary>The highest index applied ahead (0 without one).</summary>
-    public long HighestIndex { get; private set; }
+    public long HighestIndex
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _highestIndex;
+            }
+        }
+    }
+
+    private long _highestIndex;
 
     /// <summary>True when every unchecked record was made by this process in <paramref name="term"/>.</summary>
-    public bool OnlyLive(long term) => _records.All(r => r.Live && r.Term == term);
+    public bool OnlyLive(long term)
+    {
+        lock (_gate)
+        {
+            return _records.All(r => r.Live && r.Term == term);
+        }
+    }
 
     /// <summary>Records entry <paramref name="index"/> of <paramref name="term"/> durably, before its write reaches the store.</summary>
     public void Add(long index, long term)
     {
-        Span<byte> bytes = stackalloc byte[RecordBytes];
-        BinaryPrimitives.WriteInt64LittleEndian(bytes, index);
-        BinaryPrimitives.WriteInt64LittleEndian(bytes[8..], term);
-        long at = _file.Position;
-        try
+        lock (_gate)
         {
-            _file.Write(bytes);
-            _file.Flush(flushToDisk: true);
-        }
-        catch (IOException)
-        {
-            // Not recorded (the entry is then not applied ahead): no half record stays for the next one to follow.
-            _file.SetLength(at);
-            _file.Position = at;
-            throw;
-        }
+            if (_broken)
+            {
+                throw new IOException($"{_path} could not be reopened after a rewrite: entries are no longer applied ahead");
+            }
 
-        _records.Enqueue(new Record(index, term, Live: true));
-        HighestIndex = index;
+            Span<byte> bytes = stackalloc byte[RecordBytes];
+            BinaryPrimitives.WriteInt64LittleEndian(bytes, index);
+            BinaryPrimitives.WriteInt64LittleEndian(bytes[8..], term);
+            long at = _file.Position;
+            try
+            {
+                _file.Write(bytes);
+                _file.Flush(flushToDisk: true);
+            }
+            catch (IOException)
+            {
+                // Not recorded (the entry is then not applied ahead): no half record stays for the next one to follow.
+                _file.SetLength(at);
+                _file.Position = at;
+                throw;
+            }
+
+            _records.Enqueue(new Record(index, term, Live: true));
+            _highestIndex = index;
+        }
     }
 
     /// <summary>The lowest unchecked record (null without one).</summary>
-    public Record? First => _records.Count > 0 ? _records.Peek() : null;
+    public Record? First
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _records.Count > 0 ? _records.Peek() : null;
+            }
+        }
+    }
 
     /// <summary>
     /// The record of <paramref name="index"/>, removed with every record below it. The caller checks first that none is
     /// below: entries are committed in log order, so one left below was committed as an entry without payload.
     /// </summary>
     public Record? Take(long index)
+    {
+        lock (_gate)
+        {
+            return TakeLocked(index);
+        }
+    }
+
+    private Record? TakeLocked(long index)
     {
         Record? found = null;
         while (_records.Count > 0 && _records.Peek().Index <= index)
@@ -116,6 +180,14 @@ internal sealed class AheadLog : IDisposable
     /// <summary>Drops the records through <paramref name="index"/> without checking them (a snapshot covers them: checked before it was taken).</summary>
     public void DropThrough(long index)
     {
+        lock (_gate)
+        {
+            DropLocked(index);
+        }
+    }
+
+    private void DropLocked(long index)
+    {
         while (_records.Count > 0 && _records.Peek().Index <= index)
         {
             _records.Dequeue();
@@ -129,6 +201,14 @@ internal sealed class AheadLog : IDisposable
     /// decides (the store may or may not hold part of it).
     /// </summary>
     public void Demote(long index)
+    {
+        lock (_gate)
+        {
+            DemoteLocked(index);
+        }
+    }
+
+    private void DemoteLocked(long index)
     {
         var records = _records.ToArray();
         _records.Clear();
@@ -176,13 +256,37 @@ internal sealed class AheadLog : IDisposable
             at += RecordBytes;
         }
 
-        // The new file is in place before the old stream closes: a failed write leaves the old file and stream as they were.
-        AtomicFile.Write(_path, s => s.Write(bytes));
-        var reopened = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-        _file.Dispose();
-        _file = reopened;
-        _file.Position = _file.Length;
+        string next = _path + ".new";
+        using (var file = new FileStream(next, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            file.Write(bytes);
+            file.Flush(flushToDisk: true);
+        }
+
+        // A failure before the move leaves the old file and stream as they were. After it, the old stream writes to an
+        // unlinked file: reopened at once, or nothing more is applied ahead (Add refuses).
+        File.Move(next, _path, overwrite: true);
+        try
+        {
+            var reopened = new FileStream(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            _file.Dispose();
+            _file = reopened;
+            _file.Position = _file.Length;
+        }
+        catch (IOException)
+        {
+            _broken = true;
+            throw;
+        }
+
+        AtomicFile.SyncDirectory(Path.GetDirectoryName(_path)!);
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _file.Dispose();
+        }
+    }
 }

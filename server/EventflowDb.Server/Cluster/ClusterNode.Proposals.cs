@@ -258,9 +258,17 @@ internal sealed partial class ClusterNode
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
             {
-                if (_machine.AheadEntries > 0)
+                try
                 {
-                    await _machine.CheckAheadThroughAsync(_wal.LastAppliedIndex, _stopping.Token).ConfigureAwait(false);
+                    if (_machine.AheadEntries > 0)
+                    {
+                        await _machine.CheckAheadThroughAsync(_wal.LastAppliedIndex, _stopping.Token).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    // Checked again at the next tick; this loop must not end (nor fail the member's stop).
+                    _logger.Warning("Cluster: checking the entries applied ahead failed: {Error}", e.Message);
                 }
             }
         }

@@ -89,9 +89,11 @@ internal sealed partial class ClusterNode : IAsyncDisposable
             // DotNext's applied index first: every entry with payload through it was handed to the store before.
             long applied = _wal.LastAppliedIndex;
             long durable = _machine.DurableIndex;
-            long holds = durable >= _machine.LastApplied && _machine.Failure is null && _machine.AheadEntries == 0 && !_machine.InstallRequested.IsCompleted
-                ? Math.Max(durable, applied)
-                : durable;
+            long holds = _machine.AheadEntries > 0
+                ? Math.Min(durable, _machine.LastApplied) // an async leader's store runs ahead of the commit: committed only
+                : durable >= _machine.LastApplied && _machine.Failure is null && !_machine.InstallRequested.IsCompleted
+                    ? Math.Max(durable, applied)
+                    : durable;
             long seen = Volatile.Read(ref _durableSeen);
             while (holds > seen)
             {
@@ -109,6 +111,21 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     }
 
     private long _durableSeen;
+
+    /// <summary>
+    /// Before the service restarts to install a copy: the pending install names the members' client addresses known by
+    /// now (waiting up to 10 s to learn one), since a divergence found while the log was replayed at start knew none.
+    /// </summary>
+    public async Task CompleteInstallSourcesAsync()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (KnownSources().Count < 2 && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(200).ConfigureAwait(false);
+        }
+
+        _machine.AddInstallSources(KnownSources());
+    }
 
     /// <summary>Entries this member applied ahead of the majority (async leader) and not yet found committed.</summary>
     public int AheadEntries => _machine.AheadEntries;

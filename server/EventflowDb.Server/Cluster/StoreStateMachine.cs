@@ -183,29 +183,24 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             if (_ahead.First is { } below && below.Index < index)
             {
                 // DotNext hands over only entries with a payload: the entry committed at that index was a new leader's
-                // no-op (an entry applied ahead always has one), so the store holds writes the cluster did not keep.
-                Diverged(below.Index, null, below.Term);
-                Volatile.Write(ref _lastApplied, index);
-                return index;
+                // no-op (an entry applied ahead always has one), so the store holds writes the cluster did not keep. The
+                // install is pending from here: the entry below fails its writers, if any, and reaches no store.
+                Diverged(below.Index, "a leader's no-op", below.Term);
             }
-
-            if (index >= _ahead.LowestIndex && _ahead.Take(index) is { } ahead)
+            else if (index >= _ahead.LowestIndex && _ahead.Take(index) is { } ahead)
             {
                 if (ahead.Term != entry.Term)
                 {
-                    Diverged(index, entry.Term, ahead.Term);
-                    Volatile.Write(ref _lastApplied, index);
-                    return index;
+                    Diverged(index, $"an entry of term {entry.Term}", ahead.Term);
                 }
-
-                if (ahead.Live)
+                else if (ahead.Live)
                 {
                     // Applied ahead by this process: the store has it and its writers were answered.
                     Volatile.Write(ref _lastApplied, index);
                     return index;
                 }
 
-                // Applied ahead before a restart, the same entry: the restart rule below says whether the store kept it.
+                // Else applied ahead before a restart, the same entry: the restart rule below says whether the store kept it.
             }
 
             entry.TryGetPayload(out var payload);
@@ -244,18 +239,25 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
                 {
                     // Recorded before the store sees it: after a crash the commit of this index is still checked.
                     _ahead.Add(index, term);
+                    bool applied;
                     try
                     {
-                        await ApplyEntryAsync(index, term, new ReadOnlySequence<byte>(content), context, CancellationToken.None).ConfigureAwait(false);
+                        applied = await ApplyEntryAsync(index, term, new ReadOnlySequence<byte>(content), context, CancellationToken.None).ConfigureAwait(false);
                     }
-                    catch
+                    catch (Exception e) when (e is not OutOfMemoryException)
                     {
-                        // Not (wholly) applied: its commit must not be skipped as already in the store.
-                        _ahead.Demote(index);
+                        // Partly applied, maybe: neither skipping its commit nor applying it again is right. A copy is.
+                        Diverged(index, $"a write this member failed to apply ahead ({e.Message})", term);
                         throw;
                     }
 
-                    return true;
+                    if (!applied)
+                    {
+                        // The store failed on it (this member stops applying): at its commit it must not count as applied.
+                        _ahead.Demote(index);
+                    }
+
+                    return applied;
                 }
             }
             finally
@@ -285,7 +287,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         {
             if (_ahead.First is { } first && first.Index <= appliedIndex)
             {
-                Diverged(first.Index, null, first.Term);
+                Diverged(first.Index, "a leader's no-op", first.Term);
             }
         }
         finally
@@ -305,7 +307,7 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
     /// the majority (as an async leader): its store holds writes the cluster did not keep, and only a copy of a member's
     /// store repairs that. Recorded as a pending install, like a snapshot the store lacks.
     /// </summary>
-    private void Diverged(long index, long? term, long aheadTerm)
+    private void Diverged(long index, string committed, long aheadTerm)
     {
         lock (_snapshotGate)
         {
@@ -315,13 +317,13 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
 
             var sources = Sources().Concat(SnapshotSources()).Distinct(StringComparer.Ordinal).ToList();
-            new StoreSnapshot(index, term ?? 0, default, sources).Save(_raftDirectory, SnapshotInstall.FileName);
+            new StoreSnapshot(index, 0, default, sources).Save(_raftDirectory, SnapshotInstall.FileName);
             _installRequested.TrySetResult();
         }
 
         _logger.Warning(
-            "Cluster: Raft entry {Index} was committed as {Committed}, but this member applied an entry of term {AheadTerm} there ahead of the majority (--replication async, as leader): the writes it acknowledged alone were not kept by the cluster; it will install a copy of a member's store and restart its service",
-            index, term is { } t ? $"an entry of term {t}" : "a leader's no-op", aheadTerm);
+            "Cluster: Raft entry {Index} holds {Committed}, but this member applied an entry of term {AheadTerm} there ahead of the majority (--replication async, as leader): the writes it acknowledged alone were not kept by the cluster; it will install a copy of a member's store and restart its service",
+            index, committed, aheadTerm);
     }
 
     /// <summary>
@@ -798,6 +800,21 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
             }
 
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Adds client addresses to a pending install's sources (an install recorded before this member learned any, e.g. a
+    /// divergence found while the log was replayed at start).
+    /// </summary>
+    public void AddInstallSources(IReadOnlyList<string> sources)
+    {
+        lock (_snapshotGate)
+        {
+            if (StoreSnapshot.Load(_raftDirectory, SnapshotInstall.FileName) is { } install)
+            {
+                (install with { Sources = [.. install.Sources.Concat(sources).Distinct(StringComparer.Ordinal)] }).Save(_raftDirectory, SnapshotInstall.FileName);
+            }
         }
     }
 
