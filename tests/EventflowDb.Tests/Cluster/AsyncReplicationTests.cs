@@ -82,15 +82,7 @@ public sealed class AsyncReplicationTests(ITestOutputHelper output)
         }
 
         proxy.Heal();
-        var wait = Stopwatch.StartNew();
-        while (!member.Output.Contains("installed the store copied from", StringComparison.Ordinal) && wait.Elapsed < Generous)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.True(member.Output.Contains("there ahead of the majority", StringComparison.Ordinal), cluster.Output);
-        Assert.True(member.Output.Contains("installed the store copied from", StringComparison.Ordinal), cluster.Output);
-        await cluster.WaitForConvergenceAsync(Generous);
+        await AssertReplacedByCopyAsync(cluster, member, "there ahead of the majority");
         int leader = await cluster.WaitForLeaderAsync(Generous);
         var expected = await TestCluster.AllEventsAsync(cluster.Members[leader]);
         Assert.Equal(expected, await TestCluster.AllEventsAsync(member));
@@ -121,18 +113,24 @@ public sealed class AsyncReplicationTests(ITestOutputHelper output)
         // never hands a no-op to the state machine, so only the check against its applied index finds the divergence.
         _ = await cluster.WaitForLeaderAsync(Generous, except: old);
         proxy.Heal();
+        await AssertReplacedByCopyAsync(cluster, member, "a leader's no-op");
+        var events = await TestCluster.AllEventsAsync(member);
+        Assert.Single(events);
+        Assert.Contains("\"type\":\"Before\"", events[0], StringComparison.Ordinal);
+    }
+
+    /// <summary>The member logs why its store diverged, installs a copy, and every member converges.</summary>
+    private static async Task AssertReplacedByCopyAsync(TestCluster cluster, ServerProcess member, string why)
+    {
         var wait = Stopwatch.StartNew();
         while (!member.Output.Contains("installed the store copied from", StringComparison.Ordinal) && wait.Elapsed < Generous)
         {
             await Task.Delay(100);
         }
 
-        Assert.True(member.Output.Contains("a leader's no-op", StringComparison.Ordinal), cluster.Output);
+        Assert.True(member.Output.Contains(why, StringComparison.Ordinal), cluster.Output);
         Assert.True(member.Output.Contains("installed the store copied from", StringComparison.Ordinal), cluster.Output);
         await cluster.WaitForConvergenceAsync(Generous);
-        var events = await TestCluster.AllEventsAsync(member);
-        Assert.Single(events);
-        Assert.Contains("\"type\":\"Before\"", events[0], StringComparison.Ordinal);
     }
 
     [Fact]
