@@ -109,7 +109,10 @@ internal sealed class ReplicatedGroups : IGroupReplication
         }
     }
 
-    /// <summary>Applies a committed group entry to this member's groups (every member, in log order).</summary>
+    /// <summary>
+    /// Applies a committed group entry to this member's groups (every member, in log order). An I/O failure of the groups'
+    /// journal is thrown: the state machine then stops applying, as when the store fails.
+    /// </summary>
     public async Task ApplyAsync(long index, ReplicatedCommand command, StoreStateMachine.Pending? pending)
     {
         bool applied;
@@ -124,7 +127,7 @@ internal sealed class ReplicatedGroups : IGroupReplication
             record.Seq = 0;
             applied = await Registry.ApplyReplicatedAsync(index, command.A ?? WallClock(), record, _logger).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or InvalidDataException or IOException or ArgumentException)
+        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or InvalidDataException or ArgumentException)
         {
             _logger.Error(e, "Raft entry {Index} (consumer group {Group}) was not applied to this member's groups", index, command.Stream);
             pending?.Fail(e);

@@ -441,7 +441,25 @@ internal sealed class StoreStateMachine : IStateMachine, IDisposable
         {
             // Not a store write: applied (durably) to the groups' journal, which skips the entries it already holds. The
             // leader proposes a group record as an entry of its own, so the entry's index names it alone.
-            await Groups.ApplyAsync(index, command, pending).ConfigureAwait(false);
+            if (_failed.Task.IsCompleted)
+            {
+                pending?.Fail(CommittedElsewhere());
+                return null;
+            }
+
+            try
+            {
+                await Groups.ApplyAsync(index, command, pending).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                // A journal that missed a record would leave this member's groups different for good: it stops applying
+                // like a failed store, and after a restart the entries its journal lacks are applied again.
+                pending?.Fail(CommittedElsewhere());
+                Fail(index, command, e);
+                return null;
+            }
+
             return Task.CompletedTask;
         }
 

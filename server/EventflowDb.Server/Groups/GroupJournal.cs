@@ -43,7 +43,9 @@ internal sealed class GroupJournal : IDisposable
         var snapshot = new GroupStateFile(dataDirectory);
         var (loaded, seq, raft) = snapshot.Load(now);
         var groups = loaded.ToDictionary(g => g.Name, StringComparer.Ordinal);
-        var log = new FileStream(Path.Combine(dataDirectory, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        // Unbuffered: every append is flushed at once anyway, and a failed write must leave no bytes behind in a buffer
+        // (they would be written before the next record, or fail the close).
+        var log = new FileStream(Path.Combine(dataDirectory, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
         try
         {
             byte[] bytes = new byte[log.Length];
@@ -111,8 +113,21 @@ internal sealed class GroupJournal : IDisposable
         }
 
         _buffer.Write("\n"u8);
-        _log.Write(_buffer.WrittenSpan);
-        _log.Flush(flushToDisk: true);
+        long at = _log.Position;
+        try
+        {
+            _log.Write(_buffer.WrittenSpan);
+            _log.Flush(flushToDisk: true);
+        }
+        catch (IOException)
+        {
+            // A disk full midway: no part of the record may stay, or the next record would follow a torn line and the
+            // journal would not open again.
+            _log.SetLength(at);
+            _log.Position = at;
+            throw;
+        }
+
         _seq = record.Seq;
         LastRaftIndex = Math.Max(LastRaftIndex, record.Raft);
     }

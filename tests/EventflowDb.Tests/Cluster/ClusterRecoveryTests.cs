@@ -127,6 +127,77 @@ public sealed partial class ClusterRecoveryTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_member_whose_group_journal_cannot_be_written_stops_applying_and_gets_the_group_entries_back_after_a_restart()
+    {
+        await using var disk = await SmallFileSystem.MountAsync(256);
+        // Member 0's data (store and consumer-group journal) on the small file system, its Raft log elsewhere.
+        string data = Path.Combine(disk.Path, "data");
+        string raft = ServerProcess.NewTempDirectory();
+        Directory.CreateDirectory(data);
+        Directory.CreateSymbolicLink(Path.Combine(data, "raft"), raft);
+        try
+        {
+            await using var cluster = await TestCluster.StartAsync([data, null, null], "--checkpoint-interval", "3600");
+            var failing = cluster.Members[0];
+            for (int i = 0; i < 400; i++)
+            {
+                var reply = await cluster.WriteAsync("ADD", Add("jobs", $"job-{i}"));
+                Assert.False(reply.IsError(), RespText.Describe(reply));
+            }
+
+            await cluster.CreateGroupAsync("workers", "stream:jobs", "0");
+            await cluster.WaitForConvergenceAsync(Generous);
+
+            // Only group entries from here: nothing but the journal grows on member 0's disk.
+            string ballast = disk.FillLeaving(8 << 10);
+            var clock = Stopwatch.StartNew();
+            int reads = 0;
+            while (!failing.Output.Contains("stops applying", StringComparison.Ordinal))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2) && reads < 400, $"member 0 never stopped after {reads} group reads\n{cluster.Output}");
+                reads++;
+                var read = await cluster.WriteAsync("GROUP", "READ", "workers", "alice", "COUNT", "1");
+                Assert.False(read.IsError() && !(read.Text ?? "").StartsWith("TRYAGAIN", StringComparison.Ordinal), RespText.Describe(read) + cluster.Output);
+            }
+
+            output.WriteLine($"member 0's group journal failed after {reads} group reads");
+
+            // The two healthy members go on with group changes; member 0 takes none.
+            int leader = await cluster.WaitForLeaderAsync(Generous, except: 0);
+            for (int i = 0; i < 5; i++)
+            {
+                var read = await cluster.WriteAsync("GROUP", "READ", "workers", "bob", "COUNT", "1");
+                Assert.False(read.IsError(), RespText.Describe(read) + cluster.Output);
+            }
+
+            Assert.Equal("slave", (await TestCluster.CommandAsync(failing, "ROLE")).Arr()[0].Str());
+
+            // Space freed and restarted: its journal gets the entries it lacked, and its groups equal the leader's.
+            int code = await failing.StopAsync();
+            Assert.True(code == 0, failing.Output);
+            File.Delete(ballast);
+            await failing.RestartAsync();
+            await cluster.WaitForConvergenceAsync(Generous);
+            leader = await cluster.WaitForLeaderAsync(Generous);
+            var clockGroups = Stopwatch.StartNew();
+            string expected = RespText.Describe(await TestCluster.CommandAsync(cluster.Members[leader], "GROUP", "INFO"));
+            string groups;
+            while ((groups = RespText.Describe(await TestCluster.CommandAsync(failing, "GROUP", "INFO"))) != expected && clockGroups.Elapsed < Generous)
+            {
+                await Task.Delay(100);
+                expected = RespText.Describe(await TestCluster.CommandAsync(cluster.Members[leader], "GROUP", "INFO"));
+            }
+
+            Assert.Equal(expected, groups);
+            Assert.Contains("bob", groups, StringComparison.Ordinal);
+        }
+        finally
+        {
+            ServerProcess.TryDeleteDirectory(raft);
+        }
+    }
+
     [GeneratedRegex(@"Cluster recovery: skipped (\d+) writes already in the store")]
     private static partial Regex SkippedLine();
 }
