@@ -59,11 +59,7 @@ public sealed partial class ClusterRecoveryTests(ITestOutputHelper output)
     public async Task A_member_whose_disk_fills_stops_applying_hands_leadership_over_and_catches_up_after_space_is_freed()
     {
         await using var disk = await SmallFileSystem.MountAsync(256);
-        // Member 0's store lives on the small file system; its Raft log does not (a full Raft log is another story).
-        string data = Path.Combine(disk.Path, "data");
-        string raft = ServerProcess.NewTempDirectory();
-        Directory.CreateDirectory(data);
-        Directory.CreateSymbolicLink(Path.Combine(data, "raft"), raft);
+        var (data, raft) = DataOnSmallDisk(disk);
         string ballast = disk.FillLeaving(24L << 20);
         try
         {
@@ -131,11 +127,7 @@ public sealed partial class ClusterRecoveryTests(ITestOutputHelper output)
     public async Task A_member_whose_group_journal_cannot_be_written_stops_applying_and_gets_the_group_entries_back_after_a_restart()
     {
         await using var disk = await SmallFileSystem.MountAsync(256);
-        // Member 0's data (store and consumer-group journal) on the small file system, its Raft log elsewhere.
-        string data = Path.Combine(disk.Path, "data");
-        string raft = ServerProcess.NewTempDirectory();
-        Directory.CreateDirectory(data);
-        Directory.CreateSymbolicLink(Path.Combine(data, "raft"), raft);
+        var (data, raft) = DataOnSmallDisk(disk);
         try
         {
             await using var cluster = await TestCluster.StartAsync([data, null, null], "--checkpoint-interval", "3600");
@@ -196,6 +188,19 @@ public sealed partial class ClusterRecoveryTests(ITestOutputHelper output)
         {
             ServerProcess.TryDeleteDirectory(raft);
         }
+    }
+
+    /// <summary>
+    /// A data directory for member 0 on the small file system (its store and consumer-group journal), with its Raft log
+    /// elsewhere (a full Raft log is another story); the Raft directory is the caller's to delete.
+    /// </summary>
+    private static (string Data, string Raft) DataOnSmallDisk(SmallFileSystem disk)
+    {
+        string data = Path.Combine(disk.Path, "data");
+        string raft = ServerProcess.NewTempDirectory();
+        Directory.CreateDirectory(data);
+        Directory.CreateSymbolicLink(Path.Combine(data, "raft"), raft);
+        return (data, raft);
     }
 
     [GeneratedRegex(@"Cluster recovery: skipped (\d+) writes already in the store")]
