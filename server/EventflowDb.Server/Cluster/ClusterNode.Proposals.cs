@@ -242,8 +242,9 @@ internal sealed partial class ClusterNode
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Not applied ahead: its commit applies it and answers its writers, as under sync.
-            _logger.Warning(e, "Cluster: applying Raft entry {Index} ahead of the majority failed; it is applied once committed", entry.Index);
+            // Not recorded: its commit applies it and answers its writers, as under sync. Recorded but not wholly applied:
+            // the state machine has already asked for a store copy.
+            _logger.Warning(e, "Cluster: applying Raft entry {Index} ahead of the majority failed", entry.Index);
         }
     }
 
